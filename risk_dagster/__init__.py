@@ -1,0 +1,8 @@
+"""risk_dagster: regulatory stress testing as Dagster assets.
+
+Supervisory macro scenarios (Fed CCAR/DFAST, EBA, NGFS) are ingested, gated by data
+contracts, translated into granular risk-factor shocks, revalued and projected into
+capital. See ``DESIGN.md`` in the shared folder for the map.
+"""
+
+__version__ = "0.1.0"

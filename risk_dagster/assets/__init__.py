@@ -1,0 +1,1 @@
+"""Thin Dagster wrappers around the domain modules, one module per asset group."""

@@ -1,0 +1,1 @@
+"""Risk-factor catalog and market/macro history loaders."""

@@ -1,0 +1,1 @@
+"""Data contracts compiled to Great Expectations suites, and source reliability weights."""

@@ -1,0 +1,1 @@
+"""Fed, EBA and NGFS scenario readers producing :class:`MacroScenario` objects."""
