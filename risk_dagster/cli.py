@@ -6,6 +6,8 @@ line on stderr (never a traceback) and give a non-zero exit status.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(
@@ -17,6 +19,49 @@ app = typer.Typer(
 )
 scenarios_app = typer.Typer(help="Read and inspect supervisory scenario files.", no_args_is_help=True)
 app.add_typer(scenarios_app, name="scenarios")
+
+
+@app.command("run")
+def run_command(
+    scenario: list[str] = typer.Option(
+        [], "--scenario", help="Scenario partition id to run (repeatable); default: every shipped scenario."
+    ),
+    scenario_file: list[Path] = typer.Option(
+        [], "--scenario-file", help="Your own scenario file (any layout the readers know), added as a partition."
+    ),
+    output: Path = typer.Option(Path("risk_output"), "--output", help="Output folder."),
+) -> None:
+    """Materialize the whole asset graph in process and write OUTPUT/run_summary.json."""
+    from rich.console import Console
+
+    from risk_dagster.errors import InputFileError
+    from risk_dagster.runner import RunFailed, run_pipeline
+
+    console = Console(stderr=True)
+    try:
+        with console.status("running") as status:
+
+            def progress(line: str) -> None:
+                status.update(line.strip())
+                console.print(line)
+
+            summary = run_pipeline(output, scenario, scenario_file, progress=progress)
+    except (InputFileError, RunFailed, KeyError, OSError) as error:
+        typer.echo(f"error: {_one_line(error)}", err=True)
+        raise typer.Exit(code=1) from None
+    failed = [c for c in summary.checks if not c["passed"]]
+    console.print(
+        f"run {summary.run_id}: {len(summary.scenarios)} scenario(s), "
+        f"{len(summary.checks) - len(failed)}/{len(summary.checks)} checks passed; "
+        f"summary in {Path(summary.output_dir) / 'run_summary.json'}"
+    )
+    if failed:
+        raise typer.Exit(code=1)
+
+
+def _one_line(error: BaseException) -> str:
+    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+    return " ".join(str(text).split())
 
 
 def main() -> None:

@@ -1,0 +1,96 @@
+"""One asset check per data contract, built from the contracts themselves (as PUDL does per table).
+
+The checks run *inside* the asset that reads the data (``check_specs`` on the asset): the frame
+is validated before it is handed downstream, so a blocking failure raises and the previous good
+materialization of the asset stays in place, while the failed check, with its structured
+failure metadata, is still recorded and visible in the Dagster UI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+
+import dagster as dg
+import pandas as pd
+
+from risk_dagster.quality.contracts import ContractValidation, load_contract, validate_frame
+
+
+def contract_check_name(dataset_id: str) -> str:
+    """Name of the asset check that enforces the contract of ``dataset_id``."""
+    return f"contract_{dataset_id}"
+
+
+def contract_check_specs(asset_key: str | dg.AssetKey, dataset_ids: Iterable[str]) -> list[dg.AssetCheckSpec]:
+    """Check specs, one per contract, blocking when the contract says so."""
+    specs = []
+    for dataset_id in dataset_ids:
+        contract = load_contract(dataset_id)
+        specs.append(
+            dg.AssetCheckSpec(
+                name=contract_check_name(dataset_id),
+                asset=asset_key,
+                blocking=contract.blocking,
+                description=f"Data contract `{dataset_id}` v{contract.version} ({contract.name}), "
+                f"compiled to a Great Expectations suite"
+                + (" — blocking" if contract.blocking else ""),
+            )
+        )
+    return specs
+
+
+def check_result(validation: ContractValidation, asset_key: str | dg.AssetKey | None = None) -> dg.AssetCheckResult:
+    """The Dagster check result of one contract validation, with structured failure metadata."""
+    metadata: dict[str, object] = {
+        "expectations": validation.n_expectations,
+        "failed": validation.n_failed,
+        "rows": validation.n_rows,
+        "result": dg.MetadataValue.md(validation.to_markdown()),
+        "details": dg.MetadataValue.json(validation.to_metadata()),
+    }
+    return dg.AssetCheckResult(
+        check_name=contract_check_name(validation.dataset_id),
+        asset_key=asset_key,
+        passed=validation.success,
+        severity=dg.AssetCheckSeverity.ERROR if validation.blocking else dg.AssetCheckSeverity.WARN,
+        metadata=metadata,
+        description=None if validation.success else _failure_summary(validation),
+    )
+
+
+def validate_and_check(
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    asset_key: str | dg.AssetKey | None = None,
+    as_of: date | None = None,
+) -> Iterator[dg.AssetCheckResult]:
+    """Validate each frame against its contract, yield the check results, then gate.
+
+    Raises
+    ------
+    dagster.Failure
+        After all results were yielded, when a blocking contract failed: the asset produces
+        no output, so what downstream assets last saw stays intact.
+    """
+    blocking_failures: list[ContractValidation] = []
+    for dataset_id, frame in frames.items():
+        validation = validate_frame(dataset_id, frame, as_of=as_of)
+        yield check_result(validation, asset_key)
+        if validation.blocking and not validation.success:
+            blocking_failures.append(validation)
+    if blocking_failures:
+        raise dg.Failure(
+            description="; ".join(_failure_summary(v) for v in blocking_failures),
+            metadata={v.dataset_id: dg.MetadataValue.json(v.to_metadata()) for v in blocking_failures},
+        )
+
+
+def _failure_summary(validation: ContractValidation) -> str:
+    parts = []
+    for failure in validation.failures[:5]:
+        column = failure.get("column")
+        where = f" on column '{column}'" if column else ""
+        parts.append(f"{failure.get('expectation')}{where} ({failure.get('unexpected_count', '?')} unexpected)")
+    more = "" if len(validation.failures) <= 5 else f" and {len(validation.failures) - 5} more"
+    return f"contract {validation.dataset_id} failed: " + ", ".join(parts) + more

@@ -1,0 +1,97 @@
+"""Market-history assets: one per shipped history source, and the quarterly factor history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from risk_dagster.assets.contract_checks import contract_check_specs, validate_and_check
+from risk_dagster.market.catalog import load_risk_factor_catalog
+from risk_dagster.market.history import FactorHistory, build_factor_history
+from risk_dagster.market.loaders import HISTORY_SOURCES, HistorySource
+from risk_dagster.quality.reliability import SourceAssessment
+from risk_dagster.resources import OutputDir
+from risk_dagster.scenarios.model import MacroScenario
+from risk_dagster.storage import write_parquet
+
+
+def _history_source_asset(spec: HistorySource) -> dg.AssetsDefinition:
+    dataset_id = spec.dataset_id
+
+    @dg.asset(
+        name=dataset_id,
+        group_name="market",
+        check_specs=contract_check_specs(dataset_id, [spec.contract]),
+        kinds={"pandas", "csv"},
+        description=f"{spec.description} (source `{spec.source}`, {spec.frequency}), gated by contract `{spec.contract}`.",
+    )
+    def _asset(output_dir: OutputDir) -> Iterator[dg.Output | dg.AssetCheckResult]:
+        frame = spec.loader()
+        yield from validate_and_check({spec.contract: frame})
+        path = write_parquet(output_dir.subdir("market", "sources") / f"{dataset_id}.parquet", frame)
+        yield dg.Output(frame, metadata=_source_metadata(frame) | {"path": dg.MetadataValue.path(str(path))})
+
+    return _asset
+
+
+def _source_metadata(frame: pd.DataFrame) -> dict[str, object]:
+    dates = pd.to_datetime(frame["date"]) if "date" in frame.columns else None
+    meta: dict[str, object] = {
+        "dagster/row_count": dg.MetadataValue.int(len(frame)),
+        "n_series": dg.MetadataValue.int(len([c for c in frame.columns if c != "date"])),
+    }
+    if dates is not None and len(dates):
+        meta["first_date"] = str(dates.min().date())
+        meta["last_date"] = str(dates.max().date())
+    return meta
+
+
+HISTORY_SOURCE_ASSETS = [_history_source_asset(spec) for spec in HISTORY_SOURCES.values()]
+
+
+@dg.asset(
+    group_name="market",
+    ins={
+        "fed_history": dg.AssetIn(),
+        "source_reliability": dg.AssetIn(),
+        **{spec.dataset_id: dg.AssetIn() for spec in HISTORY_SOURCES.values()},
+    },
+    check_specs=contract_check_specs("factor_history", ["factor_history"]),
+    kinds={"pandas", "parquet"},
+    description="Quarterly levels and changes of every risk factor in the catalog, aligned with the Fed's "
+    "macro history; overlapping sources blended by their reliability weights.",
+)
+def factor_history(
+    output_dir: OutputDir,
+    fed_history: MacroScenario,
+    source_reliability: dict[str, SourceAssessment],
+    **sources: pd.DataFrame,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    weights = {name: assessment.weight for name, assessment in source_reliability.items()}
+    history = build_factor_history(fed_history.wide(), sources=sources, weights=weights)
+    levels = history.levels.reset_index()
+    levels["quarter"] = levels["quarter"].astype(str)
+    yield from validate_and_check({"factor_history": levels})
+    folder = output_dir.subdir("market")
+    write_parquet(folder / "factor_levels.parquet", history.levels)
+    write_parquet(folder / "factor_changes.parquet", history.changes)
+    write_parquet(folder / "factor_coverage.parquet", history.coverage)
+    yield dg.Output(history, metadata=factor_history_metadata(history) | {"path": dg.MetadataValue.path(str(folder))})
+
+
+def factor_history_metadata(history: FactorHistory) -> dict[str, object]:
+    """Factor counts by class and the coverage table."""
+    catalog = load_risk_factor_catalog()
+    coverage = history.coverage.copy()
+    coverage.insert(0, "class", [catalog.get(f).asset_class for f in coverage.index])
+    by_class = coverage.groupby("class").size().rename("factors").to_frame()
+    return {
+        "n_factors": dg.MetadataValue.int(int(history.levels.shape[1])),
+        "n_quarters": dg.MetadataValue.int(int(history.levels.shape[0])),
+        "dagster/row_count": dg.MetadataValue.int(int(history.levels.shape[0])),
+        "factors_by_class": dg.MetadataValue.md(by_class.to_markdown()),
+        "coverage": dg.MetadataValue.md(coverage.to_markdown()),
+        "weights_used": dg.MetadataValue.json({k: round(float(v), 4) for k, v in history.weights_used.items()}),
+    }

@@ -1,0 +1,117 @@
+"""Quality assets: per-source reliability weights and the data-quality report."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+
+from risk_dagster.market.history import overlapping_quantities
+from risk_dagster.market.loaders import HISTORY_SOURCES
+from risk_dagster.quality.contracts import load_contract
+from risk_dagster.quality.reliability import SourceAssessment, assess_sources, reliability_table
+from risk_dagster.quality.report import QualityReport, render_quality_report
+from risk_dagster.resources import OutputDir
+from risk_dagster.scenarios.model import MacroScenario
+from risk_dagster.storage import write_parquet, write_text
+
+# Assets whose latest contract results the quality report collects.
+GATED_ASSETS: tuple[str, ...] = ("fed_history", *HISTORY_SOURCES, "factor_history")
+
+
+@dg.asset(
+    group_name="quality",
+    ins={"fed_history": dg.AssetIn(), **{name: dg.AssetIn() for name in HISTORY_SOURCES}},
+    kinds={"pandas"},
+    description="Reliability weight of every history source: its contract's prior, lowered automatically "
+    "for stale runs, robust-z jumps, gaps and disagreement with other sources of the same quantity.",
+)
+def source_reliability(
+    context: dg.AssetExecutionContext,
+    output_dir: OutputDir,
+    fed_history: MacroScenario,
+    **sources: pd.DataFrame,
+) -> dg.Output[dict[str, SourceAssessment]]:
+    fed_wide = fed_history.wide()
+    frames: dict[str, pd.DataFrame] = {"fed_history": fed_wide}
+    frames.update(sources)
+    source_of = {"fed_history": "fed", **{name: spec.source for name, spec in HISTORY_SOURCES.items()}}
+    priors = {name: load_contract(HISTORY_SOURCES[name].contract).reliability_weight for name in sources}
+    priors["fed_history"] = load_contract("fed_scenario_domestic").reliability_weight
+    overlaps = overlapping_quantities(fed_wide, sources)
+    assessments = assess_sources(frames, overlaps, priors=priors, source_of=source_of)
+    table = reliability_table(assessments.values())
+    write_parquet(output_dir.subdir("quality") / "source_reliability.parquet", table)
+    metadata: dict[str, object] = {
+        "weights": dg.MetadataValue.md(table.to_markdown(index=False)),
+        "n_sources": dg.MetadataValue.int(len(assessments)),
+        "n_downweighted": dg.MetadataValue.int(int(sum(a.weight < a.prior_weight for a in assessments.values()))),
+    }
+    for name, assessment in assessments.items():
+        metadata[f"weight/{name}"] = dg.MetadataValue.float(float(assessment.weight))
+    context.log.info("reliability weights: %s", {k: round(a.weight, 3) for k, a in assessments.items()})
+    return dg.Output(assessments, metadata=metadata)
+
+
+@dg.asset(
+    group_name="quality",
+    deps=[dg.AssetKey(name) for name in GATED_ASSETS],
+    kinds={"html"},
+    description="Data-quality report: every contract's latest result and every source's reliability weight "
+    "with the reasons it fell, rendered from regulatory_templates/quality_report.html.j2.",
+)
+def quality_report(
+    context: dg.AssetExecutionContext,
+    output_dir: OutputDir,
+    source_reliability: dict[str, SourceAssessment],
+) -> dg.MaterializeResult:
+    contract_results = []
+    for asset_name in GATED_ASSETS:
+        event = context.instance.get_latest_materialization_event(dg.AssetKey(asset_name))
+        checks = _latest_check_results(context, asset_name)
+        contract_results.append(
+            {
+                "asset": asset_name,
+                "materialized": event is not None,
+                "checks": checks,
+            }
+        )
+    report = QualityReport.build(contract_results, list(source_reliability.values()))
+    html = render_quality_report(report)
+    path = write_text(output_dir.subdir("quality") / "quality_report.html", html)
+    write_text(output_dir.subdir("quality") / "quality_report.md", report.to_markdown())
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "contracts_passed": dg.MetadataValue.int(report.n_checks_passed),
+            "contracts_failed": dg.MetadataValue.int(report.n_checks_failed),
+            "report": dg.MetadataValue.md(report.to_markdown()),
+        }
+    )
+
+
+def _latest_check_results(context: dg.AssetExecutionContext, asset_name: str) -> list[dict[str, object]]:
+    """Latest evaluation of each contract check of an asset, read back from the instance."""
+    results = []
+    asset_key = dg.AssetKey(asset_name)
+    instance = context.instance
+    for check_key in context.repository_def.asset_graph.get_check_keys_for_assets({asset_key}):
+        record = instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key]).get(check_key)
+        evaluation = None
+        if record is not None and record.event is not None and record.event.dagster_event is not None:
+            evaluation = record.event.dagster_event.event_specific_data
+        results.append(
+            {
+                "check": check_key.name,
+                "passed": None if evaluation is None else bool(evaluation.passed),
+                "description": None if evaluation is None else evaluation.description,
+                "metadata": {} if evaluation is None else {k: _plain(v) for k, v in evaluation.metadata.items()},
+            }
+        )
+    return results
+
+
+def _plain(value: object) -> object:
+    inner = getattr(value, "value", value)
+    if isinstance(inner, (int, float, str, bool)) or inner is None:
+        return inner
+    return str(inner)

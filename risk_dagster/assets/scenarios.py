@@ -1,0 +1,109 @@
+"""Scenario assets: the regulatory macro scenarios (one partition each) and the Fed history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+
+from risk_dagster.assets.contract_checks import contract_check_specs, validate_and_check
+from risk_dagster.resources import OutputDir, ScenarioLibrary
+from risk_dagster.scenarios.frames import contract_frames
+from risk_dagster.scenarios.model import MacroScenario
+from risk_dagster.scenarios.registry import load_fed_history
+from risk_dagster.storage import write_parquet
+
+FED_HISTORY_VINTAGE = "2026"
+SCENARIO_CONTRACTS = ("fed_scenario_domestic", "fed_scenario_international", "eba_adverse")
+KEY_VARIABLES = (
+    "real_gdp_growth",
+    "unemployment_rate",
+    "treasury_10y",
+    "bbb_yield",
+    "equity_total_market",
+    "house_price_index",
+    "cre_price_index",
+    "vix",
+)
+
+
+def scenario_partitions(library: ScenarioLibrary) -> dg.StaticPartitionsDefinition:
+    """One static partition per regulatory scenario (shipped ones plus this run's user files)."""
+    return dg.StaticPartitionsDefinition(library.partition_ids())
+
+
+def build_scenario_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The scenario-group assets for the given partitions."""
+
+    @dg.asset(
+        group_name="scenarios",
+        partitions_def=partitions,
+        check_specs=contract_check_specs("macro_scenarios", SCENARIO_CONTRACTS),
+        kinds={"pandas", "csv"},
+        description="A supervisory macro scenario (Fed domestic + international tables merged, "
+        "or an EBA / user scenario) in canonical variable ids, gated by its data contract.",
+    )
+    def macro_scenarios(
+        context: dg.AssetExecutionContext,
+        scenario_library: ScenarioLibrary,
+        output_dir: OutputDir,
+    ) -> Iterator[dg.Output | dg.AssetCheckResult]:
+        scenario = scenario_library.load(context.partition_key)
+        frames = contract_frames(scenario)
+        yield from validate_and_check(frames)
+        # Contracts that do not apply to this layout pass vacuously, so every spec has a result.
+        for dataset_id in SCENARIO_CONTRACTS:
+            if dataset_id not in frames:
+                yield dg.AssetCheckResult(
+                    check_name=f"contract_{dataset_id}",
+                    passed=True,
+                    metadata={"applies": False, "reason": f"no {dataset_id} table in this scenario"},
+                )
+        path = write_parquet(output_dir.subdir("scenarios") / f"{scenario.scenario_id}.parquet", scenario.data)
+        yield dg.Output(scenario, metadata=scenario_metadata(scenario) | {"path": dg.MetadataValue.path(str(path))})
+
+    @dg.asset(
+        group_name="scenarios",
+        check_specs=contract_check_specs("fed_history", ("fed_scenario_domestic", "fed_scenario_international")),
+        kinds={"pandas", "csv"},
+        description=f"The Fed's historic (actual) domestic and international tables, vintage {FED_HISTORY_VINTAGE}: "
+        "the conditioning history of every satellite and translator model.",
+    )
+    def fed_history(output_dir: OutputDir) -> Iterator[dg.Output | dg.AssetCheckResult]:
+        history = load_fed_history(FED_HISTORY_VINTAGE)
+        yield from validate_and_check(contract_frames(history))
+        path = write_parquet(output_dir.subdir("scenarios") / f"{history.scenario_id}.parquet", history.data)
+        yield dg.Output(history, metadata=scenario_metadata(history) | {"path": dg.MetadataValue.path(str(path))})
+
+    return [macro_scenarios, fed_history]
+
+
+def scenario_metadata(scenario: MacroScenario) -> dict[str, object]:
+    """Dagster metadata describing a scenario: summary fields and a path table of key variables."""
+    summary = scenario.summary()
+    wide = scenario.wide()
+    shown = [v for v in KEY_VARIABLES if v in wide.columns] or list(wide.columns[:8])
+    table = wide[shown]
+    if scenario.kind == "historic":
+        table = table.tail(12)
+    return {
+        "scenario_id": summary["scenario_id"],
+        "kind": str(summary["kind"]),
+        "source": str(summary["source"]),
+        "vintage": str(summary["vintage"]),
+        "jump_off": str(summary["jump_off"]),
+        "first_quarter": str(summary["first_quarter"]),
+        "last_quarter": str(summary["last_quarter"]),
+        "n_quarters": dg.MetadataValue.int(int(summary["n_quarters"])),
+        "n_variables": dg.MetadataValue.int(len(scenario.variables)),
+        "dagster/row_count": dg.MetadataValue.int(len(scenario.data)),
+        "path_table": dg.MetadataValue.md(_markdown(table)),
+        "files": dg.MetadataValue.json(list(scenario.files)),
+    }
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    shown = frame.copy()
+    shown.index = shown.index.astype(str)
+    return shown.round(2).to_markdown()

@@ -1,0 +1,74 @@
+"""The one :class:`dagster.Definitions` of the project.
+
+``dagster dev`` (see ``workspace.yaml``) and ``risk-dagster run`` both load :data:`defs`.
+User scenario files named in ``RISK_DAGSTER_SCENARIO_FILES`` become extra partitions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import dagster as dg
+
+from risk_dagster.assets.market import HISTORY_SOURCE_ASSETS, factor_history
+from risk_dagster.assets.quality import quality_report, source_reliability
+from risk_dagster.assets.scenarios import build_scenario_assets, scenario_partitions
+from risk_dagster.resources import (
+    OUTPUT_DIR_ENV,
+    OutputDir,
+    ScenarioLibrary,
+    extra_scenario_files_from_env,
+)
+
+HISTORY_JOB = "history_job"
+SCENARIO_JOB = "scenario_job"
+
+
+def build_definitions(
+    extra_scenario_files: Sequence[str] = (),
+    output_dir: str | None = None,
+) -> dg.Definitions:
+    """Assemble assets, checks, jobs and resources.
+
+    Parameters
+    ----------
+    extra_scenario_files
+        A user's own scenario files (any layout the readers know); each scenario they hold
+        becomes a partition next to the shipped regulatory scenarios.
+    output_dir
+        Folder for human-facing outputs; defaults to ``$RISK_DAGSTER_OUTPUT`` or ``risk_output``.
+    """
+    library = ScenarioLibrary(extra_files=[str(p) for p in extra_scenario_files])
+    partitions = scenario_partitions(library)
+    scenario_assets = build_scenario_assets(partitions)
+    history_assets = [
+        *[a for a in scenario_assets if not a.partitions_def],
+        *HISTORY_SOURCE_ASSETS,
+        source_reliability,
+        factor_history,
+        quality_report,
+    ]
+    partitioned_assets = [a for a in scenario_assets if a.partitions_def]
+    history_job = dg.define_asset_job(
+        HISTORY_JOB,
+        selection=dg.AssetSelection.assets(*history_assets),
+        description="Market and macro history, contracts, reliability weights, factor history, quality report.",
+    )
+    scenario_job = dg.define_asset_job(
+        SCENARIO_JOB,
+        selection=dg.AssetSelection.assets(*partitioned_assets),
+        partitions_def=partitions,
+        description="Everything computed per regulatory scenario (one partition each).",
+    )
+    return dg.Definitions(
+        assets=[*history_assets, *partitioned_assets],
+        jobs=[history_job, scenario_job],
+        resources={
+            "scenario_library": library,
+            "output_dir": OutputDir(path=output_dir or os.environ.get(OUTPUT_DIR_ENV, "risk_output")),
+        },
+    )
+
+
+defs = build_definitions(extra_scenario_files_from_env())

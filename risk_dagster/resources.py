@@ -1,0 +1,77 @@
+"""Typed Dagster resources: where outputs go and which scenarios exist."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from risk_dagster.scenarios.model import MacroScenario
+
+EXTRA_SCENARIO_FILES_ENV = "RISK_DAGSTER_SCENARIO_FILES"
+OUTPUT_DIR_ENV = "RISK_DAGSTER_OUTPUT"
+
+
+def extra_scenario_files_from_env() -> list[str]:
+    """User scenario files passed to a run (``os.pathsep``-separated in the environment)."""
+    raw = os.environ.get(EXTRA_SCENARIO_FILES_ENV, "")
+    return [p for p in raw.split(os.pathsep) if p.strip()]
+
+
+class OutputDir(dg.ConfigurableResource):
+    """The folder the run writes its human-facing outputs to (parquet, HTML, JSON)."""
+
+    path: str = "risk_output"
+
+    def subdir(self, *parts: str) -> Path:
+        folder = Path(self.path).joinpath(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+
+class ScenarioLibrary(dg.ConfigurableResource):
+    """The shipped regulatory scenarios plus the user's own scenario files for this run.
+
+    Each scenario is one static partition; files are re-read at materialization time, so a
+    file edited after the definitions loaded is validated again (and refused if now bad).
+    """
+
+    extra_files: list[str] = []
+    _user_ids: dict[str, str] | None = PrivateAttr(default=None)
+
+    def partition_ids(self) -> list[str]:
+        from risk_dagster.scenarios.registry import scenario_partition_ids
+
+        return sorted(set(scenario_partition_ids()) | set(self.user_scenario_ids()))
+
+    def user_scenario_ids(self) -> list[str]:
+        return sorted(self._user_file_map())
+
+    def load(self, scenario_id: str) -> MacroScenario:
+        """Read and validate the files of one scenario."""
+        from risk_dagster.scenarios.registry import load_scenario, read_scenario_files
+
+        files = self._user_file_map()
+        if scenario_id in files:
+            for scenario in read_scenario_files(_group(files, scenario_id)):
+                if scenario.scenario_id == scenario_id:
+                    return scenario
+            raise KeyError(f"scenario {scenario_id!r} is no longer in {files[scenario_id]}")
+        return load_scenario(scenario_id)
+
+    def _user_file_map(self) -> dict[str, str]:
+        if self._user_ids is None:
+            from risk_dagster.scenarios.registry import read_scenario_files
+
+            mapping: dict[str, str] = {}
+            if self.extra_files:
+                for scenario in read_scenario_files(self.extra_files):
+                    mapping[scenario.scenario_id] = os.pathsep.join(scenario.files)
+            self._user_ids = mapping
+        return self._user_ids
+
+
+def _group(files: dict[str, str], scenario_id: str) -> list[str]:
+    return [p for p in files[scenario_id].split(os.pathsep) if p]

@@ -1,0 +1,194 @@
+"""Materialize the whole asset graph in process: what ``risk-dagster run`` does.
+
+The unpartitioned history graph runs first, then the scenario job once per selected scenario
+partition, all against one Dagster instance under ``OUTPUT/.dagster`` (unless ``DAGSTER_HOME``
+is set), so the runs show up in ``dagster dev`` pointed at the same home. The run ends by
+writing ``OUTPUT/run_summary.json``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from risk_dagster.definitions import HISTORY_JOB, SCENARIO_JOB, build_definitions
+from risk_dagster.storage import write_json
+
+Progress = Callable[[str], None]
+
+_QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+class RunFailed(RuntimeError):
+    """A job of the run failed; the message names the step and the reason."""
+
+
+@dataclass
+class RunSummary:
+    """What ``run_summary.json`` holds."""
+
+    run_id: str
+    output_dir: str
+    dagster_home: str
+    started_at: str
+    finished_at: str = ""
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def all_checks_passed(self) -> bool:
+        return all(c["passed"] for c in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "output_dir": self.output_dir,
+            "dagster_home": self.dagster_home,
+            "dagster_runs": self.runs,
+            "scenarios": self.scenarios,
+            "checks": self.checks,
+        }
+
+
+def run_pipeline(
+    output_dir: str | Path = "risk_output",
+    scenarios: Sequence[str] = (),
+    scenario_files: Sequence[str | Path] = (),
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Materialize every asset for the selected scenarios and write the run summary.
+
+    Parameters
+    ----------
+    output_dir
+        Where outputs, the summary and (unless ``DAGSTER_HOME`` is set) the Dagster instance go.
+    scenarios
+        Scenario partition ids to run; all shipped ones plus the user's files when empty.
+    scenario_files
+        A user's own scenario files, each scenario in them added as a partition for this run.
+    progress
+        Called with one line of text at each step.
+    """
+    say = progress or (lambda _msg: None)
+    out = Path(output_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    home = Path(os.environ.get("DAGSTER_HOME") or out / ".dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    files = [str(Path(f).resolve()) for f in scenario_files]
+
+    defs = build_definitions(extra_scenario_files=files, output_dir=str(out))
+    library = defs.resources["scenario_library"]
+    known = library.partition_ids()
+    selected = list(scenarios) or (sorted(set(known) if not files else set(library.user_scenario_ids())))
+    if files and scenarios:
+        selected = sorted(set(scenarios) | set(library.user_scenario_ids()))
+    unknown = [s for s in selected if s not in known]
+    if unknown:
+        raise KeyError(f"unknown scenario(s) {unknown}; known: {known}")
+
+    summary = RunSummary(
+        run_id="",
+        output_dir=str(out),
+        dagster_home=str(home),
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    with _instance(home) as instance:
+        say("history: market and macro history, data contracts, reliability weights, factor history")
+        history = defs.resolve_job_def(HISTORY_JOB).execute_in_process(
+            instance=instance, run_config=_QUIET_LOGS, raise_on_error=False
+        )
+        _record(summary, history, None)
+        summary.run_id = history.run_id
+        say(_result_line("history", history))
+        if not history.success:
+            _finish(summary, out)
+            raise RunFailed(_failure_reason(history))
+        for scenario_id in selected:
+            say(f"scenario {scenario_id}")
+            result = defs.resolve_job_def(SCENARIO_JOB).execute_in_process(
+                instance=instance, partition_key=scenario_id, run_config=_QUIET_LOGS, raise_on_error=False
+            )
+            _record(summary, result, scenario_id)
+            say(_result_line(scenario_id, result))
+            if not result.success:
+                _finish(summary, out)
+                raise RunFailed(f"scenario {scenario_id}: {_failure_reason(result)}")
+    _finish(summary, out)
+    return summary
+
+
+def _instance(home: Path) -> dg.DagsterInstance:
+    """A persistent local instance rooted at ``home`` (honours a ``dagster.yaml`` there)."""
+    return dg.DagsterInstance.local_temp(tempdir=str(home))
+
+
+def _record(summary: RunSummary, result: dg.ExecuteInProcessResult, scenario_id: str | None) -> None:
+    summary.runs.append({"run_id": result.run_id, "partition": scenario_id, "success": result.success})
+    for evaluation in result.get_asset_check_evaluations():
+        summary.checks.append(
+            {
+                "name": f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}",
+                "asset": evaluation.asset_key.to_user_string(),
+                "check": evaluation.check_name,
+                "partition": scenario_id,
+                "passed": bool(evaluation.passed),
+                "description": evaluation.description,
+            }
+        )
+    if scenario_id is not None:
+        entry: dict[str, Any] = {"run_id": result.run_id, "success": result.success}
+        for event in result.get_asset_materialization_events():
+            materialization = event.step_materialization_data.materialization
+            if materialization.asset_key == dg.AssetKey("macro_scenarios"):
+                meta = materialization.metadata
+                entry["scenario"] = {
+                    key: _plain(meta[key])
+                    for key in ("kind", "source", "vintage", "jump_off", "first_quarter", "last_quarter", "n_quarters")
+                    if key in meta
+                }
+                entry["outputs"] = {"scenario": _plain(meta.get("path"))}
+        summary.scenarios[scenario_id] = entry
+
+
+def _finish(summary: RunSummary, out: Path) -> None:
+    summary.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+    write_json(out / "run_summary.json", summary.to_json())
+
+
+def _result_line(label: str, result: dg.ExecuteInProcessResult) -> str:
+    materialized = len(result.get_asset_materialization_events())
+    checks = result.get_asset_check_evaluations()
+    passed = sum(1 for c in checks if c.passed)
+    status = "ok" if result.success else "FAILED"
+    return f"  {label}: {status} — {materialized} assets materialized, {passed}/{len(checks)} checks passed"
+
+
+def _failure_reason(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            error = data.user_failure_data.description if data.user_failure_data else None
+            if not error and data.error is not None:
+                # The innermost cause is the user's error (e.g. an InputFileError naming the file).
+                err = data.error
+                while err.cause is not None:
+                    err = err.cause
+                error = err.message.strip().splitlines()[-1] if err.message else err.cls_name
+            return f"step {event.step_key} failed: {error}"
+    return "run failed"
+
+
+def _plain(value: Any) -> Any:
+    inner = getattr(value, "value", value)
+    if hasattr(inner, "path"):
+        return str(inner.path)
+    return inner if isinstance(inner, (int, float, str, bool)) or inner is None else str(inner)

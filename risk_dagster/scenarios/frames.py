@@ -1,0 +1,58 @@
+"""How a :class:`MacroScenario` is laid out for the data contract(s) that govern it.
+
+The Fed's domestic and international tables have one contract each and are validated in their
+canonical wide form (a ``quarter`` column "YYYYQn" and one column per variable id); EBA
+scenarios are validated in the long form ``country, variable, year, value``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from risk_dagster.scenarios.catalog import load_variable_catalog
+from risk_dagster.scenarios.model import MacroScenario
+
+EBA_COUNTRY_SEPARATOR = "__"
+
+
+def contract_frames(scenario: MacroScenario) -> dict[str, pd.DataFrame]:
+    """Frames to validate, keyed by contract dataset id (empty when no contract applies)."""
+    if scenario.source in {"fed", "user"} and _is_fed_layout(scenario):
+        return _fed_frames(scenario)
+    if scenario.source == "eba":
+        return {"eba_adverse": _eba_frame(scenario)}
+    return {}
+
+
+def _is_fed_layout(scenario: MacroScenario) -> bool:
+    catalog = load_variable_catalog()
+    fed_ids = set(catalog.ids(source="fed"))
+    return bool(set(scenario.variables) & fed_ids)
+
+
+def _fed_frames(scenario: MacroScenario) -> dict[str, pd.DataFrame]:
+    catalog = load_variable_catalog()
+    frames: dict[str, pd.DataFrame] = {}
+    present = set(scenario.variables)
+    for scope in ("domestic", "international"):
+        ids = [v for v in catalog.ids(source="fed", scope=scope) if v in present]
+        if not ids:
+            continue
+        wide = scenario.wide(ids)
+        frame = wide.reset_index()
+        frame["quarter"] = frame["quarter"].astype(str)
+        frames[f"fed_scenario_{scope}"] = frame
+    return frames
+
+
+def _eba_frame(scenario: MacroScenario) -> pd.DataFrame:
+    data = scenario.data
+    split = data["variable"].str.split(EBA_COUNTRY_SEPARATOR, n=1, expand=True)
+    return pd.DataFrame(
+        {
+            "country": split[1].str.upper() if split.shape[1] > 1 else None,
+            "variable": split[0],
+            "year": data["quarter"].map(lambda q: q.year).astype("int64"),
+            "value": data["value"].astype("float64"),
+        }
+    )
