@@ -9,12 +9,15 @@ import pandas as pd
 
 from risk_dagster.assets.contract_checks import contract_check_specs, validate_and_check
 from risk_dagster.resources import OutputDir, ScenarioLibrary
-from risk_dagster.scenarios.frames import contract_frames
+from risk_dagster.paths import data_dir
+from risk_dagster.scenarios.frames import contract_frames, merge_contract_frames
+from risk_dagster.scenarios.ngfs import read as read_ngfs
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.scenarios.registry import load_fed_history
 from risk_dagster.storage import write_parquet
 
 FED_HISTORY_VINTAGE = "2026"
+NGFS_FILE = data_dir() / "ngfs" / "ngfs_snapshot_1762055076.csv"
 SCENARIO_CONTRACTS = ("fed_scenario_domestic", "fed_scenario_international", "eba_adverse")
 KEY_VARIABLES = (
     "real_gdp_growth",
@@ -76,7 +79,32 @@ def build_scenario_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.
         path = write_parquet(output_dir.subdir("scenarios") / f"{history.scenario_id}.parquet", history.data)
         yield dg.Output(history, metadata=scenario_metadata(history) | {"path": dg.MetadataValue.path(str(path))})
 
-    return [macro_scenarios, fed_history]
+    @dg.asset(
+        group_name="scenarios",
+        check_specs=contract_check_specs("ngfs_scenarios", ("ngfs_iamc",)),
+        kinds={"pandas", "csv"},
+        description="NGFS Phase V climate scenarios (IAMC layout) shipped with the package, one "
+        "MacroScenario per model x scenario x region, annual values at Q4.",
+    )
+    def ngfs_scenarios(output_dir: OutputDir) -> Iterator[dg.Output | dg.AssetCheckResult]:
+        scenarios = read_ngfs(NGFS_FILE)
+        yield from validate_and_check(merge_contract_frames(scenarios))
+        table = pd.concat([s.data for s in scenarios], ignore_index=True)
+        path = write_parquet(output_dir.subdir("scenarios") / "ngfs.parquet", table)
+        overview = pd.DataFrame([s.summary() for s in scenarios])[
+            ["scenario_id", "name", "vintage", "first_quarter", "last_quarter", "n_quarters"]
+        ]
+        yield dg.Output(
+            scenarios,
+            metadata={
+                "n_scenarios": dg.MetadataValue.int(len(scenarios)),
+                "dagster/row_count": dg.MetadataValue.int(len(table)),
+                "scenarios": dg.MetadataValue.md(overview.to_markdown(index=False)),
+                "path": dg.MetadataValue.path(str(path)),
+            },
+        )
+
+    return [macro_scenarios, fed_history, ngfs_scenarios]
 
 
 def scenario_metadata(scenario: MacroScenario) -> dict[str, object]:

@@ -21,7 +21,18 @@ def contract_frames(scenario: MacroScenario) -> dict[str, pd.DataFrame]:
         return _fed_frames(scenario)
     if scenario.source == "eba":
         return {"eba_adverse": _eba_frame(scenario)}
+    if scenario.source == "ngfs":
+        return {"ngfs_iamc": _iamc_frame(scenario)}
     return {}
+
+
+def merge_contract_frames(scenarios: list[MacroScenario]) -> dict[str, pd.DataFrame]:
+    """Contract frames of several scenarios stacked per contract (e.g. all NGFS scenarios of a file)."""
+    stacked: dict[str, list[pd.DataFrame]] = {}
+    for scenario in scenarios:
+        for dataset_id, frame in contract_frames(scenario).items():
+            stacked.setdefault(dataset_id, []).append(frame)
+    return {k: pd.concat(v, ignore_index=True) for k, v in stacked.items()}
 
 
 def _is_fed_layout(scenario: MacroScenario) -> bool:
@@ -56,3 +67,19 @@ def _eba_frame(scenario: MacroScenario) -> pd.DataFrame:
             "value": data["value"].astype("float64"),
         }
     )
+
+
+def _iamc_frame(scenario: MacroScenario) -> pd.DataFrame:
+    attrs = scenario.data.attrs
+    iamc_names = attrs.get("iamc_variables", {})
+    wide = scenario.data.assign(year=scenario.data["quarter"].map(lambda q: str(q.year))).pivot(
+        index="variable", columns="year", values="value"
+    )
+    wide.columns.name = None
+    frame = wide.reset_index()
+    frame.insert(0, "Model", attrs.get("model", ""))
+    frame.insert(1, "Scenario", scenario.name)
+    frame.insert(2, "Region", attrs.get("region", ""))
+    frame.insert(3, "Variable", frame.pop("variable").map(lambda v: iamc_names.get(v, v)))
+    frame.insert(4, "Unit", [scenario.units.get(v, "") for v in wide.index])
+    return frame

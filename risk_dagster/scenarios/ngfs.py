@@ -99,16 +99,6 @@ def normalize_unit(unit: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", text).strip("_")
 
 
-def _catalog_path() -> Path:
-    # paths.contracts_dir() needs the package installed; fall back to the source checkout.
-    try:
-        from risk_dagster.paths import contracts_dir
-
-        return contracts_dir() / "catalogs" / CATALOG_FILE
-    except ModuleNotFoundError:  # pragma: no cover - uninstalled checkout
-        return Path(__file__).resolve().parents[2] / "data_contracts" / "catalogs" / CATALOG_FILE
-
-
 def load_catalog(path: str | Path | None = None) -> dict[str, CatalogEntry]:
     """Map every id and alias (normalised) of the NGFS catalog entries to their entry.
 
@@ -119,12 +109,23 @@ def load_catalog(path: str | Path | None = None) -> dict[str, CatalogEntry]:
 
     Notes
     -----
-    Private stand-in for the shared loader ``risk_dagster.scenarios.catalog``: only entries
-    with ``source: ngfs`` are used, so aliases shared with the Fed catalog cannot collide.
+    By default the entries come from the shared loader
+    (:func:`risk_dagster.scenarios.catalog.load_variable_catalog`); a ``path`` reads one YAML
+    file directly. Only ``source: ngfs`` entries are used, so aliases shared with the Fed
+    catalog cannot collide.
     """
-    path = Path(path) if path is not None else _catalog_path()
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     lookup: dict[str, CatalogEntry] = {}
+    if path is None:
+        # The shared, validated catalog (all variables_*.yaml merged); this source's entries only.
+        from risk_dagster.scenarios.catalog import load_variable_catalog
+
+        for var in load_variable_catalog():
+            if var.source == SOURCE:
+                entry = CatalogEntry(id=var.id, unit=var.unit, low=var.minimum, high=var.maximum)
+                for name in (var.id, *var.aliases):
+                    lookup[_norm_name(name)] = entry
+        return lookup
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     for item in document.get("variables", []):
         if item.get("source") != SOURCE:
             continue

@@ -1,0 +1,480 @@
+"""Reader for the EBA/ESRB EU-wide stress-test macro-financial scenario (baseline and adverse).
+
+**No real EBA file is available to this project** (see ``risk_dagster/data/PROVENANCE.md``,
+"Not found"). The reader is built against a hand-made fixture in the layout the EBA publishes
+its scenario tables in (``tests/fixtures/eba/``): per variable, rows = countries (EU27, the
+EU and euro-area aggregates, a few other economies), columns = the baseline years then the
+adverse years. Expect to adjust the layout details below when a real file is added.
+
+Layouts accepted
+----------------
+**CSV, long by variable** (one row per scenario, country and variable)::
+
+    Scenario,Country,Variable,Unit,2025,2026,2027
+    Baseline,DE,Real GDP growth,% y-o-y,0.3,1.2,1.3
+    Adverse,DE,Real GDP growth,% y-o-y,-2.4,-2.1,0.6
+
+Column names are case-insensitive; year columns are 4-digit and strictly increasing.
+
+**Workbook (.xlsx), one sheet per variable**:
+
+* the sheet name is the variable (a catalog id or alias: ``Real GDP growth``, ``HICP`` ...);
+  sheets named ``Notes``, ``Cover``, ``Contents`` or ``README`` are skipped;
+* row 1: ``Unit`` in A1 and the unit in B1;
+* row 2: the scenario name (``Baseline``, ``Adverse``) above the first year column of its
+  block; the blank cells to its right belong to the same block;
+* row 3: ``Code``, ``Country``, then the years of each block (``2025 2026 2027 2025 2026 2027``);
+* rows 4+: one row per country, ISO code in column A (name in B, informative only).
+
+In both layouts: ``Scenario`` is ``Baseline`` or ``Adverse`` (``... scenario`` also accepted);
+``Country`` is an EU country code (``EL`` for Greece; ``GR`` and ``GB`` are accepted as
+aliases of ``EL`` and ``UK``), ``EU``/``EA`` for the aggregates, or the English name; blank
+cells are missing values (euro-area countries have no exchange rate), never zeros.
+
+Output
+------
+One :class:`~risk_dagster.scenarios.model.MacroScenario` per scenario in the file,
+``source="eba"``, ``kind`` ``baseline``/``adverse``, ``scenario_id`` ``eba-<year>-<kind>``
+where ``<year>`` is the exercise year, the first projected year (the 2025 exercise projects
+2025-2027 from end-2024, so ``jump_off`` is ``2024Q4``). Values are annual and placed at the
+year's Q4. Catalog ids are per concept (``data_contracts/catalogs/variables_eba.yaml``); the
+country is a suffix of the variable id after a double underscore, in lower case:
+``eba_real_gdp_growth__de``, ``eba_fx_rate__pl``, ``eba_unemployment_rate__eu``
+(:data:`COUNTRY_SEPARATOR`, the one ``risk_dagster.scenarios.frames`` splits on). Growth
+rates are annual % changes, unemployment and long-term rates % levels, exchange rates
+national currency per euro.
+
+A file that cannot be accepted raises :class:`~risk_dagster.errors.InputFileError` naming
+file, line (the CSV header / the workbook's first row is line 1), column and one of the rules
+``empty_file``, ``binary_file``, ``missing_column``, ``unknown_column``,
+``years_not_increasing``, ``wrong_field_count``, ``missing_value``, ``non_numeric``,
+``duplicate_row``, ``unknown_variable``, ``unknown_country``, ``unknown_scenario``,
+``unit_mismatch``, ``out_of_range`` (each variable's plausible range from the catalog).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from risk_dagster.errors import InputFileError
+from risk_dagster.scenarios.model import TIDY_COLUMNS, MacroScenario
+
+SOURCE = "eba"
+CATALOG_FILE = "variables_eba.yaml"
+COUNTRY_SEPARATOR = "__"
+CSV_COLUMNS: tuple[str, ...] = ("scenario", "country", "variable", "unit")
+SKIPPED_SHEETS = frozenset({"notes", "cover", "contents", "readme"})
+MISSING_TOKENS = frozenset({"", "nan", "na", "n/a"})
+SCENARIO_KINDS: dict[str, str] = {"baseline": "baseline", "adverse": "adverse"}
+
+#: Country codes as the EBA writes them (EU protocol order), with English names.
+COUNTRIES: dict[str, str] = {
+    "BE": "Belgium", "BG": "Bulgaria", "CZ": "Czechia", "DK": "Denmark", "DE": "Germany",
+    "EE": "Estonia", "IE": "Ireland", "EL": "Greece", "ES": "Spain", "FR": "France",
+    "HR": "Croatia", "IT": "Italy", "CY": "Cyprus", "LV": "Latvia", "LT": "Lithuania",
+    "LU": "Luxembourg", "HU": "Hungary", "MT": "Malta", "NL": "Netherlands", "AT": "Austria",
+    "PL": "Poland", "PT": "Portugal", "RO": "Romania", "SI": "Slovenia", "SK": "Slovakia",
+    "FI": "Finland", "SE": "Sweden",
+    "EU": "European Union", "EA": "Euro area",
+    # EEA members and the main non-EU economies the ESRB scenario also covers.
+    "NO": "Norway", "IS": "Iceland", "LI": "Liechtenstein", "UK": "United Kingdom",
+    "CH": "Switzerland", "US": "United States", "JP": "Japan", "CN": "China",
+}  # fmt: skip
+_COUNTRY_ALIASES = {"GR": "EL", "GB": "UK", "EU27": "EU", "EA20": "EA", "EURO AREA": "EA"}
+
+_SNIFF_BYTES = 8192
+_YEAR_RE = re.compile(r"^\d{4}$")
+
+
+# --------------------------------------------------------------------------- catalog
+@dataclass(frozen=True)
+class CatalogEntry:
+    """The part of a variable-catalog entry the reader needs."""
+
+    id: str
+    unit: str
+    low: float
+    high: float
+
+
+def _norm_name(text: str) -> str:
+    return " ".join(str(text).split()).casefold()
+
+
+def normalize_unit(unit: str) -> str:
+    """Comparable unit (``"% y-o-y"`` -> ``"percent_yoy"``); spelling is not a difference."""
+    text = str(unit).strip().casefold().replace("%", " percent ")
+    text = re.sub(r"\by\s*[-/]?\s*o?\s*[-/]?\s*y\b", " yoy ", text)
+    return re.sub(r"[^0-9a-z]+", "_", text).strip("_")
+
+
+def load_catalog(path: str | Path | None = None) -> dict[str, CatalogEntry]:
+    """Map every id and alias (normalised) of the ``source: eba`` catalog entries to the entry.
+
+    By default from the shared loader (:func:`risk_dagster.scenarios.catalog.load_variable_catalog`);
+    ``path`` reads one YAML file directly. Scoping the aliases to ``eba`` keeps
+    "Unemployment rate" from colliding with the Fed's column.
+    """
+    lookup: dict[str, CatalogEntry] = {}
+    if path is None:
+        # The shared, validated catalog (all variables_*.yaml merged); this source's entries only.
+        from risk_dagster.scenarios.catalog import load_variable_catalog
+
+        for var in load_variable_catalog():
+            if var.source == SOURCE:
+                entry = CatalogEntry(id=var.id, unit=var.unit, low=var.minimum, high=var.maximum)
+                for name in (var.id, *var.aliases):
+                    lookup[_norm_name(name)] = entry
+        return lookup
+    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    for item in document.get("variables", []):
+        if item.get("source") != SOURCE:
+            continue
+        low, high = item.get("range", [-math.inf, math.inf])
+        entry = CatalogEntry(id=item["id"], unit=str(item["unit"]), low=float(low), high=float(high))
+        for name in [item["id"], *item.get("aliases", [])]:
+            lookup[_norm_name(name)] = entry
+    return lookup
+
+
+def country_code(text: str) -> str | None:
+    """EBA country code for a code or English name (``"Greece"``/``"GR"`` -> ``"EL"``), else None."""
+    key = " ".join(str(text).split()).upper()
+    key = _COUNTRY_ALIASES.get(key, key)
+    if key in COUNTRIES:
+        return key
+    by_name = {name.upper(): code for code, name in COUNTRIES.items()}
+    return by_name.get(key)
+
+
+def variable_id(concept: str, country: str) -> str:
+    """Scenario variable id of a catalog concept for one country (``eba_real_gdp_growth__de``)."""
+    return f"{concept}{COUNTRY_SEPARATOR}{country.lower()}"
+
+
+# --------------------------------------------------------------------------- parsing
+@dataclass(frozen=True)
+class _Point:
+    scenario: str  # as written
+    country: str  # as written
+    variable: str  # as written (sheet name in a workbook)
+    unit: str
+    year: int
+    value: float
+    line: int
+    column: str
+
+
+def _parse_value(path: Path, cell: object, line: int, column: str) -> float | None:
+    if cell is None:
+        return None
+    if isinstance(cell, bool):  # bool is an int subclass; TRUE in a cell is not a number
+        raise InputFileError(path, "non_numeric", f"value {cell!r} is not a number", line, column)
+    if isinstance(cell, int | float):
+        value = float(cell)
+    else:
+        text = str(cell).strip()
+        if text.casefold() in MISSING_TOKENS:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            raise InputFileError(path, "non_numeric", f"value {text!r} is not a number", line, column) from None
+    if not math.isfinite(value):
+        raise InputFileError(path, "non_numeric", f"value {cell!r} is not a finite number", line, column)
+    return value
+
+
+def _year(path: Path, cell: object, line: int, column: str) -> int:
+    text = str(int(cell)) if isinstance(cell, int | float) and float(cell).is_integer() else str(cell).strip()
+    if not _YEAR_RE.match(text):
+        raise InputFileError(path, "unknown_column", f"column {text!r} is not a 4-digit year", line, column)
+    return int(text)
+
+
+def _check_increasing(path: Path, years: list[int], headers: list[str], line: int) -> None:
+    for i in range(1, len(years)):
+        if years[i] <= years[i - 1]:
+            raise InputFileError(
+                path,
+                "years_not_increasing",
+                f"year {years[i]} follows {years[i - 1]}; years must increase",
+                line,
+                headers[i],
+            )
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text))
+    line = 1
+    for row in reader:
+        start, line = line, reader.line_num + 1
+        if any(cell.strip() for cell in row):
+            yield start, [cell.strip() for cell in row]
+
+
+def _read_csv(path: Path) -> list[_Point]:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputFileError(path, "empty_file", "the file is empty")
+    if b"\x00" in raw[:_SNIFF_BYTES]:
+        raise InputFileError(path, "binary_file", "the file is binary, not a CSV text file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")  # Excel "CSV" on Windows
+    rows = _csv_rows(text)
+    try:
+        _, header = next(rows)
+    except StopIteration:
+        raise InputFileError(path, "empty_file", "the file has no header") from None
+    lowered = [h.casefold() for h in header]
+    index: dict[str, int] = {}
+    for name in CSV_COLUMNS:
+        if name not in lowered:
+            raise InputFileError(path, "missing_column", f"column {name!r} is missing (header: {header})", 1, name)
+        index[name] = lowered.index(name)
+    year_cols = [(pos, header[pos]) for pos in range(len(header)) if pos not in index.values()]
+    if not year_cols:
+        raise InputFileError(path, "missing_column", "no year columns after Scenario, Country, Variable, Unit", 1)
+    years = [_year(path, name, 1, name) for _, name in year_cols]
+    _check_increasing(path, years, [name for _, name in year_cols], 1)
+
+    points: list[_Point] = []
+    for line, row in rows:
+        if len(row) != len(header):
+            raise InputFileError(
+                path, "wrong_field_count", f"{len(row)} fields where the header has {len(header)}", line
+            )
+        keys = {}
+        for name in CSV_COLUMNS:
+            cell = row[index[name]]
+            if not cell and name != "unit":
+                raise InputFileError(path, "missing_value", f"{name} is blank", line, header[index[name]])
+            keys[name] = cell
+        for (pos, column), year in zip(year_cols, years, strict=True):
+            value = _parse_value(path, row[pos], line, column)
+            if value is not None:
+                points.append(_Point(**keys, year=year, value=value, line=line, column=column))
+    return points
+
+
+def _read_workbook(path: Path) -> list[_Point]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise InputFileError(path, "binary_file", f"not a readable .xlsx workbook ({exc})") from None
+    points: list[_Point] = []
+    try:
+        for sheet in workbook.worksheets:
+            if sheet.title.strip().casefold() in SKIPPED_SHEETS:
+                continue
+            points.extend(_read_sheet(path, sheet.title, list(sheet.iter_rows(values_only=True))))
+    finally:
+        workbook.close()
+    return points
+
+
+def _read_sheet(path: Path, title: str, rows: list[tuple[object, ...]]) -> list[_Point]:
+    where = f"sheet {title!r}"
+    if len(rows) < 3:
+        raise InputFileError(path, "missing_column", f"{where}: needs the unit, scenario and year rows", len(rows) + 1)
+    unit_row, scenario_row, year_row = rows[0], rows[1], rows[2]
+    if str(unit_row[0] or "").strip().casefold() != "unit" or len(unit_row) < 2:
+        raise InputFileError(path, "missing_column", f"{where}: A1 must read 'Unit', B1 the unit", 1, "Unit")
+    unit = str(unit_row[1] or "").strip()
+    if str(year_row[0] or "").strip().casefold() not in {"code", "country code"}:
+        raise InputFileError(path, "missing_column", f"{where}: A3 must read 'Code'", 3, "Code")
+
+    # Column -> (scenario, year); the scenario name is written once above its block.
+    columns: list[tuple[int, str, int, str]] = []
+    current: str | None = None
+    for pos in range(2, len(year_row)):
+        label = scenario_row[pos] if pos < len(scenario_row) else None
+        if label is not None and str(label).strip():
+            current = str(label).strip()
+        if year_row[pos] is None or not str(year_row[pos]).strip():
+            continue
+        if current is None:
+            raise InputFileError(path, "missing_column", f"{where}: year column without a scenario above it", 2)
+        column = f"{current} {year_row[pos]}"
+        columns.append((pos, current, _year(path, year_row[pos], 3, column), column))
+    if not columns:
+        raise InputFileError(path, "missing_column", f"{where}: no year columns in row 3", 3)
+    for scenario in dict.fromkeys(c[1] for c in columns):
+        block = [c for c in columns if c[1] == scenario]
+        _check_increasing(path, [c[2] for c in block], [c[3] for c in block], 3)
+
+    points: list[_Point] = []
+    for line, row in enumerate(rows[3:], start=4):
+        if all(cell is None or not str(cell).strip() for cell in row):
+            continue
+        code = str(row[0] or "").strip()
+        if not code:
+            raise InputFileError(path, "missing_value", f"{where}: country code is blank", line, "Code")
+        for pos, scenario, year, column in columns:
+            cell = row[pos] if pos < len(row) else None
+            value = _parse_value(path, cell, line, f"{column} ({title})")
+            if value is not None:
+                points.append(_Point(scenario, code, title, unit, year, value, line, f"{column} ({title})"))
+    return points
+
+
+# --------------------------------------------------------------------------- public API
+def _is_xlsx(path: Path) -> bool:
+    return path.suffix.lower() in {".xlsx", ".xlsm"}
+
+
+def can_read(path: str | Path) -> bool:
+    """Whether ``path`` looks like an EBA scenario file (CSV header or workbook sheet names).
+
+    Never raises. A CSV qualifies by its ``Scenario, Country, Variable, Unit`` header (an
+    IAMC ``Model``/``Region`` header is left to the NGFS reader); a workbook by at least one
+    sheet named after an EBA catalog variable.
+    """
+    path = Path(path)
+    try:
+        if _is_xlsx(path):
+            from openpyxl import load_workbook
+
+            workbook = load_workbook(path, read_only=True)
+            try:
+                titles = [_norm_name(t) for t in workbook.sheetnames]
+            finally:
+                workbook.close()
+            catalog = load_catalog()
+            return any(t in catalog for t in titles)
+        raw = path.read_bytes()[:_SNIFF_BYTES]
+        if not raw.strip() or b"\x00" in raw:
+            return False
+        first = next(_csv_rows(raw.decode("utf-8-sig", errors="replace")), None)
+    except Exception:  # noqa: BLE001 - a file we cannot open is simply not ours
+        return False
+    if first is None:
+        return False
+    header = {h.casefold() for h in first[1]}
+    return set(CSV_COLUMNS) <= header and not {"model", "region"} & header
+
+
+def read(path: str | Path) -> list[MacroScenario]:
+    """Read an EBA scenario CSV or workbook into one :class:`MacroScenario` per scenario.
+
+    Parameters
+    ----------
+    path
+        CSV (long by variable) or ``.xlsx`` (one sheet per variable); see the module docstring.
+
+    Returns
+    -------
+    list of MacroScenario
+        Baseline first when present, then adverse; annual values at each year's Q4.
+
+    Raises
+    ------
+    InputFileError
+        When the file breaks one of the rules listed in the module docstring.
+    """
+    path = Path(path)
+    if _is_xlsx(path):
+        if not path.read_bytes().strip():
+            raise InputFileError(path, "empty_file", "the file is empty")
+        points = _read_workbook(path)
+    else:
+        points = _read_csv(path)
+    if not points:
+        raise InputFileError(path, "empty_file", "the file has no data values")
+
+    catalog = load_catalog()
+    rows: dict[str, list[tuple[str, int, float]]] = {}
+    units: dict[str, dict[str, str]] = {}
+    seen: dict[tuple[str, str, int], int] = {}
+    for p in points:
+        kind = SCENARIO_KINDS.get(_norm_name(p.scenario).removesuffix(" scenario"))
+        if kind is None:
+            raise InputFileError(
+                path, "unknown_scenario", f"scenario {p.scenario!r} is not Baseline or Adverse", p.line, "Scenario"
+            )
+        country = country_code(p.country)
+        if country is None:
+            raise InputFileError(path, "unknown_country", f"country {p.country!r} is not known", p.line, "Country")
+        entry = catalog.get(_norm_name(p.variable))
+        if entry is None:
+            raise InputFileError(
+                path,
+                "unknown_variable",
+                f"variable {p.variable!r} is not in the EBA variable catalog ({CATALOG_FILE})",
+                p.line,
+                "Variable",
+            )
+        if normalize_unit(p.unit) != normalize_unit(entry.unit):
+            raise InputFileError(
+                path,
+                "unit_mismatch",
+                f"{p.variable!r} is in {p.unit!r}; the catalog expects {entry.unit!r}",
+                p.line,
+                "Unit",
+            )
+        variable = variable_id(entry.id, country)
+        key = (kind, variable, p.year)
+        if key in seen:
+            raise InputFileError(
+                path,
+                "duplicate_row",
+                f"{p.scenario} / {country} / {p.variable} {p.year} already given on line {seen[key]}",
+                p.line,
+                p.column,
+            )
+        seen[key] = p.line
+        if not entry.low <= p.value <= entry.high:
+            raise InputFileError(
+                path,
+                "out_of_range",
+                f"{p.variable} for {country} = {p.value:g}, outside the plausible range "
+                f"[{entry.low:g}, {entry.high:g}] ({entry.unit})",
+                p.line,
+                p.column,
+            )
+        rows.setdefault(kind, []).append((variable, p.year, p.value))
+        units.setdefault(kind, {})[variable] = entry.unit
+
+    exercise = min(p.year for p in points)  # first projected year names the exercise
+    scenarios = []
+    for kind in ("baseline", "adverse"):
+        if kind not in rows:
+            continue
+        scenario_id = f"eba-{exercise}-{kind}"
+        variables, years, values = zip(*rows[kind], strict=True)
+        data = pd.DataFrame(
+            {
+                "scenario_id": scenario_id,
+                "quarter": pd.PeriodIndex([pd.Period(year=y, quarter=4, freq="Q-DEC") for y in years]),
+                "variable": list(variables),
+                "value": pd.Series(values, dtype="float64"),
+            }
+        )[list(TIDY_COLUMNS)]
+        scenarios.append(
+            MacroScenario(
+                scenario_id=scenario_id,
+                data=data,
+                source=SOURCE,
+                kind=kind,
+                name=f"EBA {exercise} EU-wide stress test, {kind} scenario",
+                vintage=str(exercise),
+                jump_off=pd.Period(year=exercise - 1, quarter=4, freq="Q-DEC"),
+                files=[str(path)],
+                units=units[kind],
+            )
+        )
+    return scenarios
