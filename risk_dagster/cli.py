@@ -6,9 +6,13 @@ line on stderr (never a traceback) and give a non-zero exit status.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from risk_dagster.errors import InputFileError
 
 app = typer.Typer(
     name="risk-dagster",
@@ -62,6 +66,46 @@ def run_command(
 def _one_line(error: BaseException) -> str:
     text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
     return " ".join(str(text).split())
+
+
+def _fail(exc: BaseException) -> typer.Exit:
+    """One line on stderr, ``error: `` first, and exit status 2."""
+    typer.echo(f"error: {_one_line(exc) or type(exc).__name__}", err=True)
+    return typer.Exit(code=2)
+
+
+@scenarios_app.command("inspect")
+def scenarios_inspect(
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Scenario files (Fed, NGFS, EBA).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON list on stdout.")] = False,
+) -> None:
+    """Tell what each scenario file holds, from its content (kind, scope, quarters, variables)."""
+    from risk_dagster.scenarios.inspect import inspect_paths
+
+    try:
+        reports = inspect_paths(paths)
+    except (InputFileError, OSError) as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(reports, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for report in reports:
+        table = Table(title=str(report["path"]), show_header=False, title_justify="left")
+        table.add_column("field", style="bold")
+        table.add_column("value", overflow="fold")
+        for key, value in report.items():
+            if key == "path":
+                continue
+            if isinstance(value, dict):
+                value = ", ".join(f"{k} -> {v}" for k, v in value.items())
+            elif isinstance(value, list):
+                value = ", ".join(map(str, value)) or "-"
+            table.add_row(key, "-" if value is None else str(value))
+        console.print(table)
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 A :class:`MacroScenario` is a tidy frame ``scenario_id, quarter (Period[Q-DEC]), variable,
 value`` plus metadata. Variable ids are the canonical snake_case ids of the variable catalog
-(``data_contracts/catalogs/macro_variables.yaml``). Missing observations (for example a
+(``data_contracts/catalogs/variables_*.yaml``). Missing observations (for example a
 series that had not started yet) are simply absent rows, never zeros.
 """
 

@@ -1,0 +1,1 @@
+"""Scenario reader tests (a package, so basenames like test_catalog.py may repeat across folders)."""
