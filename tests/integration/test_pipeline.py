@@ -1,0 +1,169 @@
+"""Real in-process Dagster materializations of the whole graph, on the shipped data.
+
+One run of the pipeline (history job + one scenario partition + one user file) is shared by
+the tests of this module; the bad-file test then proves a refused file leaves the previous
+good materialization, and its parquet output, untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from risk_dagster.errors import InputFileError
+from risk_dagster.runner import RunFailed, run_pipeline
+
+FED = Path(__file__).resolve().parents[2] / "risk_dagster" / "data" / "fed_scenarios"
+SA_2025_DOMESTIC = FED / "2025" / "2025-Table_3A_Supervisory_Severely_Adverse_Domestic.csv"
+SA_2025_INTERNATIONAL = FED / "2025" / "2025-Table_3B_Supervisory_Severely_Adverse_International.csv"
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: pytest.MonkeyPatch):
+    root = tmp_path_factory.mktemp("pipeline")
+    monkeypatch_module.setenv("DAGSTER_HOME", str(root / "home"))
+    (root / "home").mkdir()
+    # A user's own copy of a Fed table under a name that says nothing about what it is.
+    user_file = root / "my_bank_scenario.csv"
+    shutil.copy(SA_2025_DOMESTIC, user_file)
+    lines: list[str] = []
+    summary = run_pipeline(
+        root / "out",
+        scenarios=["fed-2026-severely-adverse"],
+        scenario_files=[user_file],
+        progress=lines.append,
+    )
+    return {"root": root, "summary": summary, "progress": lines, "user_file": user_file}
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    patcher = pytest.MonkeyPatch()
+    yield patcher
+    patcher.undo()
+
+
+def _instance(pipeline) -> dg.DagsterInstance:
+    return dg.DagsterInstance.local_temp(tempdir=str(pipeline["root"] / "home"))
+
+
+def test_run_summary_lists_scenarios_and_checks(pipeline):
+    out = pipeline["root"] / "out"
+    doc = json.loads((out / "run_summary.json").read_text())
+    assert doc["run_id"] == pipeline["summary"].run_id
+    assert "fed-2026-severely-adverse" in doc["scenarios"]
+    user_ids = [s for s in doc["scenarios"] if s != "fed-2026-severely-adverse"]
+    assert user_ids, "the user's scenario file became a partition"
+    assert doc["scenarios"]["fed-2026-severely-adverse"]["scenario"]["jump_off"] == "2025Q4"
+    names = {c["name"] for c in doc["checks"]}
+    assert "macro_scenarios:contract_fed_scenario_domestic" in names
+    assert "factor_history:contract_factor_history" in names
+    assert all(c["passed"] for c in doc["checks"]), [c for c in doc["checks"] if not c["passed"]]
+    assert any("history" in line for line in pipeline["progress"])
+
+
+def test_every_asset_materialized_in_the_instance(pipeline):
+    from risk_dagster.definitions import build_definitions
+
+    defs = build_definitions([str(pipeline["user_file"])])
+    instance = _instance(pipeline)
+    keys = [key for key in defs.resolve_asset_graph().get_all_asset_keys()]
+    missing = [k.to_user_string() for k in keys if instance.get_latest_materialization_event(k) is None]
+    assert not missing
+
+
+def test_scenario_partition_holds_the_real_path(pipeline):
+    out = pipeline["root"] / "out"
+    data = pd.read_parquet(out / "scenarios" / "fed-2026-severely-adverse.parquet")
+    unemployment = data[data["variable"] == "unemployment_rate"]["value"]
+    assert unemployment.max() == pytest.approx(10.0)
+    vix = data[data["variable"] == "vix"]["value"]
+    assert vix.max() == pytest.approx(72.0)
+    assert data["quarter"].nunique() == 13
+
+
+def test_factor_history_and_weights(pipeline):
+    out = pipeline["root"] / "out"
+    levels = pd.read_parquet(out / "market" / "factor_levels.parquet")
+    assert levels.shape[1] >= 40
+    coverage = pd.read_parquet(out / "market" / "factor_coverage.parquet")
+    assert (coverage["n_quarters"] > 0).sum() >= 40
+    weights = pd.read_parquet(out / "quality" / "source_reliability.parquet")
+    assert {"source", "prior", "weight"} <= set(weights.columns)
+    assert ((weights["weight"] > 0) & (weights["weight"] <= weights["prior"] + 1e-12)).all()
+    html = (out / "quality" / "quality_report.html").read_text()
+    assert "Source reliability weights" in html and "contract_factor_history" in html
+
+
+def test_reliability_weights_are_asset_metadata(pipeline):
+    instance = _instance(pipeline)
+    event = instance.get_latest_materialization_event(dg.AssetKey("source_reliability"))
+    metadata = event.asset_materialization.metadata
+    assert "weights" in metadata
+    assert any(key.startswith("weight/") for key in metadata)
+
+
+def test_bad_file_leaves_previous_good_materialization(pipeline):
+    root = pipeline["root"]
+    user_file = pipeline["user_file"]
+    out = root / "out"
+    summary = pipeline["summary"]
+    user_id = next(s for s in summary.scenarios if s != "fed-2026-severely-adverse")
+    parquet = out / "scenarios" / f"{user_id}.parquet"
+    before = parquet.read_bytes()
+    instance = _instance(pipeline)
+    before_event = instance.get_latest_materialization_event(dg.AssetKey("macro_scenarios"))
+
+    good = user_file.read_text()
+    # Same scenario, but the unemployment rate of the third projected quarter is 250.
+    lines = good.splitlines()
+    cells = lines[3].split(",")
+    cells[6] = "250"
+    lines[3] = ",".join(cells)
+    from risk_dagster.definitions import SCENARIO_JOB, build_definitions
+
+    # The code location was loaded while the file was good (as in a running `dagster dev`).
+    defs = build_definitions([str(user_file)], output_dir=str(out))
+    user_file.write_text("\n".join(lines) + "\n")
+    try:
+        result = defs.resolve_job_def(SCENARIO_JOB).execute_in_process(
+            instance=instance, partition_key=user_id, raise_on_error=False
+        )
+        assert not result.success
+        failure = next(e for e in result.all_events if e.is_step_failure)
+        assert "my_bank_scenario.csv" in str(failure.step_failure_data.error.to_string())
+        # A fresh command-line run refuses the file up front, naming it.
+        with pytest.raises((RunFailed, InputFileError)) as refused:
+            run_pipeline(out, scenarios=[user_id], scenario_files=[user_file])
+        assert "my_bank_scenario.csv" in str(refused.value) and "250" in str(refused.value)
+    finally:
+        user_file.write_text(good)
+    assert parquet.read_bytes() == before
+    after_event = instance.get_latest_materialization_event(dg.AssetKey("macro_scenarios"))
+    assert after_event.storage_id == before_event.storage_id
+    # The value downstream assets load is still the good one.
+    scenario = defs.load_asset_value("macro_scenarios", partition_key=user_id, instance=instance)
+    assert scenario.series("unemployment_rate").max() == pytest.approx(10.0)
+
+
+def test_cli_run_refuses_a_bad_scenario_file_in_one_line(tmp_path):
+    bad = tmp_path / "broken.csv"
+    bad.write_text("Scenario Name,Date,Unemployment rate\nSupervisory Baseline,2026 Q1,abc\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "risk_dagster.cli", "run", "--scenario-file", str(bad), "--output", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"},
+    )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    error_lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and "broken.csv" in error_lines[0]

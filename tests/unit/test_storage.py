@@ -1,0 +1,41 @@
+"""Atomic writes keep the previous file when a write fails."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from risk_dagster.storage import atomic_write, write_json, write_parquet, write_text
+
+
+def test_failed_write_leaves_previous_file_and_no_temp(tmp_path):
+    target = tmp_path / "out" / "report.txt"
+    write_text(target, "good")
+
+    def broken(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        atomic_write(target, broken)
+    assert target.read_text() == "good"
+    assert [p.name for p in target.parent.iterdir()] == ["report.txt"]
+
+
+def test_parquet_round_trip_turns_periods_into_strings(tmp_path):
+    frame = pd.DataFrame(
+        {"quarter": pd.period_range("2026Q1", periods=3, freq="Q"), "value": [1.0, 2.5, 3.0]}
+    )
+    path = write_parquet(tmp_path / "x.parquet", frame)
+    back = pd.read_parquet(path)
+    assert back["quarter"].tolist() == ["2026Q1", "2026Q2", "2026Q3"]
+    assert back["value"].tolist() == [1.0, 2.5, 3.0]
+
+
+def test_json_writes_numpy_scalars(tmp_path):
+    import numpy as np
+
+    path = write_json(tmp_path / "s.json", {"a": np.float64(1.5), "b": np.int64(3)})
+    assert json.loads(path.read_text()) == {"a": 1.5, "b": 3}
