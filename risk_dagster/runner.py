@@ -127,7 +127,13 @@ def run_pipeline(
 
 
 def _instance(home: Path) -> dg.DagsterInstance:
-    """A persistent local instance rooted at ``home`` (honours a ``dagster.yaml`` there)."""
+    """A persistent local instance rooted at ``home`` (honours a ``dagster.yaml`` there).
+
+    A new home gets a ``dagster.yaml`` turning telemetry off: the system runs offline.
+    """
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     return dg.DagsterInstance.local_temp(tempdir=str(home))
 
 

@@ -6,7 +6,6 @@ materialization of the asset stays in place, while the failed check, with its st
 failure metadata, is still recorded and visible in the Dagster UI.
 """
 
-from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date

@@ -1,6 +1,5 @@
 """Market-history assets: one per shipped history source, and the quarterly factor history."""
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 
@@ -93,5 +92,7 @@ def factor_history_metadata(history: FactorHistory) -> dict[str, object]:
         "dagster/row_count": dg.MetadataValue.int(int(history.levels.shape[0])),
         "factors_by_class": dg.MetadataValue.md(by_class.to_markdown()),
         "coverage": dg.MetadataValue.md(coverage.to_markdown()),
-        "weights_used": dg.MetadataValue.json({k: round(float(v), 4) for k, v in history.weights_used.items()}),
+        "blend_weights": dg.MetadataValue.json(
+            {factor: {src: round(float(w), 4) for src, w in by_source.items()} for factor, by_source in history.weights_used.items()}
+        ),
     }

@@ -1,21 +1,35 @@
 """Quality assets: per-source reliability weights and the data-quality report."""
 
-from __future__ import annotations
 
 import dagster as dg
 import pandas as pd
 
+from risk_dagster.assets.contract_checks import contract_check_name
 from risk_dagster.market.history import overlapping_quantities
 from risk_dagster.market.loaders import HISTORY_SOURCES
 from risk_dagster.quality.contracts import load_contract
+from risk_dagster.market.history import source_frames
 from risk_dagster.quality.reliability import SourceAssessment, assess_sources, reliability_table
 from risk_dagster.quality.report import QualityReport, render_quality_report
 from risk_dagster.resources import OutputDir
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.storage import write_parquet, write_text
 
-# Assets whose latest contract results the quality report collects.
-GATED_ASSETS: tuple[str, ...] = ("fed_history", *HISTORY_SOURCES, "factor_history")
+# Unpartitioned assets whose latest contract results the quality report collects, with their contracts.
+GATED_ASSETS: dict[str, tuple[str, ...]] = {
+    "fed_history": ("fed_scenario_domestic", "fed_scenario_international"),
+    "ngfs_scenarios": ("ngfs_iamc",),
+    **{name: (spec.contract,) for name, spec in HISTORY_SOURCES.items()},
+    "factor_history": ("factor_history",),
+}
+
+
+def contract_priors() -> dict[str, float]:
+    """Prior reliability weight of each source, as its datasets' contracts state it."""
+    priors = {"fed": load_contract("fed_scenario_domestic").reliability_weight}
+    for spec in HISTORY_SOURCES.values():
+        priors[spec.source] = load_contract(spec.contract).reliability_weight
+    return priors
 
 
 @dg.asset(
@@ -32,13 +46,9 @@ def source_reliability(
     **sources: pd.DataFrame,
 ) -> dg.Output[dict[str, SourceAssessment]]:
     fed_wide = fed_history.wide()
-    frames: dict[str, pd.DataFrame] = {"fed_history": fed_wide}
-    frames.update(sources)
-    source_of = {"fed_history": "fed", **{name: spec.source for name, spec in HISTORY_SOURCES.items()}}
-    priors = {name: load_contract(HISTORY_SOURCES[name].contract).reliability_weight for name in sources}
-    priors["fed_history"] = load_contract("fed_scenario_domestic").reliability_weight
+    frames = source_frames(fed_wide, sources)
     overlaps = overlapping_quantities(fed_wide, sources)
-    assessments = assess_sources(frames, overlaps, priors=priors, source_of=source_of)
+    assessments = assess_sources(frames, overlaps, priors=contract_priors())
     table = reliability_table(assessments.values())
     write_parquet(output_dir.subdir("quality") / "source_reliability.parquet", table)
     metadata: dict[str, object] = {
@@ -65,9 +75,9 @@ def quality_report(
     source_reliability: dict[str, SourceAssessment],
 ) -> dg.MaterializeResult:
     contract_results = []
-    for asset_name in GATED_ASSETS:
+    for asset_name, contracts in GATED_ASSETS.items():
         event = context.instance.get_latest_materialization_event(dg.AssetKey(asset_name))
-        checks = _latest_check_results(context, asset_name)
+        checks = _latest_check_results(context.instance, asset_name, contracts)
         contract_results.append(
             {
                 "asset": asset_name,
@@ -89,12 +99,13 @@ def quality_report(
     )
 
 
-def _latest_check_results(context: dg.AssetExecutionContext, asset_name: str) -> list[dict[str, object]]:
+def _latest_check_results(
+    instance: dg.DagsterInstance, asset_name: str, contracts: tuple[str, ...]
+) -> list[dict[str, object]]:
     """Latest evaluation of each contract check of an asset, read back from the instance."""
     results = []
-    asset_key = dg.AssetKey(asset_name)
-    instance = context.instance
-    for check_key in context.repository_def.asset_graph.get_check_keys_for_assets({asset_key}):
+    for dataset_id in contracts:
+        check_key = dg.AssetCheckKey(dg.AssetKey(asset_name), contract_check_name(dataset_id))
         record = instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key]).get(check_key)
         evaluation = None
         if record is not None and record.event is not None and record.event.dagster_event is not None:

@@ -1,6 +1,5 @@
 """Scenario assets: the regulatory macro scenarios (one partition each) and the Fed history."""
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 

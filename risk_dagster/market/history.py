@@ -434,3 +434,34 @@ def overlapping_quantities(
         if len(present) >= 2:
             out[quantity] = present
     return out
+
+
+def source_frames(
+    fed_history: pd.DataFrame,
+    sources: Mapping[str, pd.DataFrame],
+) -> dict[str, pd.DataFrame]:
+    """Each publishing source's observations as one time-indexed frame, for the reliability checks.
+
+    Datasets of one source (H.10's two FX series) are joined on their dates; the Fed history is
+    its quarter-indexed wide frame. ``frame.attrs["dataset"]`` names the datasets for the report.
+
+    Parameters
+    ----------
+    fed_history
+        Fed historic wide frame (quarter x canonical variable).
+    sources
+        Dataset id -> loader frame (a ``date`` column plus series columns).
+    """
+    grouped: dict[str, list[tuple[str, pd.DataFrame]]] = {}
+    for dataset_id, frame in sources.items():
+        grouped.setdefault(HISTORY_SOURCES[dataset_id].source, []).append((dataset_id, frame))
+    frames: dict[str, pd.DataFrame] = {}
+    fed = fed_history.copy()
+    fed.attrs = {"dataset": "fed_history"}
+    frames["fed"] = fed
+    for source, members in grouped.items():
+        indexed = [f.set_index(pd.DatetimeIndex(f["date"], name="date")).drop(columns="date") for _, f in members]
+        joined = indexed[0] if len(indexed) == 1 else pd.concat(indexed, axis=1, join="outer").sort_index()
+        joined.attrs = {"dataset": "+".join(name for name, _ in members)}
+        frames[source] = joined
+    return frames
