@@ -161,7 +161,7 @@ def _record(summary: RunSummary, result: dg.ExecuteInProcessResult, scenario_id:
                     for key in ("kind", "source", "vintage", "jump_off", "first_quarter", "last_quarter", "n_quarters")
                     if key in meta
                 }
-                entry["outputs"] = {"scenario": _plain(meta.get("path"))}
+                entry["outputs"] = {"scenario": _plain(meta.get("output_path"))}
         summary.scenarios[scenario_id] = entry
 
 

@@ -30,7 +30,7 @@ def _history_source_asset(spec: HistorySource) -> dg.AssetsDefinition:
         frame = spec.loader()
         yield from validate_and_check({spec.contract: frame})
         path = write_parquet(output_dir.subdir("market", "sources") / f"{dataset_id}.parquet", frame)
-        yield dg.Output(frame, metadata=_source_metadata(frame) | {"path": dg.MetadataValue.path(str(path))})
+        yield dg.Output(frame, metadata=_source_metadata(frame) | {"output_path": dg.MetadataValue.path(str(path))})
 
     return _asset
 
@@ -77,7 +77,7 @@ def factor_history(
     write_parquet(folder / "factor_levels.parquet", history.levels)
     write_parquet(folder / "factor_changes.parquet", history.changes)
     write_parquet(folder / "factor_coverage.parquet", history.coverage)
-    yield dg.Output(history, metadata=factor_history_metadata(history) | {"path": dg.MetadataValue.path(str(folder))})
+    yield dg.Output(history, metadata=factor_history_metadata(history) | {"output_path": dg.MetadataValue.path(str(folder))})
 
 
 def factor_history_metadata(history: FactorHistory) -> dict[str, object]:

@@ -91,7 +91,7 @@ def quality_report(
     write_text(output_dir.subdir("quality") / "quality_report.md", report.to_markdown())
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(path)),
+            "output_path": dg.MetadataValue.path(str(path)),
             "contracts_passed": dg.MetadataValue.int(report.n_checks_passed),
             "contracts_failed": dg.MetadataValue.int(report.n_checks_failed),
             "report": dg.MetadataValue.md(report.to_markdown()),

@@ -63,7 +63,7 @@ def build_scenario_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.
                     metadata={"applies": False, "reason": f"no {dataset_id} table in this scenario"},
                 )
         path = write_parquet(output_dir.subdir("scenarios") / f"{scenario.scenario_id}.parquet", scenario.data)
-        yield dg.Output(scenario, metadata=scenario_metadata(scenario) | {"path": dg.MetadataValue.path(str(path))})
+        yield dg.Output(scenario, metadata=scenario_metadata(scenario) | {"output_path": dg.MetadataValue.path(str(path))})
 
     @dg.asset(
         group_name="scenarios",
@@ -76,7 +76,7 @@ def build_scenario_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.
         history = load_fed_history(FED_HISTORY_VINTAGE)
         yield from validate_and_check(contract_frames(history))
         path = write_parquet(output_dir.subdir("scenarios") / f"{history.scenario_id}.parquet", history.data)
-        yield dg.Output(history, metadata=scenario_metadata(history) | {"path": dg.MetadataValue.path(str(path))})
+        yield dg.Output(history, metadata=scenario_metadata(history) | {"output_path": dg.MetadataValue.path(str(path))})
 
     @dg.asset(
         group_name="scenarios",
@@ -99,7 +99,7 @@ def build_scenario_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.
                 "n_scenarios": dg.MetadataValue.int(len(scenarios)),
                 "dagster/row_count": dg.MetadataValue.int(len(table)),
                 "scenarios": dg.MetadataValue.md(overview.to_markdown(index=False)),
-                "path": dg.MetadataValue.path(str(path)),
+                "output_path": dg.MetadataValue.path(str(path)),
             },
         )
 

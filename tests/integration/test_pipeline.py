@@ -148,7 +148,7 @@ def test_bad_file_leaves_previous_good_materialization(pipeline):
         user_file.write_text(good)
     assert parquet.read_bytes() == before
     after_event = instance.get_latest_materialization_event(dg.AssetKey("macro_scenarios"))
-    assert after_event.storage_id == before_event.storage_id
+    assert (after_event.run_id, after_event.timestamp) == (before_event.run_id, before_event.timestamp)
     # The value downstream assets load is still the good one.
     scenario = defs.load_asset_value("macro_scenarios", partition_key=user_id, instance=instance)
     assert scenario.series("unemployment_rate").max() == pytest.approx(10.0)
