@@ -1,0 +1,1 @@
+"""Macro-to-granular translation: satellite regressions, generative transformer, plausibility, registry."""
