@@ -9,10 +9,11 @@ NGFS ...). Readers map a column header to a :class:`Variable` with
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 
 import yaml
 
@@ -140,6 +141,7 @@ class VariableCatalog:
                     same = prev is not None and prev.id == var.id
                     self._stripped[(var.source, skey)] = var if same else None
         self._sources: tuple[str, ...] = tuple(dict.fromkeys(v.source for v in self._by_id.values()))
+        self._lookups: dict[str, Mapping[str, Variable]] = {}
 
     # ----------------------------------------------------------------- lookups
     def get(self, variable_id: str) -> Variable:
@@ -185,6 +187,21 @@ class VariableCatalog:
             if var is not None:
                 return var
         return None
+
+    def lookup(self, source: str) -> Mapping[str, Variable]:
+        """Every spelling of one source's variables, by its :func:`normalise_header` key.
+
+        The exact-match table the NGFS and EBA readers resolve IAMC variable names and sheet
+        names with (``lookup("ngfs")[normalise_header("Price|Carbon")]`` is ``carbon_price``).
+        Spellings are the id, the name and the aliases; only ``source``'s entries are in it,
+        so a spelling another publisher also uses ("Unemployment rate") cannot collide.
+        Built once per source, read-only.
+        """
+        table = self._lookups.get(source)
+        if table is None:
+            table = MappingProxyType({key: var for (src, key), var in self._by_key.items() if src == source})
+            self._lookups[source] = table
+        return table
 
     def ids(self, source: str | None = None, scope: str | None = None) -> list[str]:
         """Canonical ids in catalog order, optionally filtered by source and scope."""

@@ -46,7 +46,7 @@ national currency per euro.
 
 A file that cannot be accepted raises :class:`~risk_dagster.errors.InputFileError` naming
 file, line (the CSV header / the workbook's first row is line 1), column and one of the rules
-``empty_file``, ``binary_file``, ``missing_column``, ``unknown_column``,
+``empty_file``, ``binary_file``, ``undecodable`` (UTF-16/32), ``bad_quoting``, ``missing_column``, ``unknown_column``,
 ``years_not_increasing``, ``wrong_field_count``, ``missing_value``, ``non_numeric``,
 ``duplicate_row``, ``unknown_variable``, ``unknown_country``, ``unknown_scenario``,
 ``unit_mismatch``, ``out_of_range`` (each variable's plausible range from the catalog).
@@ -54,27 +54,22 @@ file, line (the CSV header / the workbook's first row is line 1), column and one
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 import re
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from risk_dagster.errors import InputFileError
+from risk_dagster.scenarios.catalog import load_variable_catalog, normalise_header
 from risk_dagster.scenarios.model import TIDY_COLUMNS, MacroScenario
+from risk_dagster.scenarios.textio import csv_rows, decode_text_file, parse_number, resolve_variable, sniff_header
 
 SOURCE = "eba"
-CATALOG_FILE = "variables_eba.yaml"
 COUNTRY_SEPARATOR = "__"
 CSV_COLUMNS: tuple[str, ...] = ("scenario", "country", "variable", "unit")
 SKIPPED_SHEETS = frozenset({"notes", "cover", "contents", "readme"})
-MISSING_TOKENS = frozenset({"", "nan", "na", "n/a"})
 SCENARIO_KINDS: dict[str, str] = {"baseline": "baseline", "adverse": "adverse"}
 
 #: Country codes as the EBA writes them (EU protocol order), with English names.
@@ -96,57 +91,7 @@ _SNIFF_BYTES = 8192
 _YEAR_RE = re.compile(r"^\d{4}$")
 
 
-# --------------------------------------------------------------------------- catalog
-@dataclass(frozen=True)
-class CatalogEntry:
-    """The part of a variable-catalog entry the reader needs."""
-
-    id: str
-    unit: str
-    low: float
-    high: float
-
-
-def _norm_name(text: str) -> str:
-    return " ".join(str(text).split()).casefold()
-
-
-def normalize_unit(unit: str) -> str:
-    """Comparable unit (``"% y-o-y"`` -> ``"percent_yoy"``); spelling is not a difference."""
-    text = str(unit).strip().casefold().replace("%", " percent ")
-    text = re.sub(r"\by\s*[-/]?\s*o?\s*[-/]?\s*y\b", " yoy ", text)
-    return re.sub(r"[^0-9a-z]+", "_", text).strip("_")
-
-
-def load_catalog(path: str | Path | None = None) -> dict[str, CatalogEntry]:
-    """Map every id and alias (normalised) of the ``source: eba`` catalog entries to the entry.
-
-    By default from the shared loader (:func:`risk_dagster.scenarios.catalog.load_variable_catalog`);
-    ``path`` reads one YAML file directly. Scoping the aliases to ``eba`` keeps
-    "Unemployment rate" from colliding with the Fed's column.
-    """
-    lookup: dict[str, CatalogEntry] = {}
-    if path is None:
-        # The shared, validated catalog (all variables_*.yaml merged); this source's entries only.
-        from risk_dagster.scenarios.catalog import load_variable_catalog
-
-        for var in load_variable_catalog():
-            if var.source == SOURCE:
-                entry = CatalogEntry(id=var.id, unit=var.unit, low=var.minimum, high=var.maximum)
-                for name in (var.id, *var.aliases):
-                    lookup[_norm_name(name)] = entry
-        return lookup
-    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    for item in document.get("variables", []):
-        if item.get("source") != SOURCE:
-            continue
-        low, high = item.get("range", [-math.inf, math.inf])
-        entry = CatalogEntry(id=item["id"], unit=str(item["unit"]), low=float(low), high=float(high))
-        for name in [item["id"], *item.get("aliases", [])]:
-            lookup[_norm_name(name)] = entry
-    return lookup
-
-
+# --------------------------------------------------------------------------- names
 def country_code(text: str) -> str | None:
     """EBA country code for a code or English name (``"Greece"``/``"GR"`` -> ``"EL"``), else None."""
     key = " ".join(str(text).split()).upper()
@@ -175,26 +120,6 @@ class _Point:
     column: str
 
 
-def _parse_value(path: Path, cell: object, line: int, column: str) -> float | None:
-    if cell is None:
-        return None
-    if isinstance(cell, bool):  # bool is an int subclass; TRUE in a cell is not a number
-        raise InputFileError(path, "non_numeric", f"value {cell!r} is not a number", line, column)
-    if isinstance(cell, int | float):
-        value = float(cell)
-    else:
-        text = str(cell).strip()
-        if text.casefold() in MISSING_TOKENS:
-            return None
-        try:
-            value = float(text)
-        except ValueError:
-            raise InputFileError(path, "non_numeric", f"value {text!r} is not a number", line, column) from None
-    if not math.isfinite(value):
-        raise InputFileError(path, "non_numeric", f"value {cell!r} is not a finite number", line, column)
-    return value
-
-
 def _year(path: Path, cell: object, line: int, column: str) -> int:
     text = str(int(cell)) if isinstance(cell, int | float) and float(cell).is_integer() else str(cell).strip()
     if not _YEAR_RE.match(text):
@@ -214,26 +139,9 @@ def _check_increasing(path: Path, years: list[int], headers: list[str], line: in
             )
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    reader = csv.reader(io.StringIO(text))
-    line = 1
-    for row in reader:
-        start, line = line, reader.line_num + 1
-        if any(cell.strip() for cell in row):
-            yield start, [cell.strip() for cell in row]
-
-
 def _read_csv(path: Path) -> list[_Point]:
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise InputFileError(path, "empty_file", "the file is empty")
-    if b"\x00" in raw[:_SNIFF_BYTES]:
-        raise InputFileError(path, "binary_file", "the file is binary, not a CSV text file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")  # Excel "CSV" on Windows
-    rows = _csv_rows(text)
+    text = decode_text_file(path, fallback_encoding="cp1252")  # Excel "CSV" on Windows
+    rows = csv_rows(path, text, strict=False)
     try:
         _, header = next(rows)
     except StopIteration:
@@ -263,7 +171,7 @@ def _read_csv(path: Path) -> list[_Point]:
                 raise InputFileError(path, "missing_value", f"{name} is blank", line, header[index[name]])
             keys[name] = cell
         for (pos, column), year in zip(year_cols, years, strict=True):
-            value = _parse_value(path, row[pos], line, column)
+            value = parse_number(path, row[pos], line, column)
             if value is not None:
                 points.append(_Point(**keys, year=year, value=value, line=line, column=column))
     return points
@@ -326,7 +234,7 @@ def _read_sheet(path: Path, title: str, rows: list[tuple[object, ...]]) -> list[
             raise InputFileError(path, "missing_value", f"{where}: country code is blank", line, "Code")
         for pos, scenario, year, column in columns:
             cell = row[pos] if pos < len(row) else None
-            value = _parse_value(path, cell, line, f"{column} ({title})")
+            value = parse_number(path, cell, line, f"{column} ({title})")
             if value is not None:
                 points.append(_Point(scenario, code, title, unit, year, value, line, f"{column} ({title})"))
     return points
@@ -351,20 +259,17 @@ def can_read(path: str | Path) -> bool:
 
             workbook = load_workbook(path, read_only=True)
             try:
-                titles = [_norm_name(t) for t in workbook.sheetnames]
+                titles = [normalise_header(t) for t in workbook.sheetnames]
             finally:
                 workbook.close()
-            catalog = load_catalog()
+            catalog = load_variable_catalog().lookup(SOURCE)
             return any(t in catalog for t in titles)
-        raw = path.read_bytes()[:_SNIFF_BYTES]
-        if not raw.strip() or b"\x00" in raw:
-            return False
-        first = next(_csv_rows(raw.decode("utf-8-sig", errors="replace")), None)
     except Exception:  # noqa: BLE001 - a file we cannot open is simply not ours
         return False
+    first = sniff_header(path, _SNIFF_BYTES)
     if first is None:
         return False
-    header = {h.casefold() for h in first[1]}
+    header = {h.casefold() for h in first}
     return set(CSV_COLUMNS) <= header and not {"model", "region"} & header
 
 
@@ -396,12 +301,11 @@ def read(path: str | Path) -> list[MacroScenario]:
     if not points:
         raise InputFileError(path, "empty_file", "the file has no data values")
 
-    catalog = load_catalog()
     rows: dict[str, list[tuple[str, int, float]]] = {}
     units: dict[str, dict[str, str]] = {}
     seen: dict[tuple[str, str, int], int] = {}
     for p in points:
-        kind = SCENARIO_KINDS.get(_norm_name(p.scenario).removesuffix(" scenario"))
+        kind = SCENARIO_KINDS.get(normalise_header(p.scenario).removesuffix("scenario"))
         if kind is None:
             raise InputFileError(
                 path, "unknown_scenario", f"scenario {p.scenario!r} is not Baseline or Adverse", p.line, "Scenario"
@@ -409,23 +313,7 @@ def read(path: str | Path) -> list[MacroScenario]:
         country = country_code(p.country)
         if country is None:
             raise InputFileError(path, "unknown_country", f"country {p.country!r} is not known", p.line, "Country")
-        entry = catalog.get(_norm_name(p.variable))
-        if entry is None:
-            raise InputFileError(
-                path,
-                "unknown_variable",
-                f"variable {p.variable!r} is not in the EBA variable catalog ({CATALOG_FILE})",
-                p.line,
-                "Variable",
-            )
-        if normalize_unit(p.unit) != normalize_unit(entry.unit):
-            raise InputFileError(
-                path,
-                "unit_mismatch",
-                f"{p.variable!r} is in {p.unit!r}; the catalog expects {entry.unit!r}",
-                p.line,
-                "Unit",
-            )
+        entry = resolve_variable(path, SOURCE, p.variable, p.unit, p.line)
         variable = variable_id(entry.id, country)
         key = (kind, variable, p.year)
         if key in seen:
@@ -437,12 +325,12 @@ def read(path: str | Path) -> list[MacroScenario]:
                 p.column,
             )
         seen[key] = p.line
-        if not entry.low <= p.value <= entry.high:
+        if not entry.in_range(p.value):
             raise InputFileError(
                 path,
                 "out_of_range",
                 f"{p.variable} for {country} = {p.value:g}, outside the plausible range "
-                f"[{entry.low:g}, {entry.high:g}] ({entry.unit})",
+                f"[{entry.minimum:g}, {entry.maximum:g}] ({entry.unit})",
                 p.line,
                 p.column,
             )

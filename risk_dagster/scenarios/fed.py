@@ -15,10 +15,6 @@ and rule.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-import json
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -30,6 +26,7 @@ import pandas as pd
 from risk_dagster.errors import InputFileError
 from risk_dagster.scenarios.catalog import Variable, load_variable_catalog, normalise_header
 from risk_dagster.scenarios.model import MacroScenario, combine
+from risk_dagster.scenarios.textio import csv_rows, parse_number, read_text, sniff_header
 
 SOURCE = "fed"
 _SNIFF_BYTES = 64 * 1024
@@ -37,8 +34,8 @@ _SNIFF_BYTES = 64 * 1024
 _SCENARIO_KEYS = frozenset({"scenarioname", "scenarioid", "scenariotitle"})
 _DATE_KEYS = frozenset({"date", "quarter", "period", "dates"})
 _DATE_RE = re.compile(r"^(\d{4})\s*[Qq](\d+)$")
-_NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
-_GROUPED_RE = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$")
+# Only a blank cell is missing in a Fed table; these markers are refused ("leave it blank").
+_BLANK_ONLY = frozenset({""})
 _MISSING_MARKERS = frozenset({"na", "n/a", "nan", "#n/a", "null", "none", "-", "--", ".", "missing"})
 
 _HISTORIC_NAMES = frozenset({"actual", "actuals", "historic", "historical", "history"})
@@ -111,102 +108,6 @@ class FedTable:
         return self.first_quarter - 1
 
 
-# ----------------------------------------------------------------------------- bytes -> text
-def decode_text_file(path: str | Path) -> str:
-    """Read a file as UTF-8 text (BOM allowed), refusing what is not text.
-
-    Parameters
-    ----------
-    path
-        File to read.
-
-    Returns
-    -------
-    str
-        The decoded text, BOM removed.
-
-    Raises
-    ------
-    InputFileError
-        ``empty_file`` (no bytes or only whitespace), ``binary_file`` (NUL bytes, a ZIP or
-        Excel workbook), ``undecodable`` (UTF-16/32, or bytes that are not UTF-8).
-    OSError
-        When the file cannot be opened.
-    """
-    raw = Path(path).read_bytes()
-    if not raw:
-        raise InputFileError(path, "empty_file", "the file is empty (0 bytes); expected a CSV with a header row")
-    if not raw.strip():
-        raise InputFileError(path, "empty_file", "the file holds only whitespace; expected a CSV with a header row")
-    if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        raise InputFileError(path, "undecodable", "the file is UTF-32 encoded; save it as UTF-8 CSV")
-    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(raw):
-        raise InputFileError(path, "undecodable", "the file is UTF-16 encoded; save it as UTF-8 CSV")
-    if raw.startswith(b"PK\x03\x04"):
-        raise InputFileError(
-            path, "binary_file", "the file is a ZIP archive or Excel workbook, not a CSV text file"
-        )
-    nul = raw.find(b"\x00")
-    if nul >= 0:
-        line = raw.count(b"\n", 0, nul) + 1
-        raise InputFileError(
-            path, "binary_file", f"the file is binary (NUL byte at offset {nul}), not a CSV text file", row=line
-        )
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8):]
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        byte = raw[exc.start]
-        raise InputFileError(
-            path,
-            "undecodable",
-            f"byte 0x{byte:02X} at offset {exc.start} is not valid UTF-8 "
-            "(Latin-1 / Windows-1252?); save the file as UTF-8",
-            row=line,
-        ) from None
-
-
-def _looks_utf16(raw: bytes) -> bool:
-    # UTF-16 text without a BOM: ASCII characters leave a NUL in every other byte.
-    head = raw[:512]
-    if len(head) < 8:
-        return False
-    even, odd = head[0::2], head[1::2]
-    return odd.count(0) > 0.8 * len(odd) or even.count(0) > 0.8 * len(even)
-
-
-def read_text(path: str | Path) -> str:
-    """Decode a file as UTF-8 text and refuse HTML/XML or JSON saved under a CSV name.
-
-    Raises
-    ------
-    InputFileError
-        As :func:`decode_text_file`, or ``unrecognised_layout`` for HTML/XML/JSON content.
-    """
-    text = decode_text_file(path)
-    _refuse_other_formats(path, text)
-    return text
-
-
-def _refuse_other_formats(path: str | Path, text: str) -> None:
-    start = text.lstrip()[:200].lower()
-    if start.startswith(("<!doctype", "<html", "<?xml", "<")):
-        raise InputFileError(path, "unrecognised_layout", "the file is HTML/XML, not a CSV scenario table", row=1)
-    if start.startswith(("{", "[")) and _is_json(text):
-        raise InputFileError(path, "unrecognised_layout", "the file is JSON, not a CSV scenario table", row=1)
-
-
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        # A JSON file cut short still opens like one: '{"key"' or '[{'.
-        return bool(re.match(r'^\s*(\{\s*"|\[\s*[\[{"\d-])', text))
-    return True
-
-
 # ----------------------------------------------------------------------------- sniffing
 def can_read(path: str | Path) -> bool:
     """Whether the file looks like a Fed scenario table, from its header alone (never raises).
@@ -215,22 +116,8 @@ def can_read(path: str | Path) -> bool:
     variable, or mostly Fed variables. A Fed-like file that is broken further down is still
     claimed, so :func:`read_fed_table` can say precisely what is wrong with it.
     """
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(_SNIFF_BYTES)
-    except OSError:
-        return False
-    if not raw.strip() or b"\x00" in raw or raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return False
-    text = raw.decode("utf-8-sig", errors="replace")
-    for line in text.splitlines():
-        if line.strip():
-            break
-    else:
-        return False
-    try:
-        header = next(csv.reader([line]))
-    except (csv.Error, StopIteration):
+    header = sniff_header(path, _SNIFF_BYTES)
+    if header is None:
         return False
     return _fed_like_header(header)
 
@@ -282,23 +169,11 @@ def _parse_quarter(path: Path, text: str, line: int, column: str) -> pd.Period:
 
 
 def _parse_value(path: Path, text: str, line: int, column: str, var: Variable) -> float:
-    cell = text.strip()
-    if not cell:
+    value = parse_number(
+        path, text, line, column, missing=_BLANK_ONLY, refused_markers=_MISSING_MARKERS, grouped=True, label=var.id
+    )
+    if value is None:
         return math.nan
-    if _NUMBER_RE.match(cell):
-        value = float(cell)
-    elif _GROUPED_RE.match(cell):  # "62,542.9" from a spreadsheet export
-        value = float(cell.replace(",", ""))
-    elif cell.lower() in _MISSING_MARKERS:
-        raise InputFileError(
-            path,
-            "non_numeric",
-            f"{cell!r} used as a missing-value marker for {var.id}; leave the cell blank instead",
-            row=line,
-            column=column,
-        )
-    else:
-        raise InputFileError(path, "non_numeric", f"{cell!r} is not a number ({var.id})", row=line, column=column)
     if not var.in_range(value):
         message = (
             f"{value:g} for {var.id} is outside the plausible range "
@@ -397,15 +272,7 @@ def read_fed_table(path: str | Path) -> FedTable:
     """
     path = Path(path)
     text = read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[tuple[int, list[str]]] = []
-    try:
-        for row in reader:
-            rows.append((reader.line_num, row))
-    except csv.Error as exc:
-        rule = "truncated" if "end of data" in str(exc) or "EOF" in str(exc) else "bad_quoting"
-        raise InputFileError(path, rule, f"the CSV cannot be parsed: {exc}", row=max(reader.line_num, 1)) from None
-    rows = [(n, r) for n, r in rows if any(c.strip() for c in r)]  # blank lines carry nothing
+    rows = list(csv_rows(path, text))  # blank lines carry nothing; a bad CSV is refused here
     if not rows:
         raise InputFileError(path, "empty_file", "the file holds only blank lines")
     header_line, header_row = rows[0]

@@ -19,7 +19,9 @@ What the reader does, and why:
   name) only when it holds several regions, so ids stay short yet unique.
 * IAMC variable names are mapped to catalog ids through the aliases of the ``source: ngfs``
   entries of ``data_contracts/catalogs/variables_ngfs.yaml`` (``Price|Carbon`` ->
-  ``carbon_price``); the file's ``Unit`` must equal the catalog unit after normalisation.
+  ``carbon_price``; case, spaces and punctuation ignored, see
+  :meth:`~risk_dagster.scenarios.catalog.VariableCatalog.lookup`); the file's ``Unit`` must
+  equal the catalog unit after :func:`~risk_dagster.scenarios.textio.normalize_unit`.
 * Annual values sit at the year's fourth quarter (``2030`` -> ``Period("2030Q4")``), the
   same convention as the EBA reader; :func:`interpolate_quarterly` fills the quarters in
   between linearly for consumers that need a quarterly path.
@@ -35,33 +37,28 @@ What the reader does, and why:
 
 A file that cannot be accepted raises :class:`~risk_dagster.errors.InputFileError` naming file,
 line (the header is line 1), column and one of the rules ``empty_file``, ``binary_file``,
-``missing_column``, ``unknown_column``, ``years_not_increasing``, ``wrong_field_count``,
+``undecodable`` (UTF-16/32), ``bad_quoting``, ``missing_column``, ``unknown_column``, ``years_not_increasing``, ``wrong_field_count``,
 ``missing_value``, ``non_numeric``, ``duplicate_row``, ``unknown_variable``,
 ``unit_mismatch``, ``out_of_range``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from risk_dagster.errors import InputFileError
+from risk_dagster.scenarios.catalog import load_variable_catalog
 from risk_dagster.scenarios.model import TIDY_COLUMNS, MacroScenario
+from risk_dagster.scenarios.textio import csv_rows, decode_text_file, parse_number, resolve_variable, sniff_header
 
 SOURCE = "ngfs"
-CATALOG_FILE = "variables_ngfs.yaml"
 IAMC_COLUMNS: tuple[str, ...] = ("model", "scenario", "region", "variable", "unit")
 LONG_COLUMNS: tuple[str, ...] = (*IAMC_COLUMNS, "year", "value")
-MISSING_TOKENS = frozenset({"", "nan", "na", "n/a"})
 
 _SNIFF_BYTES = 8192
 _YEAR_RE = re.compile(r"^\d{4}$")
@@ -70,70 +67,6 @@ _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii":
 # Degree sign lost by an encoding round trip: "2?C" (replaced), "2Â°C" (UTF-8 read as cp1252),
 # "2\ufffdC" (undecodable byte). Only repaired right after a digit, where "°C" is the only reading.
 _DEGREE_RE = re.compile(r"(?<=\d)\s?(?:\?|Â°|\ufffd)C\b")
-
-
-# --------------------------------------------------------------------------- catalog
-@dataclass(frozen=True)
-class CatalogEntry:
-    """The part of a variable-catalog entry the scenario readers need."""
-
-    id: str
-    unit: str
-    low: float
-    high: float
-
-
-def _norm_name(text: str) -> str:
-    """Key for matching variable names and aliases: case-folded, inner spaces collapsed."""
-    return " ".join(str(text).split()).casefold()
-
-
-def normalize_unit(unit: str) -> str:
-    """Comparable form of a unit string (``"US$2010/t CO2"`` -> ``"us_2010_t_co2"``).
-
-    Case, ``%`` versus ``percent``, ``y-o-y`` spellings and punctuation are not meaningful
-    differences between files; the numbers (price base years) are.
-    """
-    text = str(unit).strip().casefold().replace("%", " percent ")
-    text = re.sub(r"\by\s*[-/]?\s*o?\s*[-/]?\s*y\b", " yoy ", text)
-    return re.sub(r"[^0-9a-z]+", "_", text).strip("_")
-
-
-def load_catalog(path: str | Path | None = None) -> dict[str, CatalogEntry]:
-    """Map every id and alias (normalised) of the NGFS catalog entries to their entry.
-
-    Parameters
-    ----------
-    path
-        Catalog YAML; defaults to ``data_contracts/catalogs/variables_ngfs.yaml``.
-
-    Notes
-    -----
-    By default the entries come from the shared loader
-    (:func:`risk_dagster.scenarios.catalog.load_variable_catalog`); a ``path`` reads one YAML
-    file directly. Only ``source: ngfs`` entries are used, so aliases shared with the Fed
-    catalog cannot collide.
-    """
-    lookup: dict[str, CatalogEntry] = {}
-    if path is None:
-        # The shared, validated catalog (all variables_*.yaml merged); this source's entries only.
-        from risk_dagster.scenarios.catalog import load_variable_catalog
-
-        for var in load_variable_catalog():
-            if var.source == SOURCE:
-                entry = CatalogEntry(id=var.id, unit=var.unit, low=var.minimum, high=var.maximum)
-                for name in (var.id, *var.aliases):
-                    lookup[_norm_name(name)] = entry
-        return lookup
-    document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    for item in document.get("variables", []):
-        if item.get("source") != SOURCE:
-            continue
-        low, high = item.get("range", [-math.inf, math.inf])
-        entry = CatalogEntry(id=item["id"], unit=str(item["unit"]), low=float(low), high=float(high))
-        for name in [item["id"], *item.get("aliases", [])]:
-            lookup[_norm_name(name)] = entry
-    return lookup
 
 
 # --------------------------------------------------------------------------- text helpers
@@ -146,42 +79,6 @@ def slugify(text: str) -> str:
     """Lower-case ASCII slug (``"Below 2°C"`` -> ``"below-2c"``)."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-
-
-def _read_text(path: Path) -> str:
-    """Decoded file text; refuses empty and binary files."""
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise InputFileError(path, "empty_file", "the file is empty")
-    if b"\x00" in raw[:_SNIFF_BYTES]:
-        raise InputFileError(path, "binary_file", "the file is binary, not a CSV text file")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel on Windows writes cp1252; latin-1 would mis-map its euro/degree/quote bytes.
-        return raw.decode("cp1252", errors="replace")
-
-
-def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """CSV rows with the 1-based line number each starts on; blank lines skipped."""
-    reader = csv.reader(io.StringIO(text))
-    line = 1
-    for row in reader:
-        start, line = line, reader.line_num + 1
-        if any(cell.strip() for cell in row):
-            yield start, [cell.strip() for cell in row]
-
-
-def _parse_value(path: Path, cell: str, line: int, column: str) -> float | None:
-    if cell.casefold() in MISSING_TOKENS:
-        return None
-    try:
-        value = float(cell)
-    except ValueError:
-        raise InputFileError(path, "non_numeric", f"value {cell!r} is not a number", line, column) from None
-    if not math.isfinite(value):
-        raise InputFileError(path, "non_numeric", f"value {cell!r} is not a finite number", line, column)
-    return value
 
 
 # --------------------------------------------------------------------------- parsing
@@ -214,7 +111,7 @@ def _header_index(path: Path, header: list[str], required: tuple[str, ...]) -> d
 
 def _parse(path: Path, text: str) -> tuple[list[_Point], list[str]]:
     """All data points of the file, plus the trailing provenance lines."""
-    rows = _rows(text)
+    rows = csv_rows(path, text, strict=False)
     try:
         _, header = next(rows)
     except StopIteration:
@@ -278,7 +175,7 @@ def _parse(path: Path, text: str) -> tuple[list[_Point], list[str]]:
         else:
             cells = [(year, row[pos], name) for pos, year, name in year_columns]
         for year, cell, column in cells:
-            value = _parse_value(path, cell, line, column)
+            value = parse_number(path, cell, line, column)
             if value is not None:
                 points.append(_Point(**keys, year=year, value=value, line=line, column=column))
     if not points:
@@ -286,28 +183,12 @@ def _parse(path: Path, text: str) -> tuple[list[_Point], list[str]]:
     return points, notes
 
 
-def _validate(path: Path, points: list[_Point], catalog: dict[str, CatalogEntry]) -> dict[_Point, str]:
+def _validate(path: Path, points: list[_Point]) -> dict[_Point, str]:
     """Catalog id of each point; refuses unknown variables, unit mismatches, duplicates, outliers."""
     ids: dict[_Point, str] = {}
     seen: dict[tuple[str, str, str, str, int], int] = {}
     for p in points:
-        entry = catalog.get(_norm_name(p.variable))
-        if entry is None:
-            raise InputFileError(
-                path,
-                "unknown_variable",
-                f"variable {p.variable!r} is not in the NGFS variable catalog ({CATALOG_FILE})",
-                p.line,
-                "Variable",
-            )
-        if normalize_unit(p.unit) != normalize_unit(entry.unit):
-            raise InputFileError(
-                path,
-                "unit_mismatch",
-                f"{p.variable!r} is in {p.unit!r}; the catalog expects {entry.unit!r}",
-                p.line,
-                "Unit",
-            )
+        entry = resolve_variable(path, SOURCE, p.variable, p.unit, p.line)
         # Two IAMC names for one catalog id count as a duplicate too.
         key = (p.model, p.scenario, p.region, entry.id, p.year)
         if key in seen:
@@ -319,11 +200,11 @@ def _validate(path: Path, points: list[_Point], catalog: dict[str, CatalogEntry]
                 p.column,
             )
         seen[key] = p.line
-        if not entry.low <= p.value <= entry.high:
+        if not entry.in_range(p.value):
             raise InputFileError(
                 path,
                 "out_of_range",
-                f"{p.variable} = {p.value:g} outside the plausible range [{entry.low:g}, {entry.high:g}]",
+                f"{p.variable} = {p.value:g} outside the plausible range [{entry.minimum:g}, {entry.maximum:g}]",
                 p.line,
                 p.column,
             )
@@ -346,17 +227,10 @@ def can_read(path: str | Path) -> bool:
 
     Never raises: a file it cannot open or decode is simply not an NGFS file.
     """
-    try:
-        raw = Path(path).read_bytes()[:_SNIFF_BYTES]
-        if not raw.strip() or b"\x00" in raw:
-            return False
-        text = raw.decode("utf-8-sig", errors="replace")
-        first = next(_rows(text), None)
-    except (OSError, csv.Error):
+    header = sniff_header(path, _SNIFF_BYTES)
+    if header is None:
         return False
-    if first is None:
-        return False
-    return set(IAMC_COLUMNS) <= {h.casefold() for h in first[1]}
+    return set(IAMC_COLUMNS) <= {h.casefold() for h in header}
 
 
 def read(path: str | Path) -> list[MacroScenario]:
@@ -378,10 +252,10 @@ def read(path: str | Path) -> list[MacroScenario]:
         When the file breaks one of the rules listed in the module docstring.
     """
     path = Path(path)
-    points, notes = _parse(path, _read_text(path))
-    catalog = load_catalog()
-    ids = _validate(path, points, catalog)
-    units_by_id = {entry.id: entry.unit for entry in catalog.values()}
+    # Excel on Windows writes cp1252; latin-1 would mis-map its euro/degree/quote bytes.
+    points, notes = _parse(path, decode_text_file(path, fallback_encoding="cp1252"))
+    ids = _validate(path, points)
+    catalog = load_variable_catalog()
     phase = _phase(notes)
 
     groups: dict[tuple[str, str, str], list[_Point]] = {}
@@ -424,7 +298,7 @@ def read(path: str | Path) -> list[MacroScenario]:
             "iamc_variables": {ids[p]: p.variable for p in group},
         }
         # Canonical (catalog) spelling: the file's unit equals it up to normalize_unit().
-        units = {ids[p]: units_by_id[ids[p]] for p in group}
+        units = {ids[p]: catalog.get(ids[p]).unit for p in group}
         scenarios.append(
             MacroScenario(
                 scenario_id=scenario_id,

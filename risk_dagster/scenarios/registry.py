@@ -21,7 +21,7 @@ from types import ModuleType
 
 from risk_dagster.errors import InputFileError
 from risk_dagster.paths import fed_scenarios_dir
-from risk_dagster.scenarios import fed
+from risk_dagster.scenarios import fed, textio
 from risk_dagster.scenarios.model import MacroScenario
 
 #: Shipped folder -> vintage label.
@@ -218,7 +218,7 @@ def detect_reader(path: str | Path) -> ModuleType:
         if module.can_read(path):
             return module
     # Nobody claims it: say why as precisely as we can (empty, binary, encoding, HTML, JSON).
-    fed.read_text(path)
+    textio.read_text(path)
     note = f" (readers not installed: {', '.join(unavailable)})" if unavailable else ""
     raise InputFileError(
         path, "unrecognised_layout", f"no reader recognises this file; expected {_EXPECTED_LAYOUTS}{note}"

@@ -16,36 +16,21 @@ import yaml
 from risk_dagster.errors import InputFileError
 from risk_dagster.paths import contracts_dir, fed_scenarios_dir
 from risk_dagster.quality import contracts as C
+from risk_dagster.scenarios.fed import read_fed_table
 
 FED_CSV = fed_scenarios_dir() / "2026_final" / "2026_Final_Supervisory_Severely_Adverse_Domestic.csv"
 
-# Fed column -> canonical id, written out by hand (the reader's alias matching is not under test)
-FED_DOMESTIC = {
-    "Real GDP growth": "real_gdp_growth",
-    "Nominal GDP growth": "nominal_gdp_growth",
-    "Real disposable income growth": "real_disposable_income_growth",
-    "Nominal disposable income growth": "nominal_disposable_income_growth",
-    "Unemployment rate": "unemployment_rate",
-    "CPI inflation rate": "cpi_inflation",
-    "3-month Treasury rate": "treasury_3m",
-    "5-year Treasury yield": "treasury_5y",
-    "10-year Treasury yield": "treasury_10y",
-    "BBB corporate yield": "bbb_yield",
-    "Mortgage rate": "mortgage_rate",
-    "Prime rate": "prime_rate",
-    "Dow Jones Total Stock Market Index (Level)": "equity_total_market",
-    "House Price Index (Level)": "house_price_index",
-    "Commercial Real Estate Price Index (Level)": "cre_price_index",
-    "Market Volatility Index (Level)": "vix",
-}
+
+def _contract_frame(path: Path) -> pd.DataFrame:
+    """A Fed table as the contract sees it: ``quarter`` as "YYYYQn", one column per canonical id."""
+    frame = read_fed_table(path).wide.reset_index()
+    frame["quarter"] = frame["quarter"].astype(str)
+    return frame
 
 
 @pytest.fixture(scope="module")
 def fed_frame() -> pd.DataFrame:
-    raw = pd.read_csv(FED_CSV)
-    frame = raw.rename(columns=FED_DOMESTIC).drop(columns=["Scenario Name"])
-    frame.insert(0, "quarter", raw["Date"].str.replace(" ", "", regex=False))
-    return frame.drop(columns=["Date"])
+    return _contract_frame(FED_CSV)
 
 
 def _failed(result: C.ContractValidation) -> set[tuple[str, str | None]]:
@@ -158,10 +143,8 @@ def test_freshness_stale(fed_frame: pd.DataFrame) -> None:
 
 
 def test_late_starting_series_allowed_in_history() -> None:
-    hist = pd.read_csv(fed_scenarios_dir() / "2026_final" / "2026_Final_Historic_Domestic.csv")
-    frame = hist.rename(columns=FED_DOMESTIC).drop(columns=["Scenario Name"])
-    frame.insert(0, "quarter", hist["Date"].str.replace(" ", "", regex=False))
-    result = C.validate_frame("fed_scenario_domestic", frame.drop(columns=["Date"]))
+    frame = _contract_frame(fed_scenarios_dir() / "2026_final" / "2026_Final_Historic_Domestic.csv")
+    result = C.validate_frame("fed_scenario_domestic", frame)
     assert result.success, result.failures
 
 

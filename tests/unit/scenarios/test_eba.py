@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from risk_dagster.errors import InputFileError
 from risk_dagster.scenarios import eba
+from risk_dagster.scenarios.catalog import load_variable_catalog
+
+from ._support import file_writer, refusal_of
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "eba"
 CSV_FILE = FIXTURES / "eba_2025_scenario_sample.csv"
@@ -21,17 +23,8 @@ def _by_id(path: Path) -> dict[str, eba.MacroScenario]:
     return {s.scenario_id: s for s in eba.read(path)}
 
 
-def _write(tmp_path: Path, text: str, name: str = "eba_bad.csv") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def _refused(path: Path) -> InputFileError:
-    with pytest.raises(InputFileError) as info:
-        eba.read(path)
-    assert path.name in str(info.value)
-    return info.value
+_write = file_writer("eba_bad.csv")
+_refused = refusal_of(eba.read)
 
 
 def _csv_text() -> str:
@@ -216,7 +209,7 @@ def test_workbook_out_of_range(tmp_path):
 
 
 def test_catalog_ids_do_not_clash_with_fed_ids():
-    ids = {e.id for e in eba.load_catalog().values()}
+    ids = {e.id for e in load_variable_catalog().lookup(eba.SOURCE).values()}
     assert ids == {
         "eba_real_gdp_growth",
         "eba_unemployment_rate",

@@ -7,9 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from risk_dagster.errors import InputFileError
 from risk_dagster.paths import data_dir
 from risk_dagster.scenarios import ngfs
+from risk_dagster.scenarios.catalog import load_variable_catalog, normalise_header
+
+from ._support import file_writer, refusal_of
 
 NGFS_FILE = data_dir() / "ngfs" / "ngfs_snapshot_1762055076.csv"
 Q = pd.Period
@@ -24,17 +26,8 @@ def _text() -> str:
     return NGFS_FILE.read_text(encoding="utf-8")
 
 
-def _write(tmp_path: Path, text: str, name: str = "ngfs_bad.csv") -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def _refused(path: Path) -> InputFileError:
-    with pytest.raises(InputFileError) as info:
-        ngfs.read(path)
-    assert path.name in str(info.value)
-    return info.value
+_write = file_writer("ngfs_bad.csv")
+_refused = refusal_of(ngfs.read)
 
 
 # --------------------------------------------------------------------------- the real file
@@ -249,9 +242,9 @@ def test_out_of_range(tmp_path):
 
 
 def test_catalog_aliases_resolve():
-    catalog = ngfs.load_catalog()
-    assert catalog[ngfs._norm_name("Price|Carbon")].id == "carbon_price"
-    assert catalog[ngfs._norm_name("gdp|ppp")].id == "ngfs_gdp_ppp"
-    assert catalog[ngfs._norm_name("Unemployment rate")].id == "ngfs_unemployment_rate"
-    assert catalog[ngfs._norm_name("Price|Primary Energy|Oil")].id == "ngfs_oil_price"
+    catalog = load_variable_catalog().lookup(ngfs.SOURCE)
+    assert catalog[normalise_header("Price|Carbon")].id == "carbon_price"
+    assert catalog[normalise_header("gdp|ppp")].id == "ngfs_gdp_ppp"
+    assert catalog[normalise_header("Unemployment rate")].id == "ngfs_unemployment_rate"
+    assert catalog[normalise_header("Price|Primary Energy|Oil")].id == "ngfs_oil_price"
     assert all(e.id == "carbon_price" or e.id.startswith("ngfs_") for e in catalog.values())
