@@ -5,27 +5,47 @@ Every publishing source has a prior weight fixed by its class in ``data_contract
 what the source actually delivered:
 
 ``stale_runs``
-    a value repeated for more than *N* consecutive observations in a series that usually moves;
+    a value repeated for more than *N* consecutive observations in a series that usually
+    moves, while its peers (or, without peers, the other columns of its frame) move;
 ``robust_jumps``
-    changes beyond a robust z limit (median and MAD of the changes, so the crises in the
-    sample do not widen the yardstick that judges them);
+    changes beyond a robust z limit (median and a tail-robust scale of the changes, so the
+    crises in the sample do not widen the yardstick that judges them);
 ``gaps``
-    missing observations inside the span a series is observed on;
+    missing observations inside the span a series is observed on (daily series on a
+    business-day calendar, a few consecutive missing days -- holidays -- tolerated);
 ``disagreement``
-    the same quantity from several sources differing beyond a tolerance once aligned on
-    their overlap; the source furthest from the weighted consensus of the *others* takes the
-    full finding.
+    the same quantity from several sources differing beyond a per-quantity tolerance once
+    aligned on their overlap; the source furthest from the weighted consensus of the
+    *others* takes the full finding.
 
-Each finding multiplies the prior by a per-rule factor (``penalty_per_finding ** n``, never
-below ``rule_floor`` per rule), and the weight never falls below ``floor``::
+Penalties are sized by *how much of the data* a finding affects, not by how many findings
+there are: each rule turns its findings into a share-equivalent ``severity`` (the share of a
+column's observations in unexcused stale runs, jump episodes or gaps, summed over columns; for
+disagreement the share of compared periods beyond tolerance, each weighted by how far beyond),
+and::
 
-    weight = max(floor, prior * prod(rule factors))
+    factor(rule) = max(rule_floor, 1 - penalty_per_share[rule] * severity)
+    weight       = max(floor, prior * prod(factor(rule)))
 
-The detectors are meant to run on real data without crying wolf: a jump is *excused* (recorded
-in :attr:`SourceAssessment.notes`, no penalty) when a second source of the same quantity, or
-several other columns of the same frame, move sharply in the same period -- a crisis (2008 Q4,
-2020 Q2) moves everything at once, a typo moves one cell of one source. Likewise a stale run
-that a peer source also shows (the zero lower bound) is excused.
+so one unconfirmed outlier in 40 years of quarters costs a little, a year of bad data a lot.
+
+The detectors must not cry wolf on real data. What is *excused* (recorded in
+:attr:`SourceAssessment.notes`, no penalty):
+
+* binary and categorical columns (a 0/1 recession dummy) are not checked for jumps or stale
+  runs -- they move in steps by nature;
+* a jump confirmed by a peer source of the same quantity (at the coarser of the two
+  frequencies: a daily series is averaged over the peer's months or quarters first), by
+  co-movement of other columns of the same frame, by a turbulent stretch of the series itself
+  (other large moves around it: a crisis comes with company, a typo in calm water), by a
+  gradual reversion afterwards, or because it undoes an excused jump shortly before (the end
+  of a strike);
+* a stale run a peer shares, at the zero lower bound, of an administered rate (the policy
+  rate held for a year), or with no peer and nothing else in the frame moving;
+* missing business days in runs of at most a few days (market holidays), a lower native
+  frequency early in a series (a monthly series published quarterly in its first years), and
+  a missing span longer than ``structural_gap_years`` (a tenor discontinued and reissued:
+  a documented structural absence, noted but not penalised).
 
 :func:`blend_sources` is the one place weights are applied to data: a weighted mean per index
 value over the sources present there.
@@ -50,9 +70,15 @@ from risk_dagster.paths import contracts_dir
 RULES: tuple[str, ...] = ("stale_runs", "robust_jumps", "gaps", "disagreement")
 _MAD_TO_SIGMA = 1.4826  # MAD of a normal sample times this estimates its standard deviation
 _P95_RANGE_TO_SIGMA = 3.2897  # the 5-95% range of a normal sample is 3.29 standard deviations
+_FREQ_RANK = {"daily": 0, "weekly": 1, "monthly": 2, "quarterly": 3, "annual": 4}
+_PERIOD_CODE = {"weekly": "W", "monthly": "M", "quarterly": "Q", "annual": "Y"}
 
 
 # --------------------------------------------------------------------------------- policy
+def _by_frequency(mapping: Mapping[str, Any], frequency: str | None, fallback: Any) -> Any:
+    return mapping.get(frequency or "default", mapping.get("default", fallback))
+
+
 @dataclass(frozen=True)
 class AnomalyPolicy:
     """Detector thresholds and penalty sizes (the ``penalties`` block of ``sources.yaml``).
@@ -63,28 +89,53 @@ class AnomalyPolicy:
         Per frequency (``default`` for the rest): a change whose robust z exceeds this is a
         jump. Higher for daily data, whose extremes are both more numerous and fatter.
     confirm_z_limit
-        A peer source or another column moving beyond this z confirms a jump.
+        A peer source or another column moving beyond this z confirms a jump; moves beyond it
+        (but below the jump limit) around a jump make a turbulent stretch.
     confirm_window
-        Confirmation may come this many observations before or after the jump.
+        Confirmation may come this many observations (of the coarser series) before or after.
     confirm_min_columns
         Number of *other* columns of the same frame that must move for a co-movement excuse.
+    jump_cluster_gap
+        Per frequency: jumps at most this many observations apart are one episode (a spike and
+        its reversal, or the whole of a block of mis-scaled values).
+    turbulence_window
+        Per frequency: observations on each side of a jump episode searched for turbulence,
+        gradual reversion, or an excused jump it undoes.
+    turbulence_min_moves
+        Moves beyond ``confirm_z_limit`` (and below the jump limit) in the window that make
+        the stretch turbulent.
+    reversion_share
+        A directional jump is excused when ordinary moves in the window after it take back at
+        least this share of it.
+    indicator_max_levels
+        A column of integer values with at most this many distinct values is categorical (a
+        0/1 dummy): no jump or stale-run checks.
     stale_run_length
         Per frequency (``quarterly``, ``monthly``, ``weekly``, ``daily``, ``default``): a value
         repeated for more than this many consecutive observations is stale.
     stale_min_move_share
-        Only series whose non-zero changes are at least this share of all changes are checked.
+        Only series whose changes (outside runs longer than the limit) are at least this share
+        non-zero are checked.
     stale_floor_band
         Runs at a value within this of zero are not stale (a rate at the zero lower bound).
     stale_peer_tolerance
         A stale run is excused when a peer source's range over the same span is within this.
+    administered_rates
+        Column names of administered / policy rates (a plateau is a decision, not staleness).
     gap_tolerance
-        Missing observations allowed inside a series' span before gaps are penalised.
+        Missing observations (after the excuses) allowed per series before gaps count.
+    holiday_gap_days
+        Daily series: runs of at most this many missing business days are holidays.
+    structural_gap_years
+        A missing span longer than this is a structural absence (noted, not penalised).
     disagreement_tolerance
         Absolute tolerance per quantity name; key ``default`` for the rest.
     disagreement_secondary_share
         Weight of a secondary (not the furthest) disagreement finding.
-    penalty_per_finding
-        Multiplicative factor per finding, per rule.
+    disagreement_excess_cap
+        A period beyond tolerance counts ``min(cap, |diff| / tolerance)`` periods.
+    penalty_per_share
+        Per rule: weight lost per unit of severity (share-equivalent of affected data).
     rule_floor
         Lowest factor a single rule can impose.
     floor
@@ -95,17 +146,28 @@ class AnomalyPolicy:
     confirm_z_limit: float = 4.0
     confirm_window: int = 1
     confirm_min_columns: int = 1
+    jump_cluster_gap: Mapping[str, int] = field(default_factory=lambda: {"default": 2, "daily": 5})
+    turbulence_window: Mapping[str, int] = field(
+        default_factory=lambda: {"default": 4, "quarterly": 4, "monthly": 6, "weekly": 8, "daily": 10}
+    )
+    turbulence_min_moves: int = 2
+    reversion_share: float = 0.25
+    indicator_max_levels: int = 5
     stale_run_length: Mapping[str, int] = field(
         default_factory=lambda: {"default": 4, "quarterly": 4, "monthly": 9, "weekly": 10, "daily": 15}
     )
     stale_min_move_share: float = 0.8
     stale_floor_band: float = 0.25
     stale_peer_tolerance: float = 0.05
+    administered_rates: tuple[str, ...] = ()
     gap_tolerance: int = 0
+    holiday_gap_days: int = 3
+    structural_gap_years: float = 1.5
     disagreement_tolerance: Mapping[str, float] = field(default_factory=lambda: {"default": 0.25})
     disagreement_secondary_share: float = 0.25
-    penalty_per_finding: Mapping[str, float] = field(
-        default_factory=lambda: {"stale_runs": 0.9, "robust_jumps": 0.85, "gaps": 0.95, "disagreement": 0.9}
+    disagreement_excess_cap: float = 4.0
+    penalty_per_share: Mapping[str, float] = field(
+        default_factory=lambda: {"stale_runs": 6.0, "robust_jumps": 15.0, "gaps": 15.0, "disagreement": 40.0}
     )
     rule_floor: float = 0.5
     floor: float = 0.05
@@ -117,20 +179,26 @@ class AnomalyPolicy:
 
     def z_limit_for(self, frequency: str | None) -> float:
         """Jump threshold for a frequency (``default`` when unknown)."""
-        limits = self.robust_z_limit
-        return float(limits.get(frequency or "default", limits.get("default", 8.0)))
+        return float(_by_frequency(self.robust_z_limit, frequency, 8.0))
 
     def stale_length_for(self, frequency: str | None) -> int:
         """Stale-run limit for a frequency (``default`` when unknown)."""
-        lengths = self.stale_run_length
-        return int(lengths.get(frequency or "default", lengths.get("default", 4)))
+        return int(_by_frequency(self.stale_run_length, frequency, 4))
 
-    def factor(self, rule: str, n_effective: float) -> float:
-        """Multiplicative factor for ``n_effective`` findings of ``rule``."""
-        if n_effective <= 0:
+    def cluster_gap_for(self, frequency: str | None) -> int:
+        """Largest distance (observations) between jumps of one episode."""
+        return int(_by_frequency(self.jump_cluster_gap, frequency, 2))
+
+    def turbulence_window_for(self, frequency: str | None) -> int:
+        """Observations searched on each side of a jump episode."""
+        return int(_by_frequency(self.turbulence_window, frequency, 4))
+
+    def factor(self, rule: str, severity: float) -> float:
+        """Multiplicative factor for a rule's ``severity`` (share-equivalent of affected data)."""
+        if severity <= 0:
             return 1.0
-        per = float(self.penalty_per_finding.get(rule, 0.9))
-        return max(self.rule_floor, per**n_effective)
+        slope = float(self.penalty_per_share.get(rule, 15.0))
+        return max(self.rule_floor, 1.0 - slope * severity)
 
 
 @dataclass(frozen=True)
@@ -145,12 +213,17 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class SourcePolicy:
-    """``sources.yaml`` parsed: classes, sources and the anomaly policy."""
+    """``sources.yaml`` parsed: classes, sources, the anomaly policy and the peer columns.
+
+    ``peer_columns`` maps a quantity to {source id -> column of that source's frame}: columns
+    that measure the same thing, used to confirm jumps and excuse stale runs across sources.
+    """
 
     classes: Mapping[str, Mapping[str, Any]]
     sources: Mapping[str, SourceInfo]
     penalties: AnomalyPolicy
     path: Path
+    peer_columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def prior(self, source: str) -> float:
         """Prior weight of ``source``; ``KeyError`` naming the file when it is unknown."""
@@ -164,6 +237,16 @@ class SourcePolicy:
 
 def _policy_error(path: Path, message: str) -> InputFileError:
     return InputFileError(path, "invalid_source_policy", message)
+
+
+_MAPPING_PARAMS = (
+    "penalty_per_share",
+    "stale_run_length",
+    "disagreement_tolerance",
+    "robust_z_limit",
+    "jump_cluster_gap",
+    "turbulence_window",
+)
 
 
 @functools.lru_cache(maxsize=8)
@@ -197,16 +280,25 @@ def _load_source_policy(path: Path) -> SourcePolicy:
     if unknown:
         raise _policy_error(path, f"unknown penalty parameters {sorted(unknown)}")
     defaults = AnomalyPolicy()
-    for key in ("penalty_per_finding", "stale_run_length", "disagreement_tolerance", "robust_z_limit"):
+    for key in _MAPPING_PARAMS:
         if key in pen:  # a partial mapping in the file overrides the defaults key by key
             if not isinstance(pen[key], dict):
                 raise _policy_error(path, f"penalties.{key} must be a mapping")
             pen[key] = {**getattr(defaults, key), **pen[key]}
+    if "administered_rates" in pen:
+        if not isinstance(pen["administered_rates"], list):
+            raise _policy_error(path, "penalties.administered_rates must be a list of column names")
+        pen["administered_rates"] = tuple(str(c) for c in pen["administered_rates"])
     try:
         penalties = AnomalyPolicy(**pen)
     except TypeError as exc:  # pragma: no cover - guarded by the unknown-key check
         raise _policy_error(path, str(exc)) from exc
-    return SourcePolicy(classes=classes, sources=sources, penalties=penalties, path=path)
+    peer_columns: dict[str, dict[str, str]] = {}
+    for quantity, members in (raw.get("peer_columns") or {}).items():
+        if not isinstance(members, dict) or any(s not in sources for s in members):
+            raise _policy_error(path, f"peer_columns.{quantity}: expected a mapping of known source ids to column names")
+        peer_columns[str(quantity)] = {str(s): str(c) for s, c in members.items()}
+    return SourcePolicy(classes=classes, sources=sources, penalties=penalties, path=path, peer_columns=peer_columns)
 
 
 def load_source_policy(path: str | Path | None = None) -> SourcePolicy:
@@ -220,8 +312,8 @@ def load_source_policy(path: str | Path | None = None) -> SourcePolicy:
     Returns
     -------
     SourcePolicy
-        Classes with their prior ranges, sources with class and prior, and the
-        :class:`AnomalyPolicy`.
+        Classes with their prior ranges, sources with class and prior, the
+        :class:`AnomalyPolicy` and the peer columns.
 
     Raises
     ------
@@ -247,14 +339,16 @@ class Penalty:
     factor
         Multiplicative factor applied to the prior (in ``[rule_floor, 1)``).
     n_findings
-        Number of findings behind the factor.
+        Number of findings behind the factor (runs, jump episodes, gaps, periods).
+    severity
+        Share-equivalent of the data the findings affect (see the module docstring).
     """
 
     rule: str
     detail: str
     factor: float
     n_findings: int
-
+    severity: float = 0.0
 
 @dataclass
 class SourceAssessment:
@@ -384,11 +478,17 @@ class Jump:
 
 @dataclass(frozen=True)
 class Gap:
-    """``n_missing`` missing observations from ``start`` to ``end`` inside the observed span."""
+    """``n_missing`` missing observations from ``start`` to ``end`` inside the observed span.
+
+    ``kind`` is ``gap`` (penalised), ``holiday`` (a few missing business days of a daily
+    series), ``coarser_sampling`` (a stretch observed at a lower frequency, e.g. every third
+    month) or ``structural`` (longer than the structural limit: a discontinued series).
+    """
 
     start: Any
     end: Any
     n_missing: int
+    kind: str = "gap"
 
 
 @dataclass(frozen=True)
@@ -396,7 +496,9 @@ class Disagreement:
     """One source's disagreement with the weighted consensus of the others.
 
     ``primary`` labels where it was the furthest source beyond tolerance, ``secondary`` where
-    it was beyond tolerance but another source was further; ``max_abs_diff`` the largest gap.
+    it was beyond tolerance but another source was further; ``max_abs_diff`` the largest gap;
+    ``primary_excess`` / ``secondary_excess`` the same periods weighted by
+    ``min(cap, |diff| / tolerance)``.
     """
 
     source: str
@@ -404,10 +506,35 @@ class Disagreement:
     secondary: tuple[Any, ...]
     max_abs_diff: float
     n_compared: int
+    primary_excess: float = 0.0
+    secondary_excess: float = 0.0
 
 
 def _numeric(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series, errors="coerce").astype("float64")
+
+
+def is_indicator(series: pd.Series, *, max_levels: int = 5) -> bool:
+    """True for a binary or categorical column: integer values with at most ``max_levels`` levels.
+
+    A 0/1 recession dummy moves in steps and repeats for years by nature; neither is a jump
+    nor a stale value.
+    """
+    v = _numeric(series).dropna().to_numpy()
+    if v.size == 0:
+        return False
+    levels = np.unique(v)
+    return len(levels) <= max_levels and bool(np.all(levels == np.round(levels)))
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start positions and lengths of runs of equal consecutive values."""
+    if values.size == 0:
+        return np.array([], dtype=int), np.array([], dtype=int)
+    change = np.flatnonzero(values[1:] != values[:-1]) + 1
+    starts = np.concatenate(([0], change))
+    lengths = np.diff(np.concatenate((starts, [values.size])))
+    return starts, lengths
 
 
 def stale_runs(
@@ -417,7 +544,11 @@ def stale_runs(
 
     Missing values are dropped first (a gap is :func:`gaps`' business, not a repeat). A series
     that does not usually move -- fewer than ``min_move_share`` of its changes non-zero, such as
-    an indicator or a rate parked at a floor for years -- has no stale runs by definition.
+    an index published once a year in a monthly frame -- has no stale runs by definition. The
+    share is taken outside the candidate runs themselves, so a long freeze does not hide itself
+    by lowering its series' move share; and a run is reported only when the series moves (at
+    least ``min_move_share`` of its changes) in the stretches of the run's length (at least
+    ``4 * min_run``) before and after it.
 
     Parameters
     ----------
@@ -426,7 +557,8 @@ def stale_runs(
     min_run
         A run longer than this (``> min_run`` observations) is stale.
     min_move_share
-        Share of non-zero changes below which the series is not checked.
+        Share of non-zero changes (outside runs longer than ``min_run``) below which the series
+        is not checked.
     floor_band
         Runs at a value with ``|value| <= floor_band`` are not reported (a rate at the zero
         lower bound is flat for a reason).
@@ -439,14 +571,29 @@ def stale_runs(
     x = _numeric(series).dropna()
     if len(x) <= min_run + 1:
         return []
-    changes = x.diff().iloc[1:]
-    if float((changes != 0).mean()) < min_move_share:
+    values = x.to_numpy()
+    starts, lengths = _runs(values)
+    long = lengths > min_run
+    # changes outside long runs: every run boundary is a move; short runs contribute their
+    # (length - 1) zero changes
+    n_moves = len(starts) - 1
+    n_zero_short = int((lengths[~long] - 1).sum())
+    denominator = n_moves + n_zero_short
+    if denominator == 0 or n_moves / denominator < min_move_share:
         return []
-    run_id = (x != x.shift()).cumsum()
+    moves = np.concatenate(([False], values[1:] != values[:-1]))
     out: list[StaleRun] = []
-    for _, run in x.groupby(run_id, sort=False):
-        if len(run) > min_run and abs(float(run.iloc[0])) > floor_band:
-            out.append(StaleRun(run.index[0], run.index[-1], int(len(run)), float(run.iloc[0])))
+    for s, n in zip(starts[long], lengths[long], strict=True):
+        value = float(values[s])
+        if abs(value) <= floor_band:
+            continue
+        # ... and only where the series moves around the run: a stretch of administered
+        # prices (oil before 1973 in FRED-MD) has flat runs one after the other
+        reach = max(int(n), 4 * min_run)
+        around = np.concatenate((moves[max(1, s - reach + 1) : s + 1], moves[s + n : s + n + reach]))
+        if around.size and float(around.mean()) < min_move_share:
+            continue
+        out.append(StaleRun(x.index[s], x.index[s + n - 1], int(n), value))
     return out
 
 
@@ -466,6 +613,20 @@ def _changes(series: pd.Series, transform: Literal["auto", "diff", "logdiff"]) -
     return full.diff().dropna()
 
 
+def _z_of_changes(d: pd.Series) -> pd.Series:
+    if d.empty:
+        return d
+    med = float(d.median())
+    mad = float((d - med).abs().median()) * _MAD_TO_SIGMA
+    spread = float(d.quantile(0.95) - d.quantile(0.05)) / _P95_RANGE_TO_SIGMA
+    scale = max(mad, spread)
+    if scale == 0.0:
+        scale = float((d - med).abs().mean()) * math.sqrt(math.pi / 2)
+    if scale == 0.0:
+        return pd.Series(0.0, index=d.index)
+    return (d - med) / scale
+
+
 def robust_z(series: pd.Series, *, transform: Literal["auto", "diff", "logdiff"] = "auto") -> pd.Series:
     """Robust z-scores of a series' changes: ``(d - median(d)) / scale``.
 
@@ -481,18 +642,7 @@ def robust_z(series: pd.Series, *, transform: Literal["auto", "diff", "logdiff"]
     pd.Series
         One z per change, labelled with the later observation's index value.
     """
-    d = _changes(series, transform)
-    if d.empty:
-        return d
-    med = float(d.median())
-    mad = float((d - med).abs().median()) * _MAD_TO_SIGMA
-    spread = float(d.quantile(0.95) - d.quantile(0.05)) / _P95_RANGE_TO_SIGMA
-    scale = max(mad, spread)
-    if scale == 0.0:
-        scale = float((d - med).abs().mean()) * math.sqrt(math.pi / 2)
-    if scale == 0.0:
-        return pd.Series(0.0, index=d.index)
-    return (d - med) / scale
+    return _z_of_changes(_changes(series, transform))
 
 
 def robust_jumps(
@@ -504,7 +654,7 @@ def robust_jumps(
     """Changes whose robust z exceeds ``z_limit`` (see :func:`robust_z`).
 
     A single bad cell shows as two jumps (there and back); both are returned, and
-    :func:`assess_source` counts neighbouring jumps as one event.
+    :func:`assess_source` groups neighbouring jumps into one episode.
 
     Parameters
     ----------
@@ -521,17 +671,115 @@ def robust_jumps(
     list[Jump]
     """
     d = _changes(series, transform)
-    z = robust_z(series, transform=transform)
+    z = _z_of_changes(d)
     hits = z[z.abs() > z_limit]
     return [Jump(label, float(d.loc[label]), float(hits.loc[label])) for label in hits.index]
 
 
-def gaps(series: pd.Series, *, tolerance: int = 0) -> list[Gap]:
+_OBS_PER_YEAR = {"daily": 261, "weekly": 52, "monthly": 12, "quarterly": 4, "annual": 1}
+
+
+def _on_calendar(series: pd.Series, business_days: bool) -> pd.Series:
+    """The series on its full calendar: missing periods of a ``PeriodIndex`` (or business days
+    of a daily ``DatetimeIndex`` when ``business_days``) become NaN."""
+    x = _numeric(series)
+    if not x.index.is_unique or len(x.index) == 0:
+        return x
+    if isinstance(x.index, pd.PeriodIndex):
+        full = pd.period_range(x.index.min(), x.index.max(), freq=x.index.freq)
+        return x.sort_index().reindex(full)
+    if business_days and isinstance(x.index, pd.DatetimeIndex):
+        valid = x.dropna()
+        if valid.empty:
+            return x
+        full = pd.bdate_range(valid.index.min().normalize(), valid.index.max().normalize())
+        return x.sort_index().reindex(full)
+    return x
+
+
+def classify_gaps(
+    series: pd.Series,
+    *,
+    business_days: bool = False,
+    holiday_run: int = 0,
+    structural_min: int | None = None,
+    periodic_min_chain: int = 4,
+) -> list[Gap]:
+    """Every run of missing observations inside the observed span, with its ``kind``.
+
+    Parameters
+    ----------
+    series
+        Observations in time order.
+    business_days
+        Count a daily ``DatetimeIndex`` on the business-day calendar (dates absent from the
+        index are missing too).
+    holiday_run
+        Runs of at most this many missing observations are ``holiday`` (0: none).
+    structural_min
+        Runs of at least this many missing observations are ``structural`` (``None``: none).
+    periodic_min_chain
+        At least this many equal runs, each one observation apart, are ``coarser_sampling``
+        (a series observed every third month in its first years).
+    """
+    x = _on_calendar(series, business_days)
+    valid = x.notna().to_numpy()
+    if not valid.any():
+        return []
+    first, last = int(np.argmax(valid)), int(len(valid) - 1 - np.argmax(valid[::-1]))
+    missing = ~valid[first : last + 1]
+    starts, lengths = _runs(missing)
+    keep = missing[starts]
+    starts, lengths = starts[keep], lengths[keep]
+    kinds = ["gap"] * len(starts)
+    # chains of equal runs one observation apart: a lower native frequency, not lost data
+    i = 0
+    while i < len(starts):
+        j = i
+        while (
+            j + 1 < len(starts)
+            and lengths[j + 1] == lengths[i]
+            and starts[j + 1] == starts[j] + lengths[j] + 1
+        ):
+            j += 1
+        if j - i + 1 >= periodic_min_chain:
+            for k in range(i, j + 1):
+                kinds[k] = "coarser_sampling"
+            # the irregular first or last steps of such a stretch belong to it too
+            for k in (i - 1, j + 1):
+                near = starts[i] if k < i else starts[j]
+                if 0 <= k < len(starts) and lengths[k] <= 2 * lengths[i] and (
+                    starts[k] + lengths[k] + 1 == near or near + lengths[j] + 1 == starts[k]
+                ):
+                    kinds[k] = "coarser_sampling"
+        i = j + 1
+    out = []
+    index = x.index[first : last + 1]
+    for k, (s, n) in enumerate(zip(starts, lengths, strict=True)):
+        kind = kinds[k]
+        if kind == "gap" and holiday_run and n <= holiday_run:
+            kind = "holiday"
+        elif kind == "gap" and structural_min is not None and n >= structural_min:
+            kind = "structural"
+        out.append(Gap(index[s], index[s + n - 1], int(n), kind))
+    return out
+
+
+def gaps(
+    series: pd.Series,
+    *,
+    tolerance: int = 0,
+    business_days: bool = False,
+    holiday_run: int = 0,
+    structural_min: int | None = None,
+) -> list[Gap]:
     """Missing observations inside the span from the first to the last observed value.
 
     Missing means a NaN value, and for a ``PeriodIndex`` also a period absent from the index
-    (e.g. 2008Q3 skipped). Values before the first or after the last observation are not gaps
-    (a series that starts late, or a ragged edge).
+    (e.g. 2008Q3 skipped), for a daily series with ``business_days`` a business day absent.
+    Values before the first or after the last observation are not gaps (a series that starts
+    late, or a ragged edge). Holidays, stretches of coarser sampling and structural absences
+    (see :func:`classify_gaps`) are not returned.
 
     Parameters
     ----------
@@ -539,29 +787,24 @@ def gaps(series: pd.Series, *, tolerance: int = 0) -> list[Gap]:
         Observations in time order.
     tolerance
         When the total number of missing observations is at most this, nothing is reported.
+    business_days, holiday_run, structural_min
+        See :func:`classify_gaps`.
 
     Returns
     -------
     list[Gap]
-        Runs of missing observations.
+        Runs of missing observations (``kind == "gap"``).
     """
-    x = _numeric(series)
-    if isinstance(x.index, pd.PeriodIndex) and len(x.index) > 0 and x.index.is_unique:
-        full = pd.period_range(x.index.min(), x.index.max(), freq=x.index.freq)
-        x = x.sort_index().reindex(full)
-    valid = x.notna().to_numpy()
-    if not valid.any():
+    found = [
+        g
+        for g in classify_gaps(
+            series, business_days=business_days, holiday_run=holiday_run, structural_min=structural_min
+        )
+        if g.kind == "gap"
+    ]
+    if sum(g.n_missing for g in found) <= tolerance:
         return []
-    first, last = int(np.argmax(valid)), int(len(valid) - 1 - np.argmax(valid[::-1]))
-    inside = x.iloc[first : last + 1]
-    missing = inside.isna()
-    if int(missing.sum()) <= tolerance:
-        return []
-    run_id = (missing != missing.shift()).cumsum()
-    out = []
-    for _, run in inside[missing].groupby(run_id[missing], sort=False):
-        out.append(Gap(run.index[0], run.index[-1], int(len(run))))
-    return out
+    return found
 
 
 def disagreement(
@@ -569,6 +812,7 @@ def disagreement(
     weights: Mapping[str, float] | None = None,
     *,
     tolerance: float = 0.25,
+    excess_cap: float = 4.0,
 ) -> dict[str, Disagreement]:
     """Who disagrees with whom on the same quantity.
 
@@ -577,7 +821,10 @@ def disagreement(
     with ``tolerance``. Where several sources are beyond tolerance in the same period, the one
     furthest from its consensus takes a *primary* finding and the rest a *secondary* one; a
     tie (always the case with two sources) goes to the lower-weight source, and with equal
-    weights both take a primary finding -- two sources alone cannot tell who is right.
+    weights both take a primary finding -- two sources alone cannot tell who is right. A source
+    beyond tolerance only because the blamed source drags its consensus (it agrees, within
+    tolerance, with the weighted mean of the sources other than itself and the blamed ones)
+    takes no finding at all.
 
     Parameters
     ----------
@@ -587,6 +834,9 @@ def disagreement(
         Source id -> weight for the consensus; equal weights when ``None``.
     tolerance
         Absolute tolerance in the quantity's units.
+    excess_cap
+        A period beyond tolerance weighs ``min(excess_cap, |diff| / tolerance)`` in
+        ``primary_excess`` / ``secondary_excess``.
 
     Returns
     -------
@@ -607,6 +857,7 @@ def disagreement(
     beyond = absdev > tolerance
     primary: dict[str, list[Any]] = {s: [] for s in sources}
     secondary: dict[str, list[Any]] = {s: [] for s in sources}
+    excess: dict[str, list[float]] = {s: [0.0, 0.0] for s in sources}
     for label, row in absdev[beyond.any(axis=1)].iterrows():
         out = row[beyond.loc[label]]
         top = float(out.max())
@@ -614,7 +865,21 @@ def disagreement(
         min_w = min(w[s] for s in tied)
         blamed = {s for s in tied if math.isclose(w[s], min_w)}
         for s in out.index:
-            (primary if s in blamed else secondary)[s].append(label)
+            size = min(excess_cap, float(out[s]) / tolerance) if tolerance > 0 else excess_cap
+            if s in blamed:
+                primary[s].append(label)
+                excess[s][0] += size
+                continue
+            # a source is off only through the blamed one when it agrees with the rest
+            rest = [o for o in sources if o != s and o not in blamed and pd.notna(values.at[label, o])]
+            if rest:
+                consensus = sum(w[o] * float(values.at[label, o]) for o in rest) / sum(w[o] for o in rest)
+                off = abs(float(values.at[label, s]) - consensus)
+                if off <= tolerance:
+                    continue
+                size = min(excess_cap, off / tolerance) if tolerance > 0 else excess_cap
+            secondary[s].append(label)
+            excess[s][1] += size
     return {
         s: Disagreement(
             source=s,
@@ -622,6 +887,8 @@ def disagreement(
             secondary=tuple(secondary[s]),
             max_abs_diff=float(absdev[s].max()) if absdev[s].notna().any() else 0.0,
             n_compared=int(dev[s].notna().sum()),
+            primary_excess=excess[s][0],
+            secondary_excess=excess[s][1],
         )
         for s in sources
     }
@@ -670,26 +937,201 @@ def infer_frequency(index: pd.Index) -> str | None:
     return None
 
 
-def _nearby(index: pd.Index, label: Any, window: int) -> pd.Index:
-    """Labels of ``index`` within ``window`` positions of ``label`` (empty if not comparable)."""
+def _drop_short_gaps(series: pd.Series, max_run: int) -> pd.Series:
+    """Drop NaNs in runs of at most ``max_run`` (holidays), so changes bridge them; longer runs
+    stay NaN and no change is taken across them."""
+    x = _numeric(series)
+    if max_run <= 0:
+        return x
+    missing = x.isna().to_numpy()
+    starts, lengths = _runs(missing)
+    drop = np.zeros(len(x), dtype=bool)
+    for s, n in zip(starts, lengths, strict=True):
+        if missing[s] and n <= max_run:
+            drop[s : s + n] = True
+    return x[~drop]
+
+
+def _to_period(label: Any, code: str) -> pd.Period | None:
     try:
-        pos = int(index.searchsorted(label))
+        if isinstance(label, pd.Period):
+            return label.asfreq(code, how="end")
+        return pd.Timestamp(label).to_period(code)
     except (TypeError, ValueError):
-        return index[:0]
-    lo, hi = max(0, pos - window), min(len(index), pos + window + 1)
-    return index[lo:hi]
+        return None
 
 
-def _jump_events(jumps: list[Jump], index: pd.Index) -> list[list[Jump]]:
-    """Group jumps on neighbouring observations (a spike and its reversal) into one event."""
-    positions = {label: int(index.get_loc(label)) for label in (j.label for j in jumps)}
-    events: list[list[Jump]] = []
-    for j in sorted(jumps, key=lambda j: positions[j.label]):
-        if events and positions[j.label] - positions[events[-1][-1].label] <= 1:
-            events[-1].append(j)
-        else:
-            events.append([j])
-    return events
+def _aggregate(series: pd.Series, frequency: str) -> pd.Series:
+    """Mean of a series over the periods of ``frequency`` (``PeriodIndex``); daily stays as is."""
+    x = _numeric(series).dropna()
+    if frequency == "daily" or frequency not in _PERIOD_CODE:
+        return x
+    code = _PERIOD_CODE[frequency]
+    idx = x.index
+    if isinstance(idx, pd.PeriodIndex):
+        periods = idx.asfreq(code, how="end")
+    elif isinstance(idx, pd.DatetimeIndex):
+        periods = idx.to_period(code)
+    else:
+        return x
+    out = x.groupby(periods, sort=True).mean()
+    out.index = pd.PeriodIndex(out.index, freq=code)
+    return out
+
+
+def _span(label: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+    if isinstance(label, pd.Period):
+        return label.start_time, label.end_time
+    ts = pd.Timestamp(label)
+    return ts, ts
+
+
+def _time_index(series: pd.Series) -> pd.Series:
+    """The series on a ``DatetimeIndex`` (a period stands at its start)."""
+    x = _numeric(series).dropna()
+    if isinstance(x.index, pd.PeriodIndex):
+        x.index = x.index.to_timestamp(how="start")
+    return x
+
+
+class _PeerZ:
+    """Robust z of peer series aggregated to a frequency, computed once per (peer, frequency)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[int, str], pd.Series] = {}
+        self._keep: list[pd.Series] = []  # keep the keyed objects alive so ids stay unique
+
+    def z(self, series: pd.Series, frequency: str) -> pd.Series:
+        key = (id(series), frequency)
+        if key not in self._cache:
+            self._keep.append(series)
+            self._cache[key] = robust_z(_aggregate(series, frequency))
+        return self._cache[key]
+
+
+def _coarser(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a or b
+    return a if _FREQ_RANK.get(a, 0) >= _FREQ_RANK.get(b, 0) else b
+
+
+def _peer_confirms(
+    label: Any, sign: float, frequency: str | None, peer: pd.Series, policy: AnomalyPolicy, peer_z: _PeerZ
+) -> bool:
+    """A peer moves beyond ``confirm_z_limit`` in the same direction in the same period, at the
+    coarser of the two frequencies (``confirm_window`` periods either side)."""
+    target = _coarser(frequency, infer_frequency(peer.index)) or "daily"
+    pz = peer_z.z(peer, target)
+    if pz.empty:
+        return False
+    if target in _PERIOD_CODE and isinstance(pz.index, pd.PeriodIndex):
+        key = _to_period(label, _PERIOD_CODE[target])
+        if key is None:
+            return False
+        pos = int(pz.index.searchsorted(key))
+    else:
+        try:
+            pos = int(pz.index.searchsorted(pd.Timestamp(_span(label)[0])))
+        except (TypeError, ValueError):
+            return False
+    lo, hi = max(0, pos - policy.confirm_window), min(len(pz), pos + policy.confirm_window + 1)
+    near = pz.to_numpy()[lo:hi]
+    return bool(((np.abs(near) >= policy.confirm_z_limit) & (np.sign(near) == np.sign(sign))).any())
+
+
+@dataclass
+class _Episode:
+    first: Any
+    last: Any
+    lead: Jump
+    net: float
+    span: int
+    excused: bool = False
+
+
+def _jump_episodes(
+    column: Any,
+    d: pd.Series,
+    z: pd.Series,
+    col_pos: int,
+    frame_index: pd.Index,
+    comove: np.ndarray | None,
+    peers: Mapping[str, pd.Series],
+    frequency: str | None,
+    policy: AnomalyPolicy,
+    peer_z: _PeerZ,
+    notes: list[str],
+) -> list[_Episode]:
+    """Group a column's jumps into episodes and excuse the ones something explains."""
+    z_limit = policy.z_limit_for(frequency)
+    zv, dv = z.to_numpy(), d.to_numpy()
+    hits = np.flatnonzero(np.abs(zv) > z_limit)
+    if hits.size == 0:
+        return []
+    gap = policy.cluster_gap_for(frequency)
+    window = policy.turbulence_window_for(frequency)
+    groups = np.split(hits, np.flatnonzero(np.diff(hits) > gap) + 1)
+    episodes: list[_Episode] = []
+    for g in groups:
+        a, b = int(g[0]), int(g[-1])
+        k = int(g[np.argmax(np.abs(zv[g]))])
+        lead = Jump(z.index[k], float(dv[k]), float(zv[k]))
+        net = float(dv[a : b + 1].sum())
+        ep = _Episode(z.index[a], z.index[b], lead, net, max(1, b - a))
+        where = f"{column} {_fmt(lead.label)} (change {lead.change:+.3g}, z {lead.z:+.1f})"
+        reason = None
+        confirmed = [p for p, ps in peers.items() if _peer_confirms(lead.label, lead.z, frequency, ps, policy, peer_z)]
+        if confirmed:
+            reason = f"confirmed by {'/'.join(confirmed)}"
+        if reason is None and comove is not None:
+            try:
+                row = int(frame_index.get_loc(lead.label))
+            except (KeyError, TypeError):
+                row = -1
+            if row >= 0:
+                n_other = int(comove[row].sum()) - int(comove[row, col_pos])
+                if n_other >= policy.confirm_min_columns:
+                    reason = f"{n_other} other columns moved too"
+        if reason is None:
+            around = np.concatenate((zv[max(0, a - window) : a], zv[b + 1 : b + 1 + window]))
+            n_moves = int(((np.abs(around) >= policy.confirm_z_limit) & (np.abs(around) <= z_limit)).sum())
+            if n_moves >= policy.turbulence_min_moves:
+                reason = f"turbulent stretch ({n_moves} other large moves within {window} observations)"
+        if reason is None and abs(net) >= 0.5 * float(np.abs(dv[a : b + 1]).max()):
+            after_z, after_d = zv[b + 1 : b + 1 + window], dv[b + 1 : b + 1 + window]
+            back = -math.copysign(1.0, net) * float(after_d[np.abs(after_z) <= z_limit].sum())
+            if back >= policy.reversion_share * abs(net):
+                reason = f"reverted gradually ({back / abs(net):.0%} within {window} observations)"
+        if reason is None:
+            for prev in reversed(episodes):
+                if not prev.excused or int(z.index.get_loc(prev.last)) < a - window:
+                    continue
+                if prev.net * net < 0 and abs(net + prev.net) <= 0.5 * abs(prev.net):
+                    reason = f"undoes the excused move at {_fmt(prev.lead.label)}"
+                    break
+        if reason is not None:
+            ep.excused = True
+            notes.append(f"jump excused, {reason}: {where}")
+        episodes.append(ep)
+    # an unexcused shift and a later unexcused move that restores the level are one block of
+    # bad values (a month off by 3 points, a stretch in the wrong units): it affects the span
+    max_block = 2 * _OBS_PER_YEAR.get(frequency or "", 4)
+    merged: list[_Episode] = []
+    for ep in episodes:
+        prev = next((m for m in reversed(merged) if not m.excused), None)
+        if (
+            prev is not None
+            and not ep.excused
+            and prev.net * ep.net < 0
+            and abs(prev.net + ep.net) <= 0.25 * abs(prev.net)
+            and int(z.index.get_loc(ep.last)) - int(z.index.get_loc(prev.first)) <= max_block
+        ):
+            start, stop = int(z.index.get_loc(prev.first)), int(z.index.get_loc(ep.last))
+            lead = prev.lead if abs(prev.lead.z) >= abs(ep.lead.z) else ep.lead
+            merged[merged.index(prev)] = _Episode(prev.first, ep.last, lead, prev.net + ep.net, max(1, stop - start))
+            continue
+        merged.append(ep)
+    return merged
 
 
 def assess_source(
@@ -701,6 +1143,7 @@ def assess_source(
     *,
     peers: Mapping[str, Mapping[str, pd.Series]] | None = None,
     extra_penalties: Iterable[Penalty] = (),
+    _peer_z: _PeerZ | None = None,
 ) -> SourceAssessment:
     """Run the stale-run, jump and gap detectors on every numeric column of a source's frame.
 
@@ -712,14 +1155,15 @@ def assess_source(
         Dataset name, for the report.
     frame
         Observations in time order, one column per series (a Series is taken as one column).
-        Non-numeric and boolean columns are skipped.
+        Non-numeric and boolean columns are skipped; categorical ones (:func:`is_indicator`)
+        are checked for gaps only.
     prior_weight
         Prior; ``None`` reads it from ``sources.yaml``.
     policy
         Thresholds; ``None`` reads them from ``sources.yaml``.
     peers
-        Column name -> {other source id -> series of the same quantity, same index type}.
-        A jump a peer confirms, or a stale run a peer shares, is excused.
+        Column name -> {peer name -> series of the same quantity, any frequency}. A jump a
+        peer confirms, or a stale run a peer shares, is excused.
     extra_penalties
         Penalties found elsewhere (e.g. :func:`disagreement` via :func:`assess_sources`).
 
@@ -733,84 +1177,128 @@ def assess_source(
         prior_weight = prior_weight if prior_weight is not None else loaded.prior(source)
     frame = _as_frame(frame)
     peers = peers or {}
+    peer_z = _peer_z if _peer_z is not None else _PeerZ()
     columns = _numeric_columns(frame)
     notes: list[str] = []
     frequency = infer_frequency(frame.index)
+    daily = frequency == "daily"
     min_run = policy.stale_length_for(frequency)
-    z_limit = policy.z_limit_for(frequency)
+    holiday_run = policy.holiday_gap_days if daily else 0
+    structural_min = max(2, int(round(policy.structural_gap_years * _OBS_PER_YEAR.get(frequency or "", 4))))
+    administered = set(policy.administered_rates)
 
-    # z-scores of every column once, for co-movement confirmation
-    zs = {c: robust_z(frame[c]) for c in columns}
+    # per column: changes and their z (daily holidays bridged), and which are categorical
+    numeric = {c: _numeric(frame[c]) for c in columns}
+    indicator = {c: is_indicator(numeric[c], max_levels=policy.indicator_max_levels) for c in columns}
+    moving = [c for c in columns if not indicator[c]]
+    d_of: dict[Any, pd.Series] = {}
+    z_of: dict[Any, pd.Series] = {}
+    for c in moving:
+        d = _changes(_drop_short_gaps(numeric[c], holiday_run), "auto")
+        d_of[c], z_of[c] = d, _z_of_changes(d)
+    # co-movement: |z| >= confirm_z anywhere within +-confirm_window rows, per column
+    comove = None
+    if len(moving) > 1 and frame.index.is_unique:
+        big = np.zeros((len(frame.index), len(moving)), dtype=bool)
+        for j, c in enumerate(moving):
+            zc = z_of[c]
+            if not zc.empty:
+                big[:, j] = (zc.abs() >= policy.confirm_z_limit).reindex(frame.index, fill_value=False).to_numpy()
+        w = policy.confirm_window
+        if w > 0:
+            big = (
+                pd.DataFrame(big).rolling(2 * w + 1, center=True, min_periods=1).max().to_numpy().astype(bool)
+            )
+        comove = big
 
     stale_found: list[str] = []
     jump_found: list[str] = []
     gap_found: list[str] = []
-    gap_starts: set[Any] = set()  # one blank row across every column is one finding, not one per column
+    severity = {"stale_runs": 0.0, "robust_jumps": 0.0, "gaps": 0.0}
+    counts = {"stale_runs": 0, "robust_jumps": 0, "gaps": 0}
     for c in columns:
-        series = _numeric(frame[c])
+        series = numeric[c]
+        n_obs = int(series.notna().sum())
+        if n_obs == 0:
+            continue
         col_peers = peers.get(str(c), {})
 
-        # -- stale runs
-        for run in stale_runs(
-            series, min_run=min_run, min_move_share=policy.stale_min_move_share, floor_band=policy.stale_floor_band
-        ):
-            where = f"{c} {_fmt(run.start)}..{_fmt(run.end)} ({run.length} x {run.value:g})"
-            shared_by = []
-            for peer, ps in col_peers.items():
-                seg = _numeric(ps).loc[lambda s, a=run.start, b=run.end: (s.index >= a) & (s.index <= b)].dropna()
-                if len(seg) >= 2 and float(seg.max() - seg.min()) <= policy.stale_peer_tolerance:
-                    shared_by.append(peer)
-            if shared_by:
-                notes.append(f"stale run excused, also flat at {'/'.join(shared_by)}: {where}")
-            else:
-                stale_found.append(where)
-
-        # -- jumps, grouped into events; an event is excused when confirmed
-        jumps = robust_jumps(series, z_limit=z_limit)
-        if jumps:
-            observed = series.dropna().index
-            for event in _jump_events(jumps, observed):
-                lead = max(event, key=lambda j: abs(j.z))
-                where = f"{c} {_fmt(lead.label)} (change {lead.change:+.3g}, z {lead.z:+.1f})"
-                confirmed_by = []
+        if not indicator[c]:
+            # -- stale runs
+            runs = stale_runs(
+                series, min_run=min_run, min_move_share=policy.stale_min_move_share, floor_band=policy.stale_floor_band
+            )
+            for run in runs:
+                where = f"{c} {_fmt(run.start)}..{_fmt(run.end)} ({run.length} x {run.value:g})"
+                if str(c) in administered:
+                    notes.append(f"stale run excused, administered rate: {where}")
+                    continue
+                t0, t1 = _span(run.start)[0], _span(run.end)[1]
+                flat, moved = [], []
                 for peer, ps in col_peers.items():
-                    pz = robust_z(ps)
-                    near = pz.loc[_nearby(pz.index, lead.label, policy.confirm_window)]
-                    if ((near.abs() >= policy.confirm_z_limit) & (np.sign(near) == np.sign(lead.z))).any():
-                        confirmed_by.append(peer)
-                comoving = []
-                for other, oz in zs.items():
-                    if other == c or oz.empty:
+                    seg = _time_index(ps)
+                    seg = seg[(seg.index >= t0) & (seg.index <= t1)]
+                    if len(seg) >= 2:
+                        (flat if float(seg.max() - seg.min()) <= policy.stale_peer_tolerance else moved).append(peer)
+                if flat:
+                    notes.append(f"stale run excused, also flat at {'/'.join(flat)}: {where}")
+                    continue
+                if not moved:
+                    others = [o for o in moving if o != c]
+                    rows = (frame.index >= run.start) & (frame.index <= run.end)
+                    if others and not any(numeric[o][rows].dropna().nunique() > 1 for o in others):
+                        notes.append(f"stale run excused, nothing else in the frame moved: {where}")
                         continue
-                    near = oz.loc[_nearby(oz.index, lead.label, policy.confirm_window)]
-                    if (near.abs() >= policy.confirm_z_limit).any():
-                        comoving.append(str(other))
-                if confirmed_by:
-                    notes.append(f"jump excused, confirmed by {'/'.join(confirmed_by)}: {where}")
-                elif len(comoving) >= policy.confirm_min_columns:
-                    notes.append(f"jump excused, {len(comoving)} other columns moved too: {where}")
-                else:
-                    jump_found.append(where)
+                stale_found.append(where)
+                severity["stale_runs"] += run.length / n_obs
+                counts["stale_runs"] += 1
 
-        # -- gaps
-        found = gaps(series, tolerance=policy.gap_tolerance)
-        if found:
-            gap_starts.update(g.start for g in found)
-            total = sum(g.n_missing for g in found)
-            gap_found.append(f"{c}: {total} missing in {len(found)} gap(s) from {_fmt(found[0].start)}")
+            # -- jumps, grouped into episodes; an episode is excused when something explains it
+            z = z_of[c]
+            if len(z):
+                episodes = _jump_episodes(
+                    c, d_of[c], z, moving.index(c), frame.index, comove, col_peers, frequency, policy, peer_z, notes
+                )
+                for ep in episodes:
+                    if ep.excused:
+                        continue
+                    span = f"..{_fmt(ep.last)}" if ep.last != ep.first else ""
+                    jump_found.append(
+                        f"{c} {_fmt(ep.first)}{span} (change {ep.lead.change:+.3g}, z {ep.lead.z:+.1f},"
+                        f" {ep.span} obs)"
+                    )
+                    severity["robust_jumps"] += ep.span / len(z)
+                    counts["robust_jumps"] += 1
+
+        # -- gaps (holidays, coarser sampling and structural absences are noted, not penalised)
+        found = classify_gaps(series, business_days=daily, holiday_run=holiday_run, structural_min=structural_min)
+        if not found:
+            continue
+        for g in found:
+            if g.kind == "structural":
+                notes.append(
+                    f"structural absence, not penalised: {c} {_fmt(g.start)}..{_fmt(g.end)} ({g.n_missing} missing)"
+                )
+        sampled = [g for g in found if g.kind == "coarser_sampling"]
+        if sampled:
+            notes.append(
+                f"coarser sampling, not penalised: {c} {_fmt(sampled[0].start)}..{_fmt(sampled[-1].end)}"
+                f" ({len(sampled)} regular gaps)"
+            )
+        real = [g for g in found if g.kind == "gap"]
+        total = sum(g.n_missing for g in real)
+        if real and total > policy.gap_tolerance:
+            span_len = len(_on_calendar(series, daily).loc[lambda s: s.notna()].index)
+            span_len = max(span_len + total, 1)
+            gap_found.append(f"{c}: {total} missing in {len(real)} gap(s) from {_fmt(real[0].start)}")
+            severity["gaps"] += total / span_len
+            counts["gaps"] += len(real)
 
     penalties: list[Penalty] = []
-    if stale_found:
-        penalties.append(
-            Penalty("stale_runs", _short(stale_found), policy.factor("stale_runs", len(stale_found)), len(stale_found))
-        )
-    if jump_found:
-        penalties.append(
-            Penalty("robust_jumps", _short(jump_found), policy.factor("robust_jumps", len(jump_found)), len(jump_found))
-        )
-    if gap_found:
-        n_gaps = len(gap_starts)
-        penalties.append(Penalty("gaps", _short(gap_found), policy.factor("gaps", n_gaps), n_gaps))
+    for rule, found_list in (("stale_runs", stale_found), ("robust_jumps", jump_found), ("gaps", gap_found)):
+        if found_list:
+            sev = severity[rule]
+            penalties.append(Penalty(rule, _short(found_list), policy.factor(rule, sev), counts[rule], sev))
     penalties.extend(extra_penalties)
     return SourceAssessment(
         source=source,
@@ -820,6 +1308,35 @@ def assess_source(
         penalties=penalties,
         notes=notes,
     )
+
+
+def _column_peers(
+    frames: Mapping[str, pd.DataFrame],
+    overlaps: Mapping[str, Mapping[str, pd.Series]],
+    peer_columns: Mapping[str, Mapping[str, str]],
+    source: str,
+    frame: pd.DataFrame,
+) -> dict[str, dict[str, pd.Series]]:
+    """Column -> {peer name -> series} for one source: the other sources' overlap series of a
+    quantity its column is named after, and the ``peer_columns`` of ``sources.yaml``."""
+    out: dict[str, dict[str, pd.Series]] = {}
+    for q, by in overlaps.items():
+        if source in by:
+            out.setdefault(q, {}).update({o: ser for o, ser in by.items() if o != source})
+    for q, members in peer_columns.items():
+        col = members.get(source)
+        if col is None or col not in frame.columns:
+            continue
+        found = out.setdefault(str(col), {})
+        for o, oc in members.items():
+            if o == source:
+                continue
+            other = frames.get(o)
+            if other is not None and oc in other.columns:
+                found[f"{o}:{oc}"] = other[oc]
+            elif q in overlaps and o in overlaps[q]:
+                found.setdefault(o, overlaps[q][o])
+    return {c: p for c, p in out.items() if p}
 
 
 def assess_sources(
@@ -840,8 +1357,9 @@ def assess_sources(
         Quantity name -> {source id -> series of that quantity}, aligned the same way (e.g.
         quarterly averages on a ``PeriodIndex``). E.g. ``{"treasury_10y": {"fed": ...,
         "treasury": ..., "fred_md": ...}}``. A frame column named like a quantity gets the
-        other sources' series as peers for jump/stale confirmation. A source that appears only
-        here is assessed on its overlap series.
+        other sources' series as peers for jump/stale confirmation, and so does a column that
+        ``peer_columns`` in ``sources.yaml`` names (with the other sources' frame columns). A
+        source that appears only here is assessed on its overlap series.
     priors
         Source id -> prior weight; missing ones come from ``sources.yaml``.
     policy
@@ -852,47 +1370,49 @@ def assess_sources(
     dict[str, SourceAssessment]
         One assessment per source, in the order first seen.
     """
-    loaded = None
-    if policy is None or priors is None or any(s not in (priors or {}) for s in _all_sources(frames, overlaps)):
-        loaded = load_source_policy()
-    policy = policy if policy is not None else loaded.penalties  # type: ignore[union-attr]
+    loaded = load_source_policy()
+    policy = policy if policy is not None else loaded.penalties
     prior_of = {
-        s: float(priors[s]) if priors is not None and s in priors else loaded.prior(s)  # type: ignore[union-attr]
+        s: float(priors[s]) if priors is not None and s in priors else loaded.prior(s)
         for s in _all_sources(frames, overlaps)
     }
 
-    # disagreement per quantity, attributed to sources: (primary, secondary) counts + details
-    counts: dict[str, list[int]] = {s: [0, 0] for s in prior_of}
+    # disagreement per quantity: share of compared periods beyond tolerance, weighted by excess
+    dis_severity: dict[str, float] = {s: 0.0 for s in prior_of}
+    dis_count: dict[str, int] = {s: 0 for s in prior_of}
     details: dict[str, list[str]] = {s: [] for s in prior_of}
     for quantity, by_source in overlaps.items():
         if len(by_source) < 2:
             continue
-        result = disagreement(by_source, prior_of, tolerance=policy.tolerance_for(quantity))
+        result = disagreement(
+            by_source, prior_of, tolerance=policy.tolerance_for(quantity), excess_cap=policy.disagreement_excess_cap
+        )
         for s, d in result.items():
-            if not (d.primary or d.secondary):
+            if not (d.primary or d.secondary) or d.n_compared == 0:
                 continue
-            counts[s][0] += len(d.primary)
-            counts[s][1] += len(d.secondary)
+            effective = d.primary_excess + policy.disagreement_secondary_share * d.secondary_excess
+            dis_severity[s] += effective / d.n_compared
+            dis_count[s] += len(d.primary) + len(d.secondary)
             first = _fmt((d.primary or d.secondary)[0])
             details[s].append(
-                f"{quantity}: off the consensus of the others in {len(d.primary)} period(s)"
+                f"{quantity}: off the consensus of the others in {len(d.primary)} of {d.n_compared} period(s)"
                 f" (+{len(d.secondary)} secondary), max |diff| {d.max_abs_diff:.3g}, first {first}"
             )
 
+    frames_df = {s: _as_frame(f) for s, f in frames.items()}
+    peer_z = _PeerZ()
     out: dict[str, SourceAssessment] = {}
     for s in prior_of:
-        frame = frames.get(s)
+        frame = frames_df.get(s)
         if frame is None:
             frame = pd.concat({q: by[s] for q, by in overlaps.items() if s in by}, axis=1)
-        frame = _as_frame(frame)
         dataset = str(frame.attrs.get("dataset", s))
-        peers = {q: {o: ser for o, ser in by.items() if o != s} for q, by in overlaps.items() if s in by}
+        peers = _column_peers(frames_df, overlaps, loaded.peer_columns, s, frame)
         extra = []
-        n_p, n_s = counts[s]
-        if n_p or n_s:
-            effective = n_p + policy.disagreement_secondary_share * n_s
-            extra.append(Penalty("disagreement", _short(details[s]), policy.factor("disagreement", effective), n_p + n_s))
-        out[s] = assess_source(s, dataset, frame, prior_of[s], policy, peers=peers, extra_penalties=extra)
+        if dis_count[s]:
+            sev = dis_severity[s]
+            extra.append(Penalty("disagreement", _short(details[s]), policy.factor("disagreement", sev), dis_count[s], sev))
+        out[s] = assess_source(s, dataset, frame, prior_of[s], policy, peers=peers, extra_penalties=extra, _peer_z=peer_z)
     return out
 
 

@@ -68,7 +68,10 @@ def test_spike_lowers_weight() -> None:
     assert _rules(a) == {"robust_jumps"}
     (p,) = a.penalties
     assert p.n_findings == 1  # the spike and its reversal are one event
-    assert a.weight == pytest.approx(0.85 * POLICY.penalty_per_finding["robust_jumps"])
+    # sized by the share of the series it affects (one bad cell of 119 changes), not by a count
+    assert p.severity == pytest.approx(1 / 119)
+    assert a.weight == pytest.approx(0.85 * POLICY.factor("robust_jumps", 1 / 119))
+    assert 0.85 * 0.85 < a.weight < 0.85  # one unconfirmed outlier costs a little
 
 
 def test_gap_lowers_weight() -> None:
@@ -78,7 +81,8 @@ def test_gap_lowers_weight() -> None:
     found = R.gaps(x)
     assert [(g.start, g.n_missing) for g in found] == [(QUARTERS[30], 3)]
     a = R.assess_source("fed", "demo", x, 0.85, POLICY)
-    assert _rules(a) == {"gaps"} and a.weight == pytest.approx(0.85 * 0.95)
+    # 3 missing of the 115 quarters from the first to the last observation
+    assert _rules(a) == {"gaps"} and a.weight == pytest.approx(0.85 * POLICY.factor("gaps", 3 / 115))
     # a period missing from a PeriodIndex is a gap too
     assert R.gaps(_series(5).drop(QUARTERS[50]))[0].start == QUARTERS[50]
 
@@ -117,9 +121,10 @@ def test_weight_floors() -> None:
     a = R.assess_source("user", "demo", x, 0.5, POLICY)
     assert _rules(a) == {"robust_jumps", "stale_runs", "gaps"}
     jumps = next(p for p in a.penalties if p.rule == "robust_jumps")
-    assert jumps.n_findings == 3 and jumps.factor == pytest.approx(0.85**3)
+    n_changes = len(R.robust_z(x))  # changes across the gap are not taken
+    assert jumps.n_findings == 3 and jumps.factor == pytest.approx(POLICY.factor("robust_jumps", 3 / n_changes))
     assert a.weight == pytest.approx(0.5 * np.prod([p.factor for p in a.penalties]))
-    harsh = R.AnomalyPolicy(penalty_per_finding={r: 0.3 for r in R.RULES}, rule_floor=0.25, floor=0.1)
+    harsh = R.AnomalyPolicy(penalty_per_share={r: 100.0 for r in R.RULES}, rule_floor=0.25, floor=0.1)
     b = R.assess_source("user", "demo", x, 0.5, harsh)
     assert next(p for p in b.penalties if p.rule == "robust_jumps").factor == 0.25  # rule floor
     assert b.weight == 0.1  # overall floor
