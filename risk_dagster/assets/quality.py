@@ -48,7 +48,9 @@ def source_reliability(
     fed_wide = fed_history.wide()
     frames = source_frames(fed_wide, sources)
     overlaps = overlapping_quantities(fed_wide, sources)
-    assessments = assess_sources(frames, overlaps, priors=contract_priors())
+    assessments = assess_sources(
+        frames, overlaps, priors=contract_priors(), contract_failures=_contract_failures(context.instance)
+    )
     table = reliability_table(assessments.values())
     write_parquet(output_dir.subdir("quality") / "source_reliability.parquet", table)
     metadata: dict[str, object] = {
@@ -97,6 +99,20 @@ def quality_report(
             "report": dg.MetadataValue.md(report.to_markdown()),
         }
     )
+
+
+def _contract_failures(instance: dg.DagsterInstance) -> dict[str, list[tuple[str, int, int]]]:
+    """Failed contracts of the history assets (latest evaluation), per publishing source."""
+    source_of = {"fed_history": "fed", **{name: spec.source for name, spec in HISTORY_SOURCES.items()}}
+    failures: dict[str, list[tuple[str, int, int]]] = {}
+    for asset_name, source in source_of.items():
+        for check in _latest_check_results(instance, asset_name, GATED_ASSETS[asset_name]):
+            if check["passed"] is False:
+                meta = check["metadata"]
+                failures.setdefault(source, []).append(
+                    (check["check"], int(meta.get("failed") or 1), int(meta.get("expectations") or 1))
+                )
+    return failures
 
 
 def _latest_check_results(

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Sequence, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -1345,6 +1345,7 @@ def assess_sources(
     priors: Mapping[str, float] | None = None,
     *,
     policy: AnomalyPolicy | None = None,
+    contract_failures: Mapping[str, Sequence[tuple[str, int, int]]] | None = None,
 ) -> dict[str, SourceAssessment]:
     """Assess every source: its own frame's anomalies plus disagreement with its peers.
 
@@ -1364,6 +1365,11 @@ def assess_sources(
         Source id -> prior weight; missing ones come from ``sources.yaml``.
     policy
         Thresholds; ``None`` reads them from ``sources.yaml``.
+    contract_failures
+        Source id -> ``(dataset id, failed expectations, expectations)`` for each of its data
+        contracts that failed its latest check: a non-blocking contract lets the data through,
+        and the failure then costs weight (rule ``contract``, severity = share of the contract's
+        expectations that failed).
 
     Returns
     -------
@@ -1412,6 +1418,11 @@ def assess_sources(
         if dis_count[s]:
             sev = dis_severity[s]
             extra.append(Penalty("disagreement", _short(details[s]), policy.factor("disagreement", sev), dis_count[s], sev))
+        failed = [f for f in (contract_failures or {}).get(s, ()) if f[1] > 0]
+        if failed:
+            sev = sum(n_failed / max(n_total, 1) for _, n_failed, n_total in failed)
+            detail = ", ".join(f"{dataset_id}: {n_failed} of {n_total} expectations failed" for dataset_id, n_failed, n_total in failed)
+            extra.append(Penalty("contract", detail, policy.factor("contract", sev), len(failed), sev))
         out[s] = assess_source(s, dataset, frame, prior_of[s], policy, peers=peers, extra_penalties=extra, _peer_z=peer_z)
     return out
 

@@ -208,3 +208,24 @@ def test_reliability_table() -> None:
     assert table.set_index("source").loc["fed", "weight"] == 0.85
     assert table.set_index("source").loc["user", "prior"] == 0.5
     assert "gaps" in table.set_index("source").loc["user", "reasons"]
+
+
+def test_failed_contract_lowers_the_weight_of_its_source():
+    import numpy as np
+    import pandas as pd
+
+    from risk_dagster.quality.reliability import assess_sources
+
+    index = pd.period_range("1990Q1", periods=120, freq="Q")
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"x": np.cumsum(rng.normal(size=120))}, index=index)
+    clean = assess_sources({"treasury": frame}, {}, priors={"treasury": 0.85})["treasury"]
+    hit = assess_sources(
+        {"treasury": frame},
+        {},
+        priors={"treasury": 0.85},
+        contract_failures={"treasury": [("contract_treasury_par_curve", 2, 20)]},
+    )["treasury"]
+    assert clean.weight == 0.85
+    assert hit.weight < clean.weight
+    assert any(p.rule == "contract" and "2 of 20" in p.detail for p in hit.penalties)
