@@ -27,6 +27,7 @@ class QualityReport:
 
     contracts: list[dict[str, Any]]
     reliability: pd.DataFrame
+    excused: dict[str, list[str]] = field(default_factory=dict)
     generated_at: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
 
     @classmethod
@@ -35,7 +36,17 @@ class QualityReport:
         contract_results: Sequence[Mapping[str, Any]],
         assessments: Iterable[SourceAssessment],
     ) -> QualityReport:
-        return cls(contracts=[dict(r) for r in contract_results], reliability=reliability_table(assessments))
+        items = list(assessments)
+        table = reliability_table(items).drop(columns=["notes"])
+        table["prior"] = table["prior"].round(3)
+        table["weight"] = table["weight"].round(3)
+        table.insert(4, "change", [f"{(a.weight / a.prior_weight - 1) * 100:+.0f}%" for a in items])
+        table["excused findings"] = [len(a.notes) for a in items]
+        return cls(
+            contracts=[dict(r) for r in contract_results],
+            reliability=table,
+            excused={a.source: list(a.notes) for a in items if a.notes},
+        )
 
     @property
     def check_rows(self) -> list[dict[str, Any]]:
@@ -82,6 +93,7 @@ def render_quality_report(report: QualityReport) -> str:
         report=report,
         checks=report.check_rows,
         weights=report.reliability.to_dict(orient="records"),
+        excused=report.excused,
         weight_columns=list(report.reliability.columns),
         version=__version__,
     )
