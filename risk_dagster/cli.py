@@ -34,6 +34,10 @@ def run_command(
         [], "--scenario-file", help="Your own scenario file (any layout the readers know), added as a partition."
     ),
     output: Path = typer.Option(Path("risk_output"), "--output", help="Output folder."),
+    as_of: str = typer.Option(
+        "", "--as-of", help="Check the contracts' freshness SLAs against this date (YYYY-MM-DD, or 'today')."
+    ),
+    seed: int = typer.Option(20260101, "--seed", help="Seed of every random draw; same inputs and seed, same numbers."),
 ) -> None:
     """Materialize the whole asset graph in process and write OUTPUT/run_summary.json."""
     from rich.console import Console
@@ -49,7 +53,9 @@ def run_command(
                 status.update(line.strip())
                 console.print(line)
 
-            summary = run_pipeline(output, scenario, scenario_file, progress=progress)
+            summary = run_pipeline(
+                output, scenario, scenario_file, progress=progress, as_of=_as_of(as_of), seed=seed
+            )
     except (InputFileError, RunFailed, KeyError, OSError) as error:
         typer.echo(f"error: {_one_line(error)}", err=True)
         raise typer.Exit(code=1) from None
@@ -61,6 +67,19 @@ def run_command(
     )
     if failed:
         raise typer.Exit(code=1)
+
+
+def _as_of(text: str) -> str | None:
+    from datetime import date
+
+    if not text:
+        return None
+    if text == "today":
+        return date.today().isoformat()
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise typer.BadParameter(f"--as-of must be YYYY-MM-DD or 'today', not {text!r}") from None
 
 
 def _one_line(error: BaseException) -> str:

@@ -17,6 +17,7 @@ from risk_dagster.assets.scenarios import build_scenario_assets, scenario_partit
 from risk_dagster.resources import (
     OUTPUT_DIR_ENV,
     OutputDir,
+    RunSettings,
     ScenarioLibrary,
     extra_scenario_files_from_env,
 )
@@ -28,6 +29,8 @@ SCENARIO_JOB = "scenario_job"
 def build_definitions(
     extra_scenario_files: Sequence[str] = (),
     output_dir: str | None = None,
+    as_of: str | None = None,
+    seed: int | None = None,
 ) -> dg.Definitions:
     """Assemble assets, checks, jobs and resources.
 
@@ -38,6 +41,10 @@ def build_definitions(
         becomes a partition next to the shipped regulatory scenarios.
     output_dir
         Folder for human-facing outputs; defaults to ``$RISK_DAGSTER_OUTPUT`` or ``risk_output``.
+    as_of
+        ISO date against which the contracts' freshness SLAs are checked; none skips them.
+    seed
+        Seed of every random draw of the run.
     """
     library = ScenarioLibrary(extra_files=[str(p) for p in extra_scenario_files])
     partitions = scenario_partitions(library)
@@ -67,6 +74,7 @@ def build_definitions(
         resources={
             "scenario_library": library,
             "output_dir": OutputDir(path=output_dir or os.environ.get(OUTPUT_DIR_ENV, "risk_output")),
+            "run_settings": RunSettings(as_of=as_of or "", seed=seed if seed is not None else RunSettings().seed),
         },
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +19,20 @@ def extra_scenario_files_from_env() -> list[str]:
     """User scenario files passed to a run (``os.pathsep``-separated in the environment)."""
     raw = os.environ.get(EXTRA_SCENARIO_FILES_ENV, "")
     return [p for p in raw.split(os.pathsep) if p.strip()]
+
+
+class RunSettings(dg.ConfigurableResource):
+    """Run-wide settings: the as-of date for freshness SLAs and the random seed.
+
+    An empty ``as_of`` skips the contracts' freshness SLAs, so re-running on the same files gives
+    the same results whatever the calendar says; a scheduled production run sets it to today.
+    """
+
+    as_of: str = ""
+    seed: int = 20260101
+
+    def as_of_date(self) -> date | None:
+        return date.fromisoformat(self.as_of) if self.as_of else None
 
 
 class OutputDir(dg.ConfigurableResource):

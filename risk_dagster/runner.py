@@ -64,6 +64,8 @@ def run_pipeline(
     scenarios: Sequence[str] = (),
     scenario_files: Sequence[str | Path] = (),
     progress: Progress | None = None,
+    as_of: str | None = None,
+    seed: int | None = None,
 ) -> RunSummary:
     """Materialize every asset for the selected scenarios and write the run summary.
 
@@ -77,6 +79,10 @@ def run_pipeline(
         A user's own scenario files, each scenario in them added as a partition for this run.
     progress
         Called with one line of text at each step.
+    as_of
+        ISO date for the contracts' freshness SLAs (``None`` skips them: reproducible runs).
+    seed
+        Seed of every random draw (default: the run settings' seed).
     """
     say = progress or (lambda _msg: None)
     out = Path(output_dir).resolve()
@@ -85,7 +91,7 @@ def run_pipeline(
     home.mkdir(parents=True, exist_ok=True)
     files = [str(Path(f).resolve()) for f in scenario_files]
 
-    defs = build_definitions(extra_scenario_files=files, output_dir=str(out))
+    defs = build_definitions(extra_scenario_files=files, output_dir=str(out), as_of=as_of, seed=seed)
     library = defs.resources["scenario_library"]
     known = library.partition_ids()
     selected = list(scenarios) or (sorted(set(known) if not files else set(library.user_scenario_ids())))

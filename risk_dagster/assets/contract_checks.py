@@ -92,4 +92,13 @@ def _failure_summary(validation: ContractValidation) -> str:
         where = f" on column '{column}'" if column else ""
         parts.append(f"{failure.get('expectation')}{where} ({failure.get('unexpected_count', '?')} unexpected)")
     more = "" if len(validation.failures) <= 5 else f" and {len(validation.failures) - 5} more"
+    fresh = validation.freshness
+    if fresh is not None and not fresh.get("ok", True):
+        if fresh.get("error"):
+            parts.append(f"freshness: {fresh['error']}")
+        else:
+            parts.append(
+                f"freshness: newest {fresh['column']} {fresh['newest']} is {fresh['age_days']} days old "
+                f"on {fresh['as_of']} (limit {fresh['limit_days']:.0f} days)"
+            )
     return f"contract {validation.dataset_id} failed: " + ", ".join(parts) + more

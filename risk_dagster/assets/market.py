@@ -11,7 +11,7 @@ from risk_dagster.market.catalog import load_risk_factor_catalog
 from risk_dagster.market.history import FactorHistory, build_factor_history
 from risk_dagster.market.loaders import HISTORY_SOURCES, HistorySource
 from risk_dagster.quality.reliability import SourceAssessment
-from risk_dagster.resources import OutputDir
+from risk_dagster.resources import OutputDir, RunSettings
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.storage import write_parquet
 
@@ -26,9 +26,9 @@ def _history_source_asset(spec: HistorySource) -> dg.AssetsDefinition:
         kinds={"pandas", "csv"},
         description=f"{spec.description} (source `{spec.source}`, {spec.frequency}), gated by contract `{spec.contract}`.",
     )
-    def _asset(output_dir: OutputDir) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    def _asset(output_dir: OutputDir, run_settings: RunSettings) -> Iterator[dg.Output | dg.AssetCheckResult]:
         frame = spec.loader()
-        yield from validate_and_check({spec.contract: frame})
+        yield from validate_and_check({spec.contract: frame}, as_of=run_settings.as_of_date())
         path = write_parquet(output_dir.subdir("market", "sources") / f"{dataset_id}.parquet", frame)
         yield dg.Output(frame, metadata=_source_metadata(frame) | {"output_path": dg.MetadataValue.path(str(path))})
 

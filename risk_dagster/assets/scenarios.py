@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from risk_dagster.assets.contract_checks import contract_check_specs, validate_and_check
-from risk_dagster.resources import OutputDir, ScenarioLibrary
+from risk_dagster.resources import OutputDir, RunSettings, ScenarioLibrary
 from risk_dagster.paths import data_dir
 from risk_dagster.scenarios.frames import contract_frames, merge_contract_frames
 from risk_dagster.scenarios.ngfs import read as read_ngfs
@@ -50,10 +50,11 @@ def build_scenario_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.
         context: dg.AssetExecutionContext,
         scenario_library: ScenarioLibrary,
         output_dir: OutputDir,
+        run_settings: RunSettings,
     ) -> Iterator[dg.Output | dg.AssetCheckResult]:
         scenario = scenario_library.load(context.partition_key)
         frames = contract_frames(scenario)
-        yield from validate_and_check(frames)
+        yield from validate_and_check(frames, as_of=run_settings.as_of_date())
         # Contracts that do not apply to this layout pass vacuously, so every spec has a result.
         for dataset_id in SCENARIO_CONTRACTS:
             if dataset_id not in frames:
@@ -72,9 +73,9 @@ def build_scenario_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.
         description=f"The Fed's historic (actual) domestic and international tables, vintage {FED_HISTORY_VINTAGE}: "
         "the conditioning history of every satellite and translator model.",
     )
-    def fed_history(output_dir: OutputDir) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    def fed_history(output_dir: OutputDir, run_settings: RunSettings) -> Iterator[dg.Output | dg.AssetCheckResult]:
         history = load_fed_history(FED_HISTORY_VINTAGE)
-        yield from validate_and_check(contract_frames(history))
+        yield from validate_and_check(contract_frames(history), as_of=run_settings.as_of_date())
         path = write_parquet(output_dir.subdir("scenarios") / f"{history.scenario_id}.parquet", history.data)
         yield dg.Output(history, metadata=scenario_metadata(history) | {"output_path": dg.MetadataValue.path(str(path))})
 
@@ -85,9 +86,9 @@ def build_scenario_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.
         description="NGFS Phase V climate scenarios (IAMC layout) shipped with the package, one "
         "MacroScenario per model x scenario x region, annual values at Q4.",
     )
-    def ngfs_scenarios(output_dir: OutputDir) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    def ngfs_scenarios(output_dir: OutputDir, run_settings: RunSettings) -> Iterator[dg.Output | dg.AssetCheckResult]:
         scenarios = read_ngfs(NGFS_FILE)
-        yield from validate_and_check(merge_contract_frames(scenarios))
+        yield from validate_and_check(merge_contract_frames(scenarios), as_of=run_settings.as_of_date())
         table = pd.concat([s.data for s in scenarios], ignore_index=True)
         path = write_parquet(output_dir.subdir("scenarios") / "ngfs.parquet", table)
         overview = pd.DataFrame([s.summary() for s in scenarios])[
