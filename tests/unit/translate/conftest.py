@@ -1,0 +1,42 @@
+"""Session-wide fixtures of the translator tests: the shipped data is read, and the satellite
+fitted, once per session."""
+
+from __future__ import annotations
+
+import pytest
+
+from risk_dagster.market.history import FactorHistory, build_factor_history
+from risk_dagster.scenarios.model import MacroScenario
+from risk_dagster.scenarios.registry import load_fed_history, load_scenario
+from risk_dagster.translate.base import TrainingSet, build_training_set
+from risk_dagster.translate.satellite import SatelliteTranslator
+
+
+@pytest.fixture(scope="session")
+def fed_history_2026() -> MacroScenario:
+    return load_fed_history("2026")
+
+
+@pytest.fixture(scope="session")
+def factor_history(fed_history_2026: MacroScenario) -> FactorHistory:
+    return build_factor_history(fed_history_2026.wide())
+
+
+@pytest.fixture(scope="session")
+def training_set(factor_history: FactorHistory, fed_history_2026: MacroScenario) -> TrainingSet:
+    return build_training_set(factor_history, fed_history_2026)
+
+
+@pytest.fixture(scope="session")
+def satellite(training_set: TrainingSet) -> SatelliteTranslator:
+    return SatelliteTranslator().fit(training_set)
+
+
+@pytest.fixture(scope="session")
+def severely_adverse() -> MacroScenario:
+    return load_scenario("fed-2026-severely-adverse")
+
+
+@pytest.fixture(scope="session")
+def baseline() -> MacroScenario:
+    return load_scenario("fed-2026-baseline")
