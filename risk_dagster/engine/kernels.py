@@ -1,0 +1,822 @@
+"""Vectorised torch pricing kernels: scenarios x positions, full revaluation.
+
+Two stages:
+
+1. :func:`prepare_book` (numpy, once per book and base curve) turns the positions frame into
+   pricing terms. Fixed-rate bonds, FRNs and swaps become a **cash-flow map**: every cash flow
+   of every position, exact (dates, ACT/365F accruals, the QuantLib conventions below), sits on
+   a *column* of a grid of distinct ``(projection time, discount time, spread curve)``
+   triples; positions with the same column share it. A column's value in a scenario is
+
+   ``exp(-z(t_p) * t_p - delta_c * t_d)``
+
+   with ``z`` the shocked Treasury zero curve and ``delta_c`` the shock of spread curve ``c``.
+   A plain discount factor is the column ``t_p = t_d``; the forecast part of a floating coupon,
+   ``DF(t_start) / DF(t_end) * DFspread(t_end)``, is the column ``(t_start, t_end)``. Each
+   position's scenario-independent terms (amounts, its base spread's ``exp(-s t_d)``, its
+   direction) are folded into its coefficients, so its value is *linear* in the column values:
+   a cash-flow matrix times a vector. Positions are grouped into dense blocks (same spread
+   curve, segment and type, similar coupon dates) so that a scenario chunk costs one exp per
+   column and one dense matmul per block. No vertex approximation: the map is exact.
+   Equities, FX forwards and options get element-wise parameter arrays; loans get theirs.
+2. :class:`TorchBook` (torch, on a device, in a dtype) evaluates a chunk of scenarios given as a
+   ``[C, F]`` matrix of factor shocks (columns :attr:`PreparedBook.factor_ids`).
+
+Conventions (match QuantLib exactly; see :mod:`risk_dagster.engine.quantlib_oracle`):
+
+- Remaining terms (``maturity_years``, ``expiry_years``) are whole days: ``rint(years * 365)``
+  after the valuation date (:func:`~risk_dagster.engine.curves.days_from_years`).
+- Schedules run back from the maturity in steps of ``12 / coupon_frequency`` months (day
+  clamped to month end, unadjusted, no calendar): QuantLib ``Schedule(..., NullCalendar(),
+  Unadjusted, Unadjusted, DateGeneration.Backward, False)``. The current period is regular (its
+  start is the first schedule date on or before the valuation date; ``issue_date`` is
+  informational, as in the portfolio contract).
+- Cash flows dated on or before the valuation date are past (QuantLib's default
+  ``includeReferenceDateEvents = False``).
+- Fixed coupons accrue ACT/365F: ``N * ((1 + c * tau) - 1)``; redemption at par.
+- Floating coupons (FRN, swap floating leg) fix at the period start (0 fixing days) on the
+  Treasury curve, simply compounded over the accrual period ACT/365F (QuantLib's par coupons):
+  ``N * (DF(a)/DF(e) - 1 + m * tau)``, ``m`` = ``spread_bp`` margin. The period running at the
+  valuation date fixed in the past: its fixing (history is not modelled) is the *base* curve's
+  simple rate to the period end, ``(1/DF_base(t_e) - 1) / t_e`` (:func:`current_fixing`), the
+  same in every scenario; a period starting on the valuation date is forecast.
+- FRN: discounted at Treasury + rating spread + credit shock; margin ``spread_bp``.
+- Swap: fixed leg ``coupon_frequency``, floating leg quarterly (3M), margin ``spread_bp`` (or
+  0), projection and discounting on the Treasury curve (collateralised, no credit spread);
+  ``direction`` +1 receives fixed.
+- Equity: ``direction * notional * exp(r)``, ``r`` the log-return shock of ``equity_factor``.
+- FX forward (contract: ``notional`` = USD value of the foreign amount at ``spot``): foreign
+  amount ``A = notional / P0``, ``P = spot`` in USD per foreign unit (``spot`` inverted for
+  ``fx.usdXXX`` quotes); value ``direction * A * (P0 exp(u r) - K) * DF(T)`` with ``K`` the
+  contracted ``forward_rate`` in USD per foreign unit and ``u = +1`` (``fx.XXXusd``) or ``-1``
+  (``fx.usdXXX``). Only the Treasury curve exists (contract), so the foreign curve is taken equal
+  to it: the market forward is the spot (QuantLib ``FxForward`` with both curves the same).
+- Equity option: Black-Scholes on the index, ``units = notional / spot``, spot ``spot *
+  exp(r)``, no dividends, rate from the shocked Treasury curve at expiry, volatility
+  ``max(implied_vol + VIX_VOL_BETA * dvix / 100, VOL_FLOOR)`` where ``dvix`` is the ``vol.vix``
+  shock in points (one VIX point moves every index option's implied vol by one vol point; VIX
+  is the 30-day implied vol of the S&P 500, so this is a parallel shift of the surface).
+- Loan: expected loss along the scenario path (see :func:`loan_losses`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import torch
+
+from risk_dagster.engine.curves import (
+    DAYS_PER_YEAR,
+    RATE_FACTORS,
+    ZeroCurve,
+    add_months,
+    base_spread_bp,
+    days_from_years,
+    interpolation_matrix,
+)
+
+__all__ = [
+    "CASH_FLOW_TYPES",
+    "FLOAT_LEG_MONTHS",
+    "LGD_COLLATERAL_ELASTICITY",
+    "LOAN_CREDIT_FACTOR",
+    "LOAN_PD_BETA_PER_100BP",
+    "VIX_FACTOR",
+    "VIX_VOL_BETA",
+    "VOL_FLOOR",
+    "Block",
+    "PreparedBook",
+    "TorchBook",
+    "current_fixing",
+    "fx_quote_sign",
+    "loan_losses",
+    "prepare_book",
+    "random_book",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+CASH_FLOW_TYPES = ("fixed_bond", "frn", "irs")
+FLOAT_LEG_MONTHS = 3
+VIX_FACTOR = "vol.vix"
+VIX_VOL_BETA = 1.0
+VOL_FLOOR = 0.01
+LOAN_CREDIT_FACTOR = "credit.spread.baa_10y"
+LOAN_PD_BETA_PER_100BP = 0.35
+"""Probit shift of a loan's PD per 100bp of Baa spread widening (see :func:`loan_losses`)."""
+LGD_COLLATERAL_ELASTICITY = 1.0
+"""LGD multiplier ``exp(-elasticity * r)`` per log return ``r`` of the collateral factor."""
+
+_NO_CURVE = ""  # spread-curve id of Treasury discounting (no spread shock)
+
+
+# --------------------------------------------------------------------------- helpers
+def fx_quote_sign(factor_id: str) -> int:
+    """+1 when the factor is quoted in USD per foreign unit (``fx.eurusd``), -1 for ``fx.usdjpy``."""
+    pair = factor_id.split(".", 1)[-1]
+    if len(pair) == 6 and pair.endswith("usd") and not pair.startswith("usd"):
+        return 1
+    if len(pair) == 6 and pair.startswith("usd") and not pair.endswith("usd"):
+        return -1
+    raise ValueError(f"FX factor {factor_id!r} is not a USD currency pair (fx.xxxusd or fx.usdxxx)")
+
+
+def current_fixing(curve: ZeroCurve, end_days: npt.ArrayLike) -> FloatArray:
+    """Fixing of a floating period that started before the valuation date and ends ``end_days`` after it.
+
+    History is not modelled: the fixing is the base curve's simply compounded rate from the
+    valuation date to the period end, ``(1 / DF_base(t_e) - 1) / t_e``.
+    """
+    t = np.asarray(end_days, dtype=np.float64) / DAYS_PER_YEAR
+    return np.expm1(curve.zero(t) * t) / t
+
+
+def _regular_schedule(val: int, mat: IntArray, step: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """Backward schedule dates ``mat - k*step months`` for ``k = 0 .. k*`` (``k*``: first on/before ``val``).
+
+    Returns flat ``(owner, k, date)`` arrays, owner = index into ``mat``.
+    """
+    n = len(mat)
+    if n == 0:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, e
+    dates = np.datetime64("1970-01-01", "D") + mat.astype("timedelta64[D]")
+    mi = dates.astype("datetime64[M]").astype(np.int64)
+    mi_val = (np.datetime64("1970-01-01", "D") + np.timedelta64(val, "D")).astype("datetime64[M]").astype(np.int64)
+    k_star = np.maximum(0, (mi - mi_val) // step - 1)
+    for _ in range(8):
+        later = add_months(mat, -k_star * step) > val
+        if not later.any():
+            break
+        k_star = k_star + later
+    counts = k_star + 1
+    owner = np.repeat(np.arange(n), counts)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    k = np.arange(len(owner)) - starts
+    return owner, k, add_months(mat[owner], -k * step[owner])
+
+
+@dataclass
+class _Legs:
+    """Flat cash-flow entries before they are mapped to columns."""
+
+    pos: list[IntArray] = field(default_factory=list)
+    curve: list[IntArray] = field(default_factory=list)
+    p_day: list[IntArray] = field(default_factory=list)
+    d_day: list[IntArray] = field(default_factory=list)
+    coef: list[FloatArray] = field(default_factory=list)
+
+    def add(self, pos: IntArray, curve: IntArray, p_day: IntArray, d_day: IntArray, coef: FloatArray) -> None:
+        self.pos.append(pos)
+        self.curve.append(curve)
+        self.p_day.append(p_day)
+        self.d_day.append(d_day)
+        self.coef.append(coef)
+
+    def concat(self) -> tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]:
+        if not self.pos:
+            e = np.zeros(0, dtype=np.int64)
+            return e, e, e, e, np.zeros(0)
+        return tuple(np.concatenate(x) for x in (self.pos, self.curve, self.p_day, self.d_day, self.coef))  # type: ignore[return-value]
+
+
+def _fixed_leg(legs: _Legs, rows: IntArray, curve: IntArray, val: int, mat: IntArray, months: IntArray,
+               rate: FloatArray, scale: FloatArray, spread: FloatArray, redemption: bool) -> IntArray:
+    """Append a fixed leg (ACT/365F coupons, optional par redemption); returns each row's first pay day."""
+    owner, k, date = _regular_schedule(val, mat, months)
+    nxt = np.full(len(mat), -1, dtype=np.int64)
+    if len(owner) == 0:
+        return nxt
+    # accrual start of the coupon paid at date k is date k+1 (the next entry of the same owner)
+    pay = date[:-1]
+    start = date[1:]
+    same = owner[:-1] == owner[1:]
+    live = same & (pay > val)
+    o, pay, start = owner[:-1][live], pay[live], start[live]
+    tau = (pay - start) / DAYS_PER_YEAR
+    t = (pay - val) / DAYS_PER_YEAR
+    amount = scale[o] * ((1.0 + rate[o] * tau) - 1.0) * np.exp(-spread[o] * t)
+    d = pay - val
+    legs.add(rows[o], curve[o], d, d, amount)
+    if redemption:
+        live_m = mat > val
+        tm = (mat[live_m] - val) / DAYS_PER_YEAR
+        dm = mat[live_m] - val
+        legs.add(rows[live_m], curve[live_m], dm, dm, scale[live_m] * np.exp(-spread[live_m] * tm))
+    first = np.full(len(mat), np.iinfo(np.int64).max)
+    np.minimum.at(first, o, d)
+    return np.where(first == np.iinfo(np.int64).max, -1, first)
+
+
+def _float_leg(legs: _Legs, rows: IntArray, curve: IntArray, val: int, mat: IntArray, months: IntArray,
+               margin: FloatArray, scale: FloatArray, spread: FloatArray, redemption: bool,
+               base: ZeroCurve) -> tuple[IntArray, FloatArray]:
+    """Append a floating leg; returns each row's first pay day and the fixing of its current period."""
+    owner, k, date = _regular_schedule(val, mat, months)
+    nxt = np.full(len(mat), -1, dtype=np.int64)
+    fix = np.full(len(mat), np.nan)
+    if len(owner) == 0:
+        return nxt, fix
+    pay, start = date[:-1], date[1:]
+    live = (owner[:-1] == owner[1:]) & (pay > val)
+    o, pay, start = owner[:-1][live], pay[live], start[live]
+    tau = (pay - start) / DAYS_PER_YEAR
+    t = (pay - val) / DAYS_PER_YEAR
+    d = pay - val
+    ds = np.exp(-spread[o] * t)
+    forecast = start >= val
+    # forecast periods: N DF(a) E(e)  +  N (m tau - 1) DF_d(e)
+    f = forecast
+    legs.add(rows[o[f]], curve[o[f]], start[f] - val, d[f], scale[o[f]] * ds[f])
+    legs.add(rows[o[f]], curve[o[f]], d[f], d[f], scale[o[f]] * (margin[o[f]] * tau[f] - 1.0) * ds[f])
+    # the running period fixed in the past: a known amount
+    g = ~forecast
+    fixing = current_fixing(base, d[g])
+    fix[o[g]] = fixing
+    legs.add(rows[o[g]], curve[o[g]], d[g], d[g], scale[o[g]] * (fixing + margin[o[g]]) * tau[g] * ds[g])
+    if redemption:
+        live_m = mat > val
+        tm = (mat[live_m] - val) / DAYS_PER_YEAR
+        dm = mat[live_m] - val
+        legs.add(rows[live_m], curve[live_m], dm, dm, scale[live_m] * np.exp(-spread[live_m] * tm))
+    first = np.full(len(mat), np.iinfo(np.int64).max)
+    np.minimum.at(first, o, d)
+    return np.where(first == np.iinfo(np.int64).max, -1, first), fix
+
+
+# --------------------------------------------------------------------------- prepared book
+@dataclass
+class Block:
+    """Dense cash-flow block: positions ``rows`` on columns ``cols`` of spread curve ``curve``."""
+
+    curve: int
+    rows: IntArray
+    cols: IntArray  # dense: indices into the curve's column list; sparse: CSR column index per entry
+    coef: FloatArray  # dense: [len(cols), len(rows)]; sparse: CSR values per entry
+    segment: int
+    crow: IntArray | None = None  # CSR row pointers when the block is sparse
+
+    @property
+    def sparse(self) -> bool:
+        return self.crow is not None
+
+
+@dataclass
+class PreparedBook:
+    """Pricing terms of a book against one base curve (numpy; device- and dtype-free).
+
+    Attributes
+    ----------
+    n_positions, position_ids, segments, segment_codes
+        Positions in frame order; segment names and each position's code.
+    factor_ids
+        Factor columns the scenario matrix must have, in order (the 11 rate knots first).
+    curve
+        Base zero curve (valuation date, knots).
+    spread_curves
+        Spread-curve ids (``""`` = Treasury discounting); column lists per curve:
+        ``col_p_idx[c]`` (index into ``time_days``), ``col_t_d[c]`` (discount time, years).
+    time_days
+        Distinct projection days of all columns (the grid the zero curve is interpolated on).
+    blocks
+        Dense cash-flow blocks.
+    equity, fx, option, loan
+        Element-wise parameters of the other types (dicts of arrays, ``rows`` = positions).
+    base_spread_bp, fixings
+        Per position: base spread used (bonds/FRNs) and current-period fixing (FRNs, swaps), for
+        reports and the QuantLib oracle.
+    """
+
+    n_positions: int
+    position_ids: list[str]
+    segments: list[str]
+    segment_codes: IntArray
+    instrument_types: npt.NDArray[np.object_]
+    factor_ids: list[str]
+    curve: ZeroCurve
+    spread_curves: list[str]
+    curve_factor_col: IntArray
+    time_days: IntArray
+    col_p_idx: list[IntArray]
+    col_t_d: list[FloatArray]
+    blocks: list[Block]
+    equity: dict[str, Any]
+    fx: dict[str, Any]
+    option: dict[str, Any]
+    loan: dict[str, Any]
+    base_spread_bp: FloatArray
+    fixings: FloatArray
+    n_cash_flows: int = 0
+
+    @property
+    def market_rows(self) -> IntArray:
+        """Positions revalued by the market kernels (all but loans)."""
+        return np.flatnonzero(self.instrument_types != "loan")
+
+
+def _col(frame: pd.DataFrame, name: str, default: float = np.nan) -> FloatArray:
+    if name not in frame.columns:
+        return np.full(len(frame), default)
+    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _str(frame: pd.DataFrame, name: str) -> npt.NDArray[np.object_]:
+    if name not in frame.columns:
+        return np.full(len(frame), None, dtype=object)
+    s = frame[name].astype(object)
+    return np.asarray(s.where(s.notna(), None).to_numpy(), dtype=object)
+
+
+def _require(frame: pd.DataFrame, mask: npt.NDArray[np.bool_], columns: list[str], kind: str) -> None:
+    for c in columns:
+        vals = frame.loc[mask, c] if c in frame.columns else pd.Series([np.nan] * int(mask.sum()))
+        bad = vals.isna().to_numpy()
+        if bad.any():
+            ids = frame.loc[mask, "position_id"].to_numpy()[bad][:5] if "position_id" in frame.columns else []
+            raise ValueError(f"{kind}: column {c!r} is NULL for {int(bad.sum())} position(s), e.g. {list(ids)}")
+
+
+def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 32,
+                 max_block: int = 8192, min_density: float = 0.3) -> PreparedBook:
+    """Turn a positions frame (portfolio contract columns) into pricing terms against ``curve``.
+
+    Parameters
+    ----------
+    positions
+        One row per position; see ``data_contracts/datasets/portfolio_positions.yaml``.
+    curve
+        Base zero curve; its valuation date is the pricing date.
+    min_block, max_block, min_density
+        Blocking of the cash-flow map: blocks grow (in coupon-date order) while smaller than
+        ``min_block`` positions, or while their dense fill stays at or above ``min_density`` and
+        they hold fewer than ``max_block`` positions. This only trades memory for speed; values
+        do not depend on it.
+    """
+    frame = positions.reset_index(drop=True)
+    n = len(frame)
+    val = curve.valuation_days
+    itype = _str(frame, "instrument_type")
+    unknown = sorted({str(x) for x in itype} - {*CASH_FLOW_TYPES, "equity", "fx_forward", "equity_option", "loan"})
+    if unknown:
+        raise ValueError(f"unknown instrument_type(s) {unknown}")
+    segment = _str(frame, "segment")
+    seg_names_arr, seg_code = np.unique(segment.astype(str), return_inverse=True)
+    seg_names = [str(s) for s in seg_names_arr]
+    seg_code = seg_code.astype(np.int64)
+    pids = [str(x) for x in (frame["position_id"] if "position_id" in frame.columns else range(n))]
+    notional = _col(frame, "notional")
+    direction = _col(frame, "direction", 1.0)
+    scale = notional * direction
+    mat_days = val + days_from_years(np.nan_to_num(_col(frame, "maturity_years"), nan=0.0))
+    freq = _col(frame, "coupon_frequency")
+    months = np.where(np.isfinite(freq) & (freq > 0), np.rint(12.0 / np.where(freq > 0, freq, 1.0)), 0).astype(np.int64)
+    coupon = _col(frame, "coupon_rate")
+    margin = np.nan_to_num(_col(frame, "spread_bp"), nan=0.0) / 1e4
+    rating = _str(frame, "rating")
+    credit = _str(frame, "credit_curve")
+
+    # spread curves: "" (Treasury) + the credit factors used by bonds and FRNs
+    is_bond = np.isin(itype, ["fixed_bond", "frn"])
+    for kind, cols in (("fixed_bond", ["maturity_years", "coupon_rate", "coupon_frequency", "notional"]),
+                       ("frn", ["maturity_years", "coupon_frequency", "spread_bp", "notional"]),
+                       ("irs", ["maturity_years", "coupon_rate", "coupon_frequency", "notional"])):
+        _require(frame, itype == kind, cols, kind)
+    bond_curves = sorted({str(c) for c in credit[is_bond] if c is not None})
+    spread_curves = [_NO_CURVE, *bond_curves]
+    code_of = {c: i for i, c in enumerate(spread_curves)}
+    curve_code = np.where(is_bond, pd.Series(credit).map(code_of).fillna(0).to_numpy(), 0).astype(np.int64)
+    rating_bp = {r: base_spread_bp(r) for r in {x for x in rating[is_bond]}}
+    base_spread = np.where(is_bond & (segment != "ust"), pd.Series(rating).map(rating_bp).fillna(0.0).to_numpy(), 0.0)
+    base_spread = base_spread.astype(np.float64)
+    spread = base_spread / 1e4
+
+    legs = _Legs()
+    first_pay = np.full(n, -1, dtype=np.int64)
+    fixings = np.full(n, np.nan)
+    rows = np.flatnonzero(itype == "fixed_bond")
+    if len(rows):
+        first_pay[rows] = _fixed_leg(legs, rows, curve_code[rows], val, mat_days[rows], months[rows],
+                                     coupon[rows], scale[rows], spread[rows], redemption=True)
+    rows = np.flatnonzero(itype == "frn")
+    if len(rows):
+        first_pay[rows], fixings[rows] = _float_leg(legs, rows, curve_code[rows], val, mat_days[rows], months[rows],
+                                                    margin[rows], scale[rows], spread[rows], True, curve)
+    rows = np.flatnonzero(itype == "irs")
+    if len(rows):
+        zero_c = np.zeros(len(rows), dtype=np.int64)
+        zero_s = np.zeros(len(rows))
+        first_pay[rows] = _fixed_leg(legs, rows, zero_c, val, mat_days[rows], months[rows],
+                                     coupon[rows], scale[rows], zero_s, redemption=False)
+        _, fixings[rows] = _float_leg(legs, rows, zero_c, val, mat_days[rows],
+                                      np.full(len(rows), FLOAT_LEG_MONTHS, dtype=np.int64),
+                                      margin[rows], -scale[rows], zero_s, False, curve)
+    pos, cc, pd_, dd, coef = legs.concat()
+    # on the Treasury curve there is no spread shock: the column (t_p, t_d) is DF(t_p)
+    dd = np.where(cc == 0, pd_, dd)
+    time_days, p_idx = np.unique(pd_, return_inverse=True) if len(pd_) else (np.zeros(0, np.int64), pd_)
+    col_key = (cc << 42) | (p_idx.astype(np.int64) << 21) | dd
+    ukeys, col_of = np.unique(col_key, return_inverse=True)
+    # per-curve column lists
+    ucurve = ukeys >> 42
+    col_p_idx, col_t_d, local = [], [], np.zeros(len(ukeys), dtype=np.int64)
+    for c in range(len(spread_curves)):
+        sel = np.flatnonzero(ucurve == c)
+        local[sel] = np.arange(len(sel))
+        col_p_idx.append(((ukeys[sel] >> 21) & ((1 << 21) - 1)).astype(np.int64))
+        col_t_d.append((ukeys[sel] & ((1 << 21) - 1)).astype(np.float64) / DAYS_PER_YEAR)
+    # merge duplicate (position, column) entries (e.g. last coupon + redemption)
+    pair = pos.astype(np.int64) * max(len(ukeys), 1) + col_of
+    upair, inv = np.unique(pair, return_inverse=True)
+    coef_sum = np.bincount(inv, weights=coef, minlength=len(upair))
+    e_pos = upair // max(len(ukeys), 1)
+    e_col = upair % max(len(ukeys), 1)
+    blocks = _make_blocks(e_pos, e_col, coef_sum, ucurve, local, itype, seg_code, months, first_pay,
+                          min_block, max_block, min_density)
+
+    # element-wise types
+    equity_f, fx_f = _str(frame, "equity_factor"), _str(frame, "fx_factor")
+    factor_ids: list[str] = list(RATE_FACTORS) + bond_curves
+    def fcol(fid: str) -> int:
+        if fid not in factor_ids:
+            factor_ids.append(fid)
+        return factor_ids.index(fid)
+
+    rows = np.flatnonzero(itype == "equity")
+    _require(frame, itype == "equity", ["notional", "equity_factor"], "equity")
+    equity = {"rows": rows, "scale": scale[rows], "factor": np.array([fcol(str(f)) for f in equity_f[rows]], dtype=np.int64)}
+
+    rows = np.flatnonzero(itype == "fx_forward")
+    _require(frame, itype == "fx_forward", ["notional", "fx_factor", "forward_rate", "spot", "maturity_years"], "fx_forward")
+    spot = _col(frame, "spot")
+    fwd = _col(frame, "forward_rate")
+    sign = np.array([fx_quote_sign(str(f)) for f in fx_f[rows]], dtype=np.float64)
+    p0 = spot[rows] ** sign
+    k_usd = fwd[rows] ** sign
+    t_fx = (mat_days[rows] - val) / DAYS_PER_YEAR
+    fx = {"rows": rows, "scale": scale[rows], "sign": sign, "k_over_p0": k_usd / p0,
+          "t": t_fx, "days": mat_days[rows] - val, "W": interpolation_matrix(curve.knot_times, t_fx),
+          "factor": np.array([fcol(str(f)) for f in fx_f[rows]], dtype=np.int64)}
+
+    rows = np.flatnonzero(itype == "equity_option")
+    _require(frame, itype == "equity_option",
+             ["notional", "equity_factor", "strike", "option_type", "expiry_years", "implied_vol", "spot"], "equity_option")
+    otype = _str(frame, "option_type")[rows]
+    bad = [t for t in otype if t not in ("call", "put")]
+    if bad:
+        raise ValueError(f"equity_option: option_type must be call or put, got {sorted(set(map(str, bad)))}")
+    exp_days = np.maximum(days_from_years(_col(frame, "expiry_years")[rows]), 1)
+    t_opt = exp_days / DAYS_PER_YEAR
+    option = {"rows": rows, "units": scale[rows] / spot[rows], "spot": spot[rows], "strike": _col(frame, "strike")[rows],
+              "t": t_opt, "days": exp_days, "vol": _col(frame, "implied_vol")[rows],
+              "is_call": np.array([t == "call" for t in otype], dtype=bool),
+              "W": interpolation_matrix(curve.knot_times, t_opt),
+              "factor": np.array([fcol(str(f)) for f in equity_f[rows]], dtype=np.int64),
+              "vix": fcol(VIX_FACTOR) if len(rows) else -1}
+
+    rows = np.flatnonzero(itype == "loan")
+    _require(frame, itype == "loan", ["pd", "lgd", "ead", "maturity_years"], "loan")
+    coll = _str(frame, "collateral_factor")[rows]
+    loan = {"rows": rows, "pd": _col(frame, "pd")[rows], "lgd": _col(frame, "lgd")[rows],
+            "ead": _col(frame, "ead")[rows], "maturity": _col(frame, "maturity_years")[rows],
+            "credit": fcol(LOAN_CREDIT_FACTOR) if len(rows) else -1,
+            "collateral": np.array([fcol(str(c)) if c is not None else -1 for c in coll], dtype=np.int64)}
+
+    curve_factor_col = np.array([-1] + [factor_ids.index(c) for c in bond_curves], dtype=np.int64)
+    return PreparedBook(
+        n_positions=n, position_ids=pids, segments=seg_names, segment_codes=seg_code, instrument_types=itype,
+        factor_ids=factor_ids, curve=curve, spread_curves=spread_curves, curve_factor_col=curve_factor_col,
+        time_days=time_days.astype(np.int64), col_p_idx=col_p_idx, col_t_d=col_t_d, blocks=blocks,
+        equity=equity, fx=fx, option=option, loan=loan, base_spread_bp=base_spread, fixings=fixings,
+        n_cash_flows=int(len(coef)),
+    )
+
+
+def _make_blocks(e_pos: IntArray, e_col: IntArray, coef: FloatArray, ucurve: IntArray, local: IntArray,
+                 itype: npt.NDArray[np.object_], seg: IntArray, months: IntArray, first_pay: IntArray,
+                 min_block: int, max_block: int, min_density: float) -> list[Block]:
+    """Group positions into dense blocks of shared columns (exact; only speed depends on it)."""
+    if len(e_pos) == 0:
+        return []
+    positions = np.unique(e_pos)
+    pcurve = np.zeros(len(itype), dtype=np.int64)
+    pcurve[e_pos] = ucurve[e_col]
+    type_code = np.unique(itype.astype(str), return_inverse=True)[1]
+    # order: (curve, segment, type, frequency, first pay day): positions with the same coupon dates adjoin
+    order = np.lexsort((first_pay[positions], months[positions], type_code[positions], seg[positions], pcurve[positions]))
+    positions = positions[order]
+    rank = np.full(len(itype), -1, dtype=np.int64)
+    rank[positions] = np.arange(len(positions))
+    eo = np.argsort(rank[e_pos], kind="stable")
+    e_pos, e_col, coef = e_pos[eo], e_col[eo], coef[eo]
+    bounds = np.searchsorted(rank[e_pos], np.arange(len(positions) + 1))
+    gkey = np.stack([pcurve[positions], seg[positions], type_code[positions], months[positions], first_pay[positions]], 1)
+    new_group = np.ones(len(positions), dtype=bool)
+    new_group[1:] = (gkey[1:] != gkey[:-1]).any(axis=1)
+    hard = np.ones(len(positions), dtype=bool)  # a block never spans curve/segment
+    hard[1:] = (gkey[1:, :2] != gkey[:-1, :2]).any(axis=1)
+    starts = list(np.flatnonzero(new_group)) + [len(positions)]
+
+    blocks: list[Block] = []
+    sparse_pool: list[tuple[int, int]] = []
+    cur_lo, cur_cols, cur_nnz = None, np.zeros(0, np.int64), 0
+
+    def close(lo: int, hi: int) -> None:
+        if hi - lo < min_block:
+            sparse_pool.append((lo, hi))  # too few positions share these dates: sparse
+            return
+        a, b = bounds[lo], bounds[hi]
+        cols, cinv = np.unique(e_col[a:b], return_inverse=True)
+        mat = np.zeros((len(cols), hi - lo))
+        np.add.at(mat, (cinv, rank[e_pos[a:b]] - lo), coef[a:b])
+        c = int(ucurve[cols[0]])
+        blocks.append(Block(curve=c, rows=positions[lo:hi], cols=local[cols], coef=mat, segment=int(seg[positions[lo]])))
+
+    for g in range(len(starts) - 1):
+        lo, hi = starts[g], starts[g + 1]
+        gcols = np.unique(e_col[bounds[lo]:bounds[hi]])
+        gnnz = int(bounds[hi] - bounds[lo])
+        if cur_lo is not None and not hard[lo]:
+            union = np.union1d(cur_cols, gcols)
+            n_new = hi - cur_lo
+            if n_new <= max_block and (cur_nnz + gnnz) / (n_new * len(union)) >= min_density:
+                cur_cols, cur_nnz = union, cur_nnz + gnnz
+                continue
+        if cur_lo is not None:
+            close(cur_lo, lo)
+        cur_lo, cur_cols, cur_nnz = lo, gcols, gnnz
+    if cur_lo is not None:
+        close(cur_lo, len(positions))
+
+    # the sparse pool: one CSR matrix per (curve, segment), positions x the curve's columns
+    if sparse_pool:
+        idx = np.concatenate([np.arange(lo, hi) for lo, hi in sparse_pool])
+        pc, ps = pcurve[positions[idx]], seg[positions[idx]]
+        for c, sg in sorted(set(zip(pc.tolist(), ps.tolist()))):
+            sel = idx[(pc == c) & (ps == sg)]
+            ent = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in sel])
+            counts = bounds[sel + 1] - bounds[sel]
+            crow = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+            blocks.append(Block(curve=int(c), rows=positions[sel], cols=local[e_col[ent]], coef=coef[ent],
+                                segment=int(sg), crow=crow))
+    return blocks
+
+
+# --------------------------------------------------------------------------- torch runtime
+class TorchBook:
+    """A :class:`PreparedBook` on a device in a pricing dtype; evaluates scenario chunks.
+
+    Parameters
+    ----------
+    book
+        Prepared terms.
+    dtype, device
+        Pricing dtype (float64/float32) and device.
+    """
+
+    def __init__(self, book: PreparedBook, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu") -> None:
+        self.book = book
+        self.dtype = dtype
+        self.device = torch.device(device)
+
+        def T(x: Any, dt: torch.dtype | None = None) -> torch.Tensor:
+            return torch.as_tensor(np.asarray(x), dtype=dt or dtype, device=self.device)
+
+        self._T = T
+        c = book.curve
+        self.base_z = T(c.zero_rates)
+        self.WT = T(interpolation_matrix(c.knot_times, book.time_days / DAYS_PER_YEAR).T.copy())  # [G, K]
+        self.t_grid = T(book.time_days / DAYS_PER_YEAR)
+        self.col_p = [T(x, torch.long) for x in book.col_p_idx]
+        self.col_td = [T(x) for x in book.col_t_d]
+        self.curve_col = [int(x) for x in book.curve_factor_col]
+        self.blocks = []
+        for b in book.blocks:
+            if b.sparse:
+                with warnings.catch_warnings():  # "sparse CSR support is in beta": the product we use is stable
+                    warnings.simplefilter("ignore", UserWarning)
+                    mat = torch.sparse_csr_tensor(T(b.crow, torch.long), T(b.cols, torch.long), T(b.coef),
+                                                  size=(len(b.rows), len(book.col_p_idx[b.curve])))
+                self.blocks.append((b.curve, None, mat, b))
+            else:
+                self.blocks.append((b.curve, T(b.cols, torch.long), T(b.coef.T.copy()), b))
+        self.el = {k: (T(v, torch.long) if k in ("rows", "factor") else T(v)) for k, v in book.equity.items()}
+        self.fx = {k: (T(v, torch.long) if k in ("rows", "factor", "days") else T(v)) for k, v in book.fx.items()}
+        self.opt = {k: (T(v, torch.long) if k in ("rows", "factor", "days") else
+                        T(v, torch.bool) if k == "is_call" else T(v) if k != "vix" else v) for k, v in book.option.items()}
+
+    # ------------------------------------------------------------------ blocks of values
+    def knot_rates(self, X: torch.Tensor) -> torch.Tensor:
+        """``[C, K]`` shocked zero rates at the knots (decimal): base + bp / 1e4."""
+        return self.base_z.unsqueeze(0) + X[:, : len(RATE_FACTORS)] / 1e4
+
+    def values(self, X: torch.Tensor) -> list[tuple[np.ndarray, torch.Tensor, Any]]:
+        """Values of every market position in each scenario of the chunk.
+
+        Parameters
+        ----------
+        X
+            ``[C, F]`` factor shocks in :attr:`PreparedBook.factor_ids` order, pricing dtype.
+
+        Returns
+        -------
+        list of (rows, values, segment)
+            ``rows``: position indices (numpy); ``values``: ``[len(rows), C]`` (position-major, the
+            layout of the cash-flow products) in the pricing dtype; ``segment``: an int (one
+            segment for the whole block) or a ``[len(rows)]`` long tensor.
+        """
+        out: list[tuple[np.ndarray, torch.Tensor, Any]] = []
+        zk = self.knot_rates(X)
+        if self.blocks:
+            # [G, C] log discount factors of the shocked Treasury curve on the distinct times
+            ldf = -(self.WT @ zk.T) * self.t_grid.unsqueeze(1)
+            colv = []
+            for c in range(len(self.col_p)):
+                g = ldf.index_select(0, self.col_p[c])
+                if c > 0:  # spread shock of curve c (bp -> decimal) over the discount time
+                    g = g - self.col_td[c].unsqueeze(1) * (X[:, self.curve_col[c]] / 1e4).unsqueeze(0)
+                colv.append(torch.exp(g))  # [K_c, C] column values, one exp per column
+            for c, cols, coef, b in self.blocks:
+                if cols is None:  # sparse: CSR [P_b, K_c] @ [K_c, C]
+                    out.append((b.rows, coef @ colv[c], b.segment))
+                else:  # dense: [P_b, K_b] @ [K_b, C]
+                    out.append((b.rows, coef @ colv[c].index_select(0, cols), b.segment))
+        book = self.book
+        seg = lambda rows: torch.as_tensor(book.segment_codes[rows], device=self.device)  # noqa: E731
+        if len(book.equity["rows"]):
+            e = self.el
+            out.append((book.equity["rows"], (e["scale"] * torch.exp(X.index_select(1, e["factor"]))).T,
+                        seg(book.equity["rows"])))
+        if len(book.fx["rows"]):
+            f = self.fx
+            df = torch.exp(-(zk @ f["W"]) * f["t"])
+            r = X.index_select(1, f["factor"])
+            v = f["scale"] * (torch.exp(f["sign"] * r) - f["k_over_p0"]) * df
+            out.append((book.fx["rows"], v.T, seg(book.fx["rows"])))
+        if len(book.option["rows"]):
+            o = self.opt
+            df = torch.exp(-(zk @ o["W"]) * o["t"])
+            s = o["spot"] * torch.exp(X.index_select(1, o["factor"]))
+            vol = torch.clamp(o["vol"] + VIX_VOL_BETA * X[:, o["vix"]].unsqueeze(1) / 100.0, min=VOL_FLOOR)
+            v = o["units"] * black_scholes(s, o["strike"], o["t"], df, vol, o["is_call"])
+            out.append((book.option["rows"], v.T, seg(book.option["rows"])))
+        return out
+
+
+def black_scholes(spot: torch.Tensor, strike: torch.Tensor, t: torch.Tensor, df: torch.Tensor,
+                  vol: torch.Tensor, is_call: torch.Tensor) -> torch.Tensor:
+    """European option price, no dividends: ``DF * (F N(d1) - K N(d2))`` (call) with ``F = S / DF``."""
+    fwd = spot / df
+    std = vol * torch.sqrt(t)
+    d1 = torch.log(fwd / strike) / std + 0.5 * std
+    d2 = d1 - std
+    ndtr = torch.special.ndtr
+    call = df * (fwd * ndtr(d1) - strike * ndtr(d2))
+    put = df * (strike * ndtr(-d2) - fwd * ndtr(-d1))
+    return torch.where(is_call, call, put)
+
+
+def loan_losses(book: PreparedBook, path: torch.Tensor) -> torch.Tensor:
+    """Cumulative expected credit loss of every loan through each quarter of the scenario paths.
+
+    Model (kept simple; the capital issue refines it):
+
+    - stressed one-year PD: ``Phi(Phi^-1(pd) + LOAN_PD_BETA_PER_100BP * ds_q / 100)``, ``ds_q``
+      the ``credit.spread.baa_10y`` shock (bp) reached in quarter ``q``;
+    - quarterly PD ``1 - (1 - PD_stressed)^(1/4)``;
+    - LGD ``min(1, lgd * exp(-LGD_COLLATERAL_ELASTICITY * r_q))`` when the loan has a
+      ``collateral_factor`` (``r_q`` its log-return shock: falling house/CRE prices raise LGD);
+    - ``EL_q = PD_q * LGD_q * EAD`` while the loan is alive (quarter start before maturity),
+      EAD constant (no amortisation, no new lending); losses accumulate over quarters.
+
+    Parameters
+    ----------
+    path
+        ``[S, Q, F]`` shocks (all quarters of each sample), pricing dtype.
+
+    Returns
+    -------
+    torch.Tensor
+        ``[S, Q, L]`` cumulative loss (positive) of each loan through quarter ``q``.
+    """
+    ln = book.loan
+    dev, dt = path.device, path.dtype
+    S, Q, _ = path.shape
+    if len(ln["rows"]) == 0:
+        return torch.zeros((S, Q, 0), dtype=dt, device=dev)
+    T = lambda x: torch.as_tensor(np.asarray(x), dtype=dt, device=dev)  # noqa: E731
+    pd_ = T(np.clip(ln["pd"], 0.0, 1.0))
+    z = torch.special.ndtri(pd_)
+    ds = path[:, :, ln["credit"]].unsqueeze(-1)  # [S, Q, 1]
+    pd_s = torch.special.ndtr(z + LOAN_PD_BETA_PER_100BP * ds / 100.0)
+    pd_q = -torch.expm1(0.25 * torch.log1p(-pd_s))
+    lgd = T(ln["lgd"]).expand(S, Q, -1)
+    coll = ln["collateral"]
+    if (coll >= 0).any():
+        idx = torch.as_tensor(np.where(coll >= 0, coll, 0), device=dev)
+        r = path.index_select(2, idx)
+        lgd = torch.where(torch.as_tensor(coll >= 0, device=dev), torch.clamp(lgd * torch.exp(-LGD_COLLATERAL_ELASTICITY * r), max=1.0), lgd)
+    q_start = torch.arange(Q, device=dev, dtype=dt) * 0.25
+    alive = (q_start.unsqueeze(1) < T(ln["maturity"]).unsqueeze(0)).to(dt)  # [Q, L]
+    el = pd_q * lgd * T(ln["ead"]) * alive
+    return torch.cumsum(el, dim=1)
+
+
+# --------------------------------------------------------------------------- random books
+_SECTORS = ("nodur", "durbl", "manuf", "enrgy", "chems", "buseq", "telcm", "utils", "shops", "hlth", "money", "other")
+_FX = (("fx.eurusd", "EUR", 1.04), ("fx.usdjpy", "JPY", 157.0), ("fx.gbpusd", "GBP", 1.25))
+_LOAN_SEGMENTS = ("first_lien_mortgage", "home_equity", "c_and_i", "cre", "credit_card", "auto", "other_consumer")
+
+
+def random_book(n: int, seed: int = 0, types: tuple[str, ...] = (*CASH_FLOW_TYPES, "equity", "fx_forward",
+                "equity_option", "loan")) -> pd.DataFrame:
+    """Random positions of the given types in the portfolio contract's columns (parity tests, benchmarks).
+
+    Terms are drawn widely (maturities up to 30 years, every coupon frequency, off-market
+    coupons and strikes) so that parity is tested on instruments nobody chose by hand.
+    """
+    rng = np.random.default_rng(seed)
+    itype = rng.choice(np.asarray(types, dtype=object), n)
+    nan = np.full(n, np.nan)
+    none = np.full(n, None, dtype=object)
+    f = pd.DataFrame({
+        "position_id": [f"R{seed}-{i:07d}" for i in range(n)], "instrument_type": itype,
+        "segment": none.copy(), "currency": np.full(n, "USD", dtype=object),
+        "notional": rng.uniform(1e5, 1e7, n), "direction": rng.choice([1, -1], n).astype(np.int8),
+        "issue_date": pd.NaT, "maturity_years": nan.copy(), "coupon_rate": nan.copy(),
+        "coupon_frequency": nan.copy(), "spread_bp": nan.copy(), "rating": none.copy(),
+        "credit_curve": none.copy(), "equity_factor": none.copy(), "fx_factor": none.copy(),
+        "strike": nan.copy(), "option_type": none.copy(), "expiry_years": nan.copy(),
+        "implied_vol": nan.copy(), "forward_rate": nan.copy(), "spot": nan.copy(), "pd": nan.copy(),
+        "lgd": nan.copy(), "ead": nan.copy(), "loan_rate": nan.copy(), "collateral_factor": none.copy(),
+    })  # fmt: skip
+    ratings = np.array(list(("AAA", "AA", "A+", "A-", "BBB+", "BBB", "BBB-", "BB", "B", "CCC")), dtype=object)
+    curves = np.array(["credit.spread.baa_10y", "credit.spread.aaa_10y", "credit.spread.bbb_10y"], dtype=object)
+    freq = rng.choice([1, 2, 4, 12], n).astype(float)
+    mat = rng.uniform(0.02, 30.0, n)
+    for kind in ("fixed_bond", "frn"):
+        m = itype == kind
+        k = int(m.sum())
+        seg = rng.choice(np.array(["ust", "agency", "corporate_ig", "corporate_hy"], dtype=object), k)
+        rat = rng.choice(ratings, k)
+        rat = np.where(seg == "ust", "AA+", rat)
+        seg = np.where((seg == "corporate_ig") & np.isin(rat, ["BB", "B", "CCC"]), "corporate_hy", seg)
+        seg = np.where((seg == "corporate_hy") & ~np.isin(rat, ["BB", "B", "CCC"]), "corporate_ig", seg)
+        f.loc[m, "segment"] = seg
+        f.loc[m, "rating"] = rat
+        f.loc[m, "credit_curve"] = np.where(seg == "ust", None, rng.choice(curves, k))
+        f.loc[m, "maturity_years"] = mat[m]
+        f.loc[m, "coupon_frequency"] = freq[m]
+        if kind == "fixed_bond":
+            f.loc[m, "coupon_rate"] = rng.uniform(0.0, 0.09, k)
+        else:
+            f.loc[m, "spread_bp"] = rng.uniform(0.0, 400.0, k)
+    m = itype == "irs"
+    k = int(m.sum())
+    f.loc[m, "segment"] = "rates_derivatives"
+    f.loc[m, "maturity_years"] = mat[m]
+    f.loc[m, "coupon_rate"] = rng.uniform(0.0, 0.08, k)
+    f.loc[m, "coupon_frequency"] = freq[m]
+    f.loc[m, "spread_bp"] = np.where(rng.random(k) < 0.5, np.nan, rng.uniform(-20.0, 60.0, k))
+    m = itype == "equity"
+    f.loc[m, "segment"] = "equity"
+    f.loc[m, "equity_factor"] = rng.choice(np.array([f"equity.sector.{s}" for s in _SECTORS], dtype=object), int(m.sum()))
+    m = itype == "fx_forward"
+    k = int(m.sum())
+    j = rng.integers(0, len(_FX), k)
+    spot = np.array([_FX[i][2] for i in j]) * rng.uniform(0.97, 1.03, k)
+    f.loc[m, "segment"] = "fx"
+    f.loc[m, "fx_factor"] = np.array([_FX[i][0] for i in j], dtype=object)
+    f.loc[m, "currency"] = np.array([_FX[i][1] for i in j], dtype=object)
+    f.loc[m, "spot"] = spot
+    f.loc[m, "forward_rate"] = spot * rng.uniform(0.9, 1.1, k)
+    f.loc[m, "maturity_years"] = rng.uniform(0.02, 3.0, k)
+    m = itype == "equity_option"
+    k = int(m.sum())
+    spot = rng.uniform(4000.0, 6500.0, k)
+    f.loc[m, "segment"] = "equity_derivatives"
+    f.loc[m, "equity_factor"] = rng.choice(np.array(["equity.total_market", "equity.sp500"], dtype=object), k)
+    f.loc[m, "spot"] = spot
+    f.loc[m, "strike"] = spot * rng.uniform(0.75, 1.25, k)
+    f.loc[m, "option_type"] = rng.choice(np.array(["call", "put"], dtype=object), k)
+    f.loc[m, "expiry_years"] = rng.uniform(0.05, 3.0, k)
+    f.loc[m, "implied_vol"] = rng.uniform(0.1, 0.5, k)
+    m = itype == "loan"
+    k = int(m.sum())
+    seg = rng.choice(np.array(_LOAN_SEGMENTS, dtype=object), k)
+    f.loc[m, "segment"] = seg
+    f.loc[m, "direction"] = 1
+    f.loc[m, "maturity_years"] = rng.uniform(0.1, 10.0, k)
+    f.loc[m, "coupon_frequency"] = 12.0
+    f.loc[m, "pd"] = rng.uniform(0.001, 0.15, k)
+    f.loc[m, "lgd"] = rng.uniform(0.1, 0.9, k)
+    f.loc[m, "ead"] = f.loc[m, "notional"].to_numpy() * rng.uniform(0.5, 1.0, k)
+    f.loc[m, "loan_rate"] = rng.uniform(0.03, 0.2, k)
+    f.loc[m, "collateral_factor"] = np.where(np.isin(seg, ["first_lien_mortgage", "home_equity"]), "realestate.house",
+                                             np.where(seg == "cre", "realestate.cre", None))
+    return f

@@ -1,0 +1,568 @@
+"""Revalue a book under a ShockSet: chunked over scenarios, per-position cache, StressResult.
+
+Scenario convention: each ``(sample, quarter)`` is an *instantaneous* shock of the valuation-date
+book to the factor levels that sample reaches in that quarter (no ageing of the positions, no
+carry): market P&L of quarter ``q`` = value under the quarter-``q`` shocks minus the base value.
+Loans lose their expected credit loss accumulated along the path up to quarter ``q``.
+
+Valuation date vs scenario jump-off: the base curve is the shipped Treasury curve's last day
+(2024-12-31) unless told otherwise, and a ShockSet's shocks are *changes from its jump-off*
+(e.g. 2025Q4 for the Fed's 2026 scenarios): the engine applies those changes to the latest
+observed market (curve, and the ``spot`` of each position) rather than first moving the market to
+the scenario's jump-off levels. Pass ``curve=`` / ``valuation_date=`` to price elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import torch
+
+from risk_dagster.engine.curves import RATE_FACTORS, ZeroCurve, treasury_zero_curve
+from risk_dagster.engine.kernels import (
+    LOAN_CREDIT_FACTOR,
+    VIX_FACTOR,
+    PreparedBook,
+    TorchBook,
+    loan_losses,
+    prepare_book,
+)
+from risk_dagster.engine.precision import PrecisionPolicy, resolve_device
+from risk_dagster.translate.shockset import ShockSet
+
+__all__ = ["ENGINE_VERSION", "RevaluationCache", "StressResult", "revalue", "select_quarters", "shockset_matrix"]
+
+ENGINE_VERSION = "engine-1"
+"""Bumped whenever a kernel's numbers change: part of every cache key."""
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass
+class StressResult:
+    """Revaluation of one book under one ShockSet.
+
+    Attributes
+    ----------
+    scenario_id
+        The ShockSet's scenario.
+    position_ids, segments, quarters
+        Positions (book order), segment names (sorted), the quarters revalued.
+    base_values
+        ``[positions]`` float64 value at the valuation date (loans: notional; losses come as P&L).
+    pnl
+        ``[samples, quarters, segments]`` float64 P&L (gain positive).
+    central_sample
+        Index of the median sample by total P&L in the last quarter revalued.
+    central_pnl
+        Per-position P&L on the central sample: index ``position_id``, one column per quarter.
+    metadata
+        dtype, device, chunk size, positions repriced, timings.
+    """
+
+    scenario_id: str
+    position_ids: list[str]
+    segments: list[str]
+    quarters: list[str]
+    base_values: FloatArray
+    pnl: FloatArray
+    central_sample: int
+    central_pnl: pd.DataFrame
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def loss(self) -> FloatArray:
+        """``[samples, quarters, segments]`` losses, positive = loss (``-pnl``)."""
+        return -self.pnl
+
+    @property
+    def total_loss(self) -> FloatArray:
+        """``[samples, quarters]`` portfolio loss."""
+        return -self.pnl.sum(axis=-1)
+
+    def loss_frame(self) -> pd.DataFrame:
+        """Tidy ``sample, quarter, segment, loss``."""
+        s, q, g = self.pnl.shape
+        return pd.DataFrame({
+            "sample": np.repeat(np.arange(s), q * g),
+            "quarter": np.tile(np.repeat(np.asarray(self.quarters, dtype=object), g), s),
+            "segment": np.tile(np.asarray(self.segments, dtype=object), s * q),
+            "loss": -self.pnl.reshape(-1),
+        })  # fmt: skip
+
+
+class RevaluationCache:
+    """In-memory cache of per-position results keyed by a content hash.
+
+    The key of a position hashes its contract terms, the shocks of the factors it depends on
+    (every sample, the quarters revalued), the base curve, the pricing dtype, the quarters and
+    :data:`ENGINE_VERSION`; an unchanged position under unchanged inputs is never repriced.
+    Entries are ``(base value, [samples, quarters] P&L)`` in float64; the cache refuses to grow
+    beyond ``max_bytes`` (oldest entries are dropped first).
+    """
+
+    def __init__(self, max_bytes: int = 2 * 1024**3) -> None:
+        self.max_bytes = int(max_bytes)
+        self._store: dict[str, tuple[float, FloatArray]] = {}
+        self.bytes = 0
+        self.last_repriced = 0
+        self.last_hits = 0
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    def get(self, key: str) -> tuple[float, FloatArray] | None:
+        return self._store.get(key)
+
+    def put(self, key: str, base: float, pnl: FloatArray) -> None:
+        if key in self._store:
+            return
+        self._store[key] = (base, pnl)
+        self.bytes += pnl.nbytes + 8
+        while self.bytes > self.max_bytes and self._store:
+            old = next(iter(self._store))
+            self.bytes -= self._store.pop(old)[1].nbytes + 8
+
+    def clear(self) -> None:
+        self._store.clear()
+        self.bytes = 0
+
+
+def select_quarters(n_quarters: int, quarter_index: int | Sequence[int] | None) -> list[int]:
+    """Quarter indexes to revalue: an int (negative from the end), a sequence, or ``None`` for all."""
+    if quarter_index is None:
+        return list(range(n_quarters))
+    idx = [quarter_index] if isinstance(quarter_index, (int, np.integer)) else list(quarter_index)
+    out = []
+    for i in idx:
+        j = int(i) + n_quarters if int(i) < 0 else int(i)
+        if not 0 <= j < n_quarters:
+            raise IndexError(f"quarter index {i} outside 0..{n_quarters - 1}")
+        out.append(j)
+    return out
+
+
+def shockset_matrix(shockset: ShockSet, factor_ids: Sequence[str], quarters: Sequence[int] | None = None) -> FloatArray:
+    """``[samples, quarters, len(factor_ids)]`` shocks of the factors a book needs, in that order.
+
+    A factor the ShockSet lacks is an error naming it (a silent zero shock would understate losses).
+    """
+    missing = [f for f in factor_ids if f not in shockset.factor_ids]
+    if missing:
+        raise KeyError(f"ShockSet {shockset.scenario_id!r} lacks factor(s) {missing} needed by the book")
+    cols = [shockset.factor_ids.index(f) for f in factor_ids]
+    sh = shockset.shocks if quarters is None else shockset.shocks[:, list(quarters), :]
+    return np.ascontiguousarray(sh[:, :, cols], dtype=np.float64)
+
+
+# ------------------------------------------------------------------------- pricing passes
+def _bytes_per_scenario(book: PreparedBook, itemsize: int, per_position: bool) -> int:
+    k_cols = sum(len(x) for x in book.col_p_idx)
+    # a dense block holds [C, K_b] gathered columns and [C, P_b] values; a sparse one [K_c, C] + [P_b, C]
+    blk = max([(len(b.cols) if not b.sparse else len(book.col_p_idx[b.curve])) + 3 * len(b.rows) for b in book.blocks],
+              default=0)
+    elem = 6 * (len(book.equity["rows"]) + len(book.fx["rows"])) + 16 * len(book.option["rows"])
+    per = itemsize * (len(book.time_days) * 2 + k_cols + blk + elem + len(book.factor_ids)) + 8 * (blk + 16)
+    if per_position:
+        per += 8 * book.n_positions
+    return max(per, 1)
+
+
+def auto_chunk_size(book: PreparedBook, n_scenarios: int, dtype: torch.dtype, *, per_position: bool = False,
+                    memory_budget_mb: float = 1024.0) -> int:
+    """Scenarios per chunk so that one chunk's working set stays within ``memory_budget_mb``."""
+    itemsize = torch.empty(0, dtype=dtype).element_size()
+    per = _bytes_per_scenario(book, itemsize, per_position)
+    return int(max(1, min(n_scenarios, (memory_budget_mb * 2**20) // per)))
+
+
+def _base_vector(tb: TorchBook) -> torch.Tensor:
+    """``[P]`` values at zero shock (pricing dtype, converted to float64)."""
+    x0 = torch.zeros((1, len(tb.book.factor_ids)), dtype=tb.dtype, device=tb.device)
+    base = torch.zeros(tb.book.n_positions, dtype=torch.float64, device=tb.device)
+    for rows, v, _ in tb.values(x0):
+        base[torch.as_tensor(rows, device=tb.device)] = v[:, 0].to(torch.float64)
+    return base
+
+
+def market_pnl(tb: TorchBook, X: FloatArray, chunk: int, *, per_position: bool = False,
+               base: torch.Tensor | None = None) -> tuple[FloatArray, FloatArray | None]:
+    """Market P&L of ``X`` (``[N, F]`` scenarios) by segment and optionally per position.
+
+    Returns ``([N, segments], [N, positions] or None)``, float64; loan columns stay zero.
+    """
+    book = tb.book
+    n = X.shape[0]
+    nseg = len(book.segments)
+    base = _base_vector(tb) if base is None else base
+    seg_out = np.zeros((n, nseg))
+    pos_out = np.zeros((n, book.n_positions)) if per_position else None
+    rows_t: dict[int, torch.Tensor] = {}
+    for lo in range(0, n, chunk):
+        xc = torch.as_tensor(X[lo : lo + chunk], device=tb.device).to(tb.dtype)
+        acc = torch.zeros((nseg, xc.shape[0]), dtype=torch.float64, device=tb.device)
+        for rows, v, seg in tb.values(xc):  # v: [P_b, C]
+            key = id(rows)
+            if key not in rows_t:
+                rows_t[key] = torch.as_tensor(rows, device=tb.device)
+            pnl = v.to(torch.float64) - base.index_select(0, rows_t[key]).unsqueeze(1)
+            if isinstance(seg, int):
+                acc[seg] += pnl.sum(dim=0)
+            else:
+                acc.index_add_(0, seg, pnl)
+            if pos_out is not None:
+                pos_out[lo : lo + chunk, rows] = pnl.T.cpu().numpy()
+        seg_out[lo : lo + chunk] = acc.T.cpu().numpy()
+    return seg_out, pos_out
+
+
+def loan_pnl(book: PreparedBook, path: FloatArray, quarters: Sequence[int], dtype: torch.dtype, device: torch.device,
+             chunk: int, *, per_position: bool = False) -> tuple[FloatArray, FloatArray | None]:
+    """Loan P&L (minus cumulative expected loss) ``[S, Qs, segments]`` and optionally ``[S, Qs, loans]``."""
+    s, q_all, _ = path.shape
+    qs = list(quarters)
+    nseg = len(book.segments)
+    n_loans = len(book.loan["rows"])
+    seg_out = np.zeros((s, len(qs), nseg))
+    pos_out = np.zeros((s, len(qs), n_loans)) if per_position else None
+    if n_loans == 0:
+        return seg_out, pos_out
+    seg_idx = torch.as_tensor(book.segment_codes[book.loan["rows"]], device=device)
+    q_t = torch.as_tensor(qs, device=device)
+    hi = max(qs) + 1
+    for lo in range(0, s, chunk):
+        p = torch.as_tensor(path[lo : lo + chunk, :hi], device=device).to(dtype)
+        cum = loan_losses(book, p).index_select(1, q_t).to(torch.float64)  # [c, Qs, L]
+        acc = torch.zeros((cum.shape[0], len(qs), nseg), dtype=torch.float64, device=device)
+        acc.index_add_(2, seg_idx, -cum)
+        seg_out[lo : lo + chunk] = acc.cpu().numpy()
+        if pos_out is not None:
+            pos_out[lo : lo + chunk] = -cum.cpu().numpy()
+    return seg_out, pos_out
+
+
+# ------------------------------------------------------------------------- cache keys
+_TERM_COLUMNS = (
+    "position_id", "instrument_type", "segment", "currency", "notional", "direction", "issue_date",
+    "maturity_years", "coupon_rate", "coupon_frequency", "spread_bp", "rating", "credit_curve",
+    "equity_factor", "fx_factor", "strike", "option_type", "expiry_years", "implied_vol",
+    "forward_rate", "spot", "pd", "lgd", "ead", "loan_rate", "collateral_factor",
+)  # fmt: skip
+
+
+def _dependencies(frame: pd.DataFrame) -> pd.Series:
+    """Per position, the ``|``-joined factor ids its value depends on."""
+    def col(name: str) -> pd.Series:
+        if name not in frame.columns:
+            return pd.Series([""] * len(frame), index=frame.index)
+        return frame[name].astype(object).where(frame[name].notna(), "").astype(str)
+
+    itype = col("instrument_type")
+    rates = "|".join(RATE_FACTORS)
+    dep = pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    cf = itype.isin(["fixed_bond", "frn", "irs", "fx_forward", "equity_option"])
+    dep[cf] = rates
+    dep = dep + "|" + col("credit_curve").where(itype.isin(["fixed_bond", "frn"]), "")
+    dep = dep + "|" + col("equity_factor") + "|" + col("fx_factor")
+    dep = dep + "|" + pd.Series(np.where(itype == "equity_option", VIX_FACTOR, ""), index=frame.index)
+    dep = dep + "|" + pd.Series(np.where(itype == "loan", LOAN_CREDIT_FACTOR, ""), index=frame.index)
+    dep = dep + "|" + col("collateral_factor").where(itype == "loan", "")
+    return dep
+
+
+def position_keys(frame: pd.DataFrame, shockset: ShockSet, quarters: Sequence[int], context: str) -> list[str]:
+    """Content hash per position: its terms + the shocks it depends on + the pricing context."""
+    cols = [c for c in _TERM_COLUMNS if c in frame.columns]
+    terms = pd.util.hash_pandas_object(frame[cols], index=False).to_numpy()
+    deps = _dependencies(frame)
+    hi = max(quarters) + 1
+    dep_hash: dict[str, str] = {}
+    for d in deps.unique():
+        ids = sorted({f for f in str(d).split("|") if f})
+        h = hashlib.sha256(("|".join(ids) + context).encode())
+        for f in ids:
+            if f in shockset.factor_ids:
+                j = shockset.factor_ids.index(f)
+                # loans depend on the path up to the last quarter revalued, others on the quarters revalued
+                sl = shockset.shocks[:, :hi, j] if f in (LOAN_CREDIT_FACTOR,) or f.startswith("realestate.") else shockset.shocks[:, list(quarters), j]
+                h.update(np.ascontiguousarray(sl).tobytes())
+        dep_hash[d] = h.hexdigest()
+    return [f"{t:016x}:{dep_hash[d]}" for t, d in zip(terms, deps.to_numpy(), strict=True)]
+
+
+# ------------------------------------------------------------------------- entry point
+def revalue(
+    positions: pd.DataFrame,
+    shockset: ShockSet,
+    *,
+    quarter_index: int | Sequence[int] | None = -1,
+    policy: PrecisionPolicy | None = None,
+    device: str | torch.device = "auto",
+    chunk_size: int | None = None,
+    curve: ZeroCurve | None = None,
+    valuation_date: str | None = None,
+    cache: RevaluationCache | None = None,
+    memory_budget_mb: float = 1024.0,
+) -> StressResult:
+    """Revalue ``positions`` under every sample of ``shockset``.
+
+    Parameters
+    ----------
+    positions
+        Book in the portfolio contract's columns.
+    shockset
+        ``[samples, quarters, factors]`` shocks; must carry every factor the book needs.
+    quarter_index
+        Quarter(s) to revalue: ``-1`` (the last, default), an index, a list, or ``None`` for all.
+    policy
+        Precision policy (default: float64 pricing on CPU, float32 on CUDA).
+    device
+        ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+    chunk_size
+        Scenarios per chunk; default from ``memory_budget_mb``.
+    curve, valuation_date
+        Base zero curve (default: bootstrapped from the Treasury par curve on ``valuation_date``,
+        or the last day of the shipped file).
+    cache
+        When given, positions whose key (terms + scenario inputs + context) is cached are not
+        repriced; results of the others are stored.
+    memory_budget_mb
+        Working-set budget of one chunk.
+
+    Returns
+    -------
+    StressResult
+    """
+    t0 = time.perf_counter()
+    dev = resolve_device(device)
+    policy = policy or PrecisionPolicy.default_for(dev)
+    policy.check_device(dev)
+    curve = curve or treasury_zero_curve(valuation_date)
+    frame = positions.reset_index(drop=True)
+    qs = select_quarters(len(shockset.quarters), quarter_index)
+    n_pos, n_samp, n_q = len(frame), shockset.n_samples, len(qs)
+    pids = [str(x) for x in frame["position_id"]]
+
+    per_position = cache is not None
+    if cache is not None:
+        context = f"{ENGINE_VERSION}|{curve.fingerprint()}|{policy.name}|{qs}|{n_samp}"
+        keys = position_keys(frame, shockset, qs, context)
+        hit = np.array([cache.get(k) is not None for k in keys], dtype=bool)
+        todo = np.flatnonzero(~hit)
+    else:
+        keys, hit, todo = [], np.zeros(n_pos, dtype=bool), np.arange(n_pos)
+
+    all_segments = sorted({str(s) for s in frame["segment"]})
+    sub = frame.iloc[todo]
+    t1 = time.perf_counter()
+    book = prepare_book(sub, curve)
+    t2 = time.perf_counter()
+    tb = TorchBook(book, policy.pricing_dtype, dev)
+    base = _base_vector(tb)
+    base_np = base.cpu().numpy().copy()
+    loan_rows = book.loan["rows"]
+    base_np[loan_rows] = sub["notional"].to_numpy(dtype=np.float64)[loan_rows]  # loans: book value
+
+    market_path = shockset_matrix(shockset, book.factor_ids, qs)  # [S, Qs, F]
+    X = market_path.reshape(n_samp * n_q, -1)
+    chunk = chunk_size or auto_chunk_size(book, X.shape[0], policy.pricing_dtype, per_position=per_position,
+                                          memory_budget_mb=memory_budget_mb)
+    seg_m, pos_m = market_pnl(tb, X, chunk, per_position=per_position, base=base)
+    loan_path = shockset_matrix(shockset, book.factor_ids) if len(loan_rows) else np.zeros((n_samp, 1, len(book.factor_ids)))
+    loan_chunk = max(1, int(memory_budget_mb * 2**20 // max(1, 8 * 6 * loan_path.shape[1] * max(len(loan_rows), 1))))
+    seg_l, pos_l = loan_pnl(book, loan_path, qs, policy.pricing_dtype, dev, loan_chunk, per_position=per_position)
+    t3 = time.perf_counter()
+
+    # map the sub-book's segments onto the whole book's
+    seg_map = np.array([all_segments.index(s) for s in book.segments], dtype=np.int64)
+    if cache is None:
+        pnl = np.zeros((n_samp, n_q, len(all_segments)))
+        pnl[:, :, seg_map] = seg_m.reshape(n_samp, n_q, -1) + seg_l
+        base_all = base_np
+    else:
+        sub_pos = pos_m.reshape(n_samp, n_q, -1)  # type: ignore[union-attr]
+        sub_pos[:, :, loan_rows] = pos_l  # type: ignore[index]
+        for j, i in enumerate(todo):
+            cache.put(keys[i], float(base_np[j]), np.ascontiguousarray(sub_pos[:, :, j]))
+        per = np.empty((n_pos, n_samp, n_q))
+        base_all = np.empty(n_pos)
+        per[todo] = np.moveaxis(sub_pos, 2, 0)
+        base_all[todo] = base_np
+        for i in np.flatnonzero(hit):
+            b, arr = cache.get(keys[i])  # type: ignore[misc]
+            per[i], base_all[i] = arr, b
+        seg_codes = np.array([all_segments.index(str(s)) for s in frame["segment"]], dtype=np.int64)
+        onehot = np.zeros((len(all_segments), n_pos))
+        onehot[seg_codes, np.arange(n_pos)] = 1.0
+        pnl = np.einsum("gp,psq->sqg", onehot, per)
+        cache.last_repriced, cache.last_hits = len(todo), int(hit.sum())
+
+    # central path: the median sample by total P&L in the last quarter revalued
+    totals = pnl[:, -1, :].sum(axis=1)
+    central = int(np.argsort(totals, kind="stable")[n_samp // 2])
+    if cache is not None:
+        central_pos = per[:, central, :]
+    else:
+        c_m, c_pos = market_pnl(tb, market_path[central], max(1, n_q), per_position=True, base=base)
+        _, c_loan = loan_pnl(book, loan_path[central : central + 1], qs, policy.pricing_dtype, dev, 1, per_position=True)
+        central_pos = c_pos.T.copy()  # type: ignore[union-attr]
+        central_pos[loan_rows] = c_loan[0].T  # type: ignore[index]
+    central_df = pd.DataFrame(central_pos, index=pd.Index(pids, name="position_id"),
+                              columns=[shockset.quarters[q] for q in qs])
+    t4 = time.perf_counter()
+    meta = {
+        "engine_version": ENGINE_VERSION,
+        "pricing_dtype": policy.name,
+        "device": str(dev),
+        "chunk_size": int(chunk),
+        "valuation_date": str(curve.valuation_date),
+        "n_positions": n_pos,
+        "n_repriced": int(len(todo)),
+        "n_cash_flows": book.n_cash_flows,
+        "n_grid_times": int(len(book.time_days)),
+        "n_blocks": len(book.blocks),
+        "seconds": {"keys": t1 - t0, "prepare": t2 - t1, "price": t3 - t2, "assemble": t4 - t3, "total": t4 - t0},
+        "revaluations_per_s": float(n_pos * n_samp * n_q / max(t3 - t2, 1e-12)),
+    }
+    return StressResult(
+        scenario_id=shockset.scenario_id, position_ids=pids, segments=all_segments,
+        quarters=[shockset.quarters[q] for q in qs], base_values=base_all, pnl=pnl,
+        central_sample=central, central_pnl=central_df, metadata=meta,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------- QuantLib parity
+def oracle_request(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, factor_ids: Sequence[str],
+                   *, mode: str = "pairs", repeat: int = 1) -> dict[str, Any]:
+    """JSON request for :mod:`risk_dagster.engine.quantlib_oracle`.
+
+    Parameters
+    ----------
+    positions
+        The instruments (contract columns).
+    path
+        ``[scenarios, quarters, len(factor_ids)]`` shocks; market instruments use the last
+        quarter, loans the whole path. In ``pairs`` mode scenario ``i`` prices instrument ``i``.
+    """
+    from risk_dagster.engine import kernels as k
+
+    frame = positions.reset_index(drop=True)
+    book = k.prepare_book(frame, curve)
+    fid = list(factor_ids)
+    col = {f: i for i, f in enumerate(fid)}
+
+    def num(x: Any) -> float | None:
+        return None if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA else float(x)
+
+    instruments = []
+    for i, row in enumerate(frame.to_dict("records")):
+        t = row["instrument_type"]
+        d: dict[str, Any] = {"type": t, "notional": float(row["notional"]), "direction": int(row["direction"])}
+        for c in ("maturity_years", "coupon_rate", "coupon_frequency", "spread_bp", "strike", "expiry_years",
+                  "implied_vol", "forward_rate", "spot", "pd", "lgd", "ead"):
+            v = num(row.get(c))
+            if v is not None:
+                d[c] = v
+        if t in ("fixed_bond", "frn"):
+            d["base_spread_bp"] = float(book.base_spread_bp[i])
+        if t == "irs" and "spread_bp" not in d:
+            d["spread_bp"] = 0.0
+        if t in ("frn", "irs") and np.isfinite(book.fixings[i]):
+            d["fixing"] = float(book.fixings[i])
+        if t == "fx_forward":
+            d["sign"] = k.fx_quote_sign(str(row["fx_factor"]))
+        if t == "equity_option":
+            d["option_type"] = str(row["option_type"])
+        if t == "loan":
+            d["has_collateral"] = bool(row.get("collateral_factor") not in (None, "") and pd.notna(row.get("collateral_factor")))
+        d["_row"] = row
+        instruments.append(d)
+
+    scenarios = []
+    last = path[:, -1, :]
+    n_sc = path.shape[0]
+    for j in range(n_sc):
+        sc: dict[str, Any] = {"rates_bp": [float(last[j, col[f]]) for f in RATE_FACTORS]}
+        if mode == "pairs":
+            row = instruments[j]["_row"]
+            cc = row.get("credit_curve")
+            if isinstance(cc, str) and cc in col:
+                sc["spread_bp"] = float(last[j, col[cc]])
+            ef = row.get("equity_factor")
+            if isinstance(ef, str):
+                sc["equity"] = float(last[j, col[ef]])
+            ff = row.get("fx_factor")
+            if isinstance(ff, str):
+                sc["fx"] = float(last[j, col[ff]])
+            if k.VIX_FACTOR in col:
+                sc["vix"] = float(last[j, col[k.VIX_FACTOR]])
+            if row["instrument_type"] == "loan":
+                sc["loan_spread_bp"] = [float(x) for x in path[j, :, col[k.LOAN_CREDIT_FACTOR]]]
+                cf = row.get("collateral_factor")
+                sc["loan_collateral"] = [float(x) for x in path[j, :, col[cf]]] if isinstance(cf, str) else [0.0] * path.shape[1]
+        scenarios.append(sc)
+    for d in instruments:
+        d.pop("_row")
+    return {
+        "valuation_date": str(curve.valuation_date),
+        "knot_days": [int(x) for x in curve.knot_days],
+        "zero_rates": [float(x) for x in curve.zero_rates],
+        "model": {"vix_vol_beta": k.VIX_VOL_BETA, "vol_floor": k.VOL_FLOOR,
+                  "loan_pd_beta_per_100bp": k.LOAN_PD_BETA_PER_100BP,
+                  "lgd_collateral_elasticity": k.LGD_COLLATERAL_ELASTICITY, "float_leg_months": k.FLOAT_LEG_MONTHS},
+        "mode": mode,
+        "repeat": int(repeat),
+        "instruments": instruments,
+        "scenarios": scenarios,
+    }
+
+
+def run_oracle(request: dict[str, Any], *, timeout: float = 600.0) -> dict[str, Any]:
+    """Run the QuantLib oracle in a child process (QuantLib never enters this process)."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="ql-oracle-") as tmp:
+        req, out = Path(tmp) / "request.json", Path(tmp) / "npv.npz"
+        req.write_text(json.dumps(request), encoding="utf-8")
+        proc = subprocess.run([sys.executable, "-m", "risk_dagster.engine.quantlib_oracle", str(req), str(out)],
+                              capture_output=True, text=True, timeout=timeout, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"QuantLib oracle failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        with np.load(out, allow_pickle=False) as data:
+            return {"npv": data["npv"].copy(), "seconds": float(data["seconds"]),
+                    "setup_seconds": float(data["setup_seconds"])}
+
+
+def engine_values(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, factor_ids: Sequence[str], *,
+                  pairs: bool = True, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu") -> FloatArray:
+    """Engine values of ``positions`` (loans: cumulative expected loss through the last quarter).
+
+    ``pairs``: ``[n]``, instrument ``i`` under scenario ``i``; else ``[scenarios, positions]``.
+    ``path`` is ``[scenarios, quarters, len(factor_ids)]``; market instruments use the last quarter.
+    """
+    frame = positions.reset_index(drop=True)
+    book = prepare_book(frame, curve)
+    col = {f: i for i, f in enumerate(factor_ids)}
+    take = [col[f] for f in book.factor_ids]
+    p = np.ascontiguousarray(path[:, :, take])
+    tb = TorchBook(book, dtype, resolve_device(device))
+    x = torch.as_tensor(p[:, -1, :], device=tb.device).to(dtype)
+    out = np.zeros((p.shape[0], book.n_positions))
+    for rows, v, _ in tb.values(x):
+        out[:, rows] = v.T.to(torch.float64).cpu().numpy()
+    lr = book.loan["rows"]
+    if len(lr):
+        cum = loan_losses(book, torch.as_tensor(p, device=tb.device).to(dtype))[:, -1, :]
+        out[:, lr] = cum.to(torch.float64).cpu().numpy()
+    return out[np.arange(book.n_positions), np.arange(book.n_positions)] if pairs else out

@@ -1,0 +1,1 @@
+"""Documentation-pack context, charts and rendering."""

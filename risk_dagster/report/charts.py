@@ -1,0 +1,76 @@
+"""Charts shared by Dagster metadata and the documentation pack (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: never needs a screen
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from risk_dagster.translate.shockset import ShockSet  # noqa: E402
+
+FAN_FACTORS: tuple[tuple[str, str, str], ...] = (
+    ("rates.ust.10y", "10-year Treasury yield", "percent"),
+    ("credit.spread.bbb_10y", "BBB - 10y spread", "percent"),
+    ("equity.total_market", "Equity total market", "index level"),
+    ("vol.vix", "VIX", "index points"),
+)
+_BANDS = ((0.05, 0.95, 0.18), (0.25, 0.75, 0.35))
+
+
+def fan_chart_png(
+    shocksets: Mapping[str, ShockSet],
+    *,
+    factors: Sequence[tuple[str, str, str]] = FAN_FACTORS,
+    title: str = "",
+    dpi: int = 110,
+) -> bytes:
+    """PNG of fan charts: level paths of key factors, 5-95% and 25-75% bands and the median.
+
+    Parameters
+    ----------
+    shocksets
+        Label -> ShockSet (e.g. ``{"AI (transformer)": ..., "traditional (satellite)": ...}``);
+        each is drawn in its own colour on the same axes, starting at the jump-off level.
+    factors
+        ``(factor id, title, unit)`` per panel; factors absent from a ShockSet are skipped.
+    """
+    colours = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad")
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharex=False)
+    for ax, (factor_id, panel_title, unit) in zip(axes.flat, factors, strict=False):
+        for colour, (label, shockset) in zip(colours, shocksets.items(), strict=False):
+            if factor_id not in shockset.factor_ids or shockset.n_samples == 0:
+                continue
+            j = shockset.factor_index(factor_id)
+            levels = shockset.levels[:, :, j]
+            start = np.full((levels.shape[0], 1), shockset.jump_off[j])
+            paths = np.concatenate([start, levels], axis=1)
+            x = np.arange(paths.shape[1])
+            for low, high, alpha in _BANDS:
+                lo, hi = np.quantile(paths, [low, high], axis=0)
+                ax.fill_between(x, lo, hi, color=colour, alpha=alpha, linewidth=0)
+            ax.plot(x, np.median(paths, axis=0), color=colour, linewidth=1.8, label=label)
+        quarters = next(iter(shocksets.values())).quarters
+        labels = ["jump-off", *quarters]
+        ax.set_xticks(range(0, len(labels), 2), [labels[i] for i in range(0, len(labels), 2)], rotation=45, fontsize=7)
+        ax.set_title(panel_title, fontsize=10)
+        ax.set_ylabel(unit, fontsize=8)
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=7, loc="best")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def png_markdown(png: bytes, alt: str = "chart") -> str:
+    """Markdown embedding a PNG as a data URI (how Dagster metadata shows images)."""
+    return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
