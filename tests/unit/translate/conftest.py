@@ -3,6 +3,8 @@ fitted, once per session."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from risk_dagster.market.history import FactorHistory, build_factor_history
@@ -10,6 +12,9 @@ from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.scenarios.registry import load_fed_history, load_scenario
 from risk_dagster.translate.base import TrainingSet, build_training_set
 from risk_dagster.translate.satellite import SatelliteTranslator
+
+if TYPE_CHECKING:  # imported lazily below: torch/transformers only for the tests that need them
+    from risk_dagster.translate.transformer import TransformerTranslator
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +45,11 @@ def severely_adverse() -> MacroScenario:
 @pytest.fixture(scope="session")
 def baseline() -> MacroScenario:
     return load_scenario("fed-2026-baseline")
+
+
+@pytest.fixture(scope="session")
+def transformer_small(training_set: TrainingSet) -> TransformerTranslator:
+    """The transformer translator, small preset (tiny model, few epochs), fitted once."""
+    from risk_dagster.translate.transformer import TransformerConfig, TransformerTranslator
+
+    return TransformerTranslator(TransformerConfig.small()).fit(training_set)
