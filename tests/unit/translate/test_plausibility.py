@@ -1,0 +1,149 @@
+"""Plausibility filter: hard rules, discriminator, report (small n: 2 shared cores)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from risk_dagster.market.history import FactorHistory
+from risk_dagster.scenarios.model import MacroScenario
+from risk_dagster.translate.plausibility import (
+    PathDiscriminator,
+    PlausibilityFilter,
+    corrupt_windows,
+    hard_rule_violations,
+    history_windows,
+    load_plausibility_rules,
+    roc_auc,
+    severity_scale,
+)
+from risk_dagster.translate.satellite import SatelliteTranslator
+from risk_dagster.translate.shockset import ShockSet, shocks_from_levels
+
+N = 200
+
+
+@pytest.fixture(scope="module")
+def filt(factor_history: FactorHistory) -> PlausibilityFilter:
+    return PlausibilityFilter().fit(factor_history, seed=0)
+
+
+@pytest.fixture(scope="module")
+def sa_set(satellite: SatelliteTranslator, severely_adverse: MacroScenario, fed_history_2026: MacroScenario) -> ShockSet:
+    return satellite.sample(severely_adverse, N, 1, history=fed_history_2026)
+
+
+@pytest.fixture(scope="module")
+def bl_set(satellite: SatelliteTranslator, baseline: MacroScenario, fed_history_2026: MacroScenario) -> ShockSet:
+    return satellite.sample(baseline, N, 2, history=fed_history_2026)
+
+
+def test_rules_file_documents_every_rule() -> None:
+    rules = load_plausibility_rules()
+    assert set(rules["level_floors"]) == {"credit_spread_floor", "rate_floor", "vol_floor", "index_floor"}
+    assert 1.5 <= rules["move_multiple"]["multiple"] <= 2.0
+    assert rules["discriminator"]["reject_quantile"] == 0.01
+
+
+def test_history_floor_for_aaa_spread(filt: PlausibilityFilter) -> None:
+    # History has Aaa-10y at -0.01: the floor is lowered to that minus 5 bp, not to -inf.
+    floor, _ = filt.rules.floors["credit_spread_floor"]["credit.spread.aaa_10y"]
+    assert floor == pytest.approx(-0.06, abs=1e-9)
+    assert filt.rules.floors["credit_spread_floor"]["credit.spread.baa_10y"][0] == 0.0
+
+
+def test_report_counts_add_up_and_accepted_break_nothing(filt: PlausibilityFilter, sa_set: ShockSet) -> None:
+    report = filt.apply(sa_set)
+    assert report.n_accepted + report.n_rejected == N == report.n_samples
+    assert report.accepted.n_samples == report.n_accepted
+    assert 0.0 <= report.acceptance_rate <= 1.0
+    # Every rejected sample is counted by at least one rule; no rule counts more than were rejected.
+    assert sum(report.rejections.values()) >= report.n_rejected
+    assert max(report.rejections.values()) <= report.n_rejected
+    assert sum(report.only_rule.values()) <= report.n_rejected
+    scale = severity_scale(sa_set, filt.rules)
+    for rule, bad in hard_rule_violations(report.accepted, filt.rules, class_scale=scale).items():
+        assert not bad.any(), rule
+    meta = report.to_metadata()
+    json.dumps(meta)  # JSON-able for Dagster metadata
+    assert sum(meta["scores"]["histogram"]["counts"]) == N
+    assert "| curve_coherence |" in report.to_markdown()
+    assert report.accepted.metadata["plausibility"]["n_accepted"] == report.n_accepted
+
+
+def test_fed_severely_adverse_path_itself_passes(filt: PlausibilityFilter, sa_set: ShockSet) -> None:
+    # The supervisor's fixed paths break no rule (severity is the scenario's, not a violation) ...
+    checks = filt.violations(sa_set)
+    fixed = set(sa_set.metadata["fixed_factors"])
+    assert fixed
+    from risk_dagster.translate.plausibility import _rule_checks
+
+    for rule, (_, by_factor) in _rule_checks(sa_set, filt.rules).items():
+        assert not fixed & set(by_factor), (rule, fixed & set(by_factor))
+    # ... the central (median) sample, consistent with the Fed's path, breaks no hard rule ...
+    central = sa_set.select([0])
+    central.shocks[0] = np.median(sa_set.shocks, axis=0)
+    assert not any(v.any() for v in hard_rule_violations(central, filt.rules).values())
+    # ... and the discriminator, which judges shape not severity, accepts most samples.
+    scores = filt.score(sa_set)
+    threshold = filt.discriminator(len(sa_set.quarters)).threshold
+    assert (scores >= threshold).mean() >= 0.9
+    assert checks["finite"].sum() == 0
+
+
+def _with_level(ss: ShockSet, sample: int, factor: str, quarter: int, level: float) -> None:
+    j = ss.factor_index(factor)
+    ss.shocks[sample, quarter, j] = shocks_from_levels(
+        ss.jump_off[j : j + 1], np.array([level]), [ss.shock_types[j]]
+    )[0]
+
+
+def test_injected_bad_samples_rejected_by_the_right_rule(filt: PlausibilityFilter, bl_set: ShockSet) -> None:
+    first = filt.apply(bl_set)
+    assert first.n_accepted >= 1
+    good = first.accepted.select(np.zeros(6, dtype=int))  # six copies of one accepted sample
+    _with_level(good, 1, "credit.spread.baa_10y", 3, -0.5)
+    _with_level(good, 2, "vol.vix", 2, 0.0)
+    j10 = good.factor_index("rates.ust.10y")
+    _with_level(good, 3, "rates.ust.30y", 4, float(good.levels[3, 4, j10]) - 5.0)
+    sigma = float(np.nanstd(filt._changes["equity.sector.hlth"]))  # noqa: SLF001 - the history used
+    good.shocks[4, 2:, good.factor_index("equity.sector.hlth")] += 10 * sigma
+    good.shocks[5, 6, good.factor_index("commodity.wti")] = np.nan
+    bad = hard_rule_violations(good, filt.rules)
+    assert not any(v[0] for v in bad.values())  # the untouched copy stays clean
+    assert bad["credit_spread_floor"][1]
+    assert bad["vol_floor"][2]
+    assert bad["curve_coherence"][3]
+    assert bad["move_multiple"][4]
+    assert bad["finite"][5]
+    report = filt.apply(good)
+    assert report.n_rejected >= 5
+    assert report.rejections["finite"] == 1
+
+
+def test_everything_rejected_returns_empty_set(filt: PlausibilityFilter, bl_set: ShockSet) -> None:
+    broken = bl_set.select(np.arange(3))
+    broken.shocks[:] = np.nan
+    report = filt.apply(broken)
+    assert report.n_accepted == 0 and report.accepted.n_samples == 0
+    assert report.accepted.shocks.shape == (0, *bl_set.shocks.shape[1:])
+    assert report.rejections["finite"] == 3
+
+
+def test_discriminator_held_out_auc_and_determinism(factor_history: FactorHistory) -> None:
+    params = dict(load_plausibility_rules()["discriminator"], epochs=200, folds=3)
+    changes = factor_history.changes
+    train = changes.loc[: "2007Q4"]
+    test = changes.loc["2008Q1":]
+    disc = PathDiscriminator(9, params).fit(train, seed=3)
+    real, mask, _ = history_windows(test, 9)
+    fake, fmask, _ = corrupt_windows(
+        real, mask, np.random.default_rng(99), factor_ids=list(changes.columns), scale=disc._stats.scale  # noqa: SLF001
+    )
+    s_real, s_fake = disc.score_windows(real, mask), disc.score_windows(fake, fmask)
+    assert roc_auc(s_real, s_fake) > 0.8
+    again = PathDiscriminator(9, params).fit(train, seed=3)
+    np.testing.assert_array_equal(again.score_windows(real, mask), s_real)
+    assert again.threshold == disc.threshold
