@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 scenarios_app = typer.Typer(help="Read and inspect supervisory scenario files.", no_args_is_help=True)
 app.add_typer(scenarios_app, name="scenarios")
+models_app = typer.Typer(help="The translator model registry (stable / current / experimental).", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 
 @app.command("run")
@@ -67,6 +69,103 @@ def run_command(
     )
     if failed:
         raise typer.Exit(code=1)
+
+
+@app.command("translate")
+def translate_command(
+    scenario: str = typer.Option("", "--scenario", help="A scenario partition id (e.g. fed-2026-severely-adverse)."),
+    scenario_file: list[Path] = typer.Option([], "--scenario-file", help="Your own scenario file(s) instead."),
+    model: str = typer.Option(..., "--model", help="satellite or transformer."),
+    samples: int = typer.Option(..., "--samples", help="Samples to draw before the plausibility filter."),
+    seed: int = typer.Option(20260101, "--seed", help="Random seed (same inputs and seed, same numbers)."),
+    out: Path = typer.Option(..., "--out", help="Output .npz (shocks, levels, factor_ids, quarters, shock_types)."),
+    registry: Path | None = typer.Option(None, "--registry", help="Model registry (default: the shipped one)."),
+) -> None:
+    """Translate one macro scenario into joint granular shocks and write the accepted samples."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from risk_dagster.errors import InputFileError
+    from risk_dagster.translate.service import MODELS, translate
+
+    if model not in MODELS:
+        typer.echo(f"error: --model must be one of {', '.join(MODELS)}, not {model!r}", err=True)
+        raise typer.Exit(code=2)
+    if not scenario and not scenario_file:
+        typer.echo("error: give --scenario ID or --scenario-file PATH", err=True)
+        raise typer.Exit(code=2)
+    console = Console(stderr=True)
+    try:
+        with console.status(f"translating with the {model}"):
+            result = translate(
+                scenario_id=scenario or None,
+                scenario_files=scenario_file,
+                model=model,
+                n_samples=samples,
+                seed=seed,
+                out=out,
+                registry=registry,
+            )
+    except (InputFileError, KeyError, ValueError, OSError) as error:
+        typer.echo(f"error: {_one_line(error)}", err=True)
+        raise typer.Exit(code=2) from None
+    summary = result.summary()
+    table = Table(title=f"{summary['scenario_id']} — {summary['model']} {summary['model_version']}")
+    table.add_column("item")
+    table.add_column("value", justify="right")
+    for key in ("model_source", "seed", "quarters", "factors", "drawn", "accepted", "rejected"):
+        table.add_row(key, str(summary[key]))
+    for rule, count in summary["rejected_by_rule"].items():
+        table.add_row(f"rejected: {rule}", str(count))
+    table.add_row("written to", summary["out"])
+    Console().print(table)
+
+
+@app.command("backtest")
+def backtest_cli(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    quick: bool = typer.Option(False, "--quick", help="Fewer samples and seeds, a small transformer (for a smoke test)."),
+) -> None:
+    """Leave-crisis-out outcomes analysis of the satellite and the transformer."""
+    from risk_dagster.translate.backtest import backtest_command
+
+    typer.echo(backtest_command(as_json, quick=quick))
+
+
+@models_app.command("list")
+def models_list(registry: Path = typer.Option(Path("risk_output/registry"), "--registry", help="Registry folder.")) -> None:
+    """The registry's lanes and versions."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from risk_dagster.translate.registry import DESCRIBE_COLUMNS, bootstrap, describe_command
+
+    bootstrap(registry)
+    rows = describe_command(registry)
+    table = Table(title=f"model registry {registry}")
+    for column in DESCRIBE_COLUMNS:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*[str(row.get(c, "")) for c in DESCRIBE_COLUMNS])
+    Console().print(table)
+
+
+@models_app.command("promote")
+def models_promote(
+    model_id: str = typer.Argument(..., help="e.g. transformer"),
+    version: str = typer.Argument(..., help="e.g. v0003"),
+    to_lane: str = typer.Option(..., "--to", help="current (from experimental) or stable (from current)."),
+    registry: Path = typer.Option(Path("risk_output/registry"), "--registry", help="Registry folder."),
+) -> None:
+    """Promote a version one lane up: experimental -> current -> stable."""
+    from risk_dagster.translate.registry import RegistryError, bootstrap, promote_command
+
+    try:
+        bootstrap(registry)
+        typer.echo(promote_command(registry, model_id, version, to_lane))
+    except (RegistryError, KeyError, OSError) as error:
+        typer.echo(f"error: {_one_line(error)}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 def _as_of(text: str) -> str | None:

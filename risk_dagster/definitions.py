@@ -14,11 +14,21 @@ import dagster as dg
 from risk_dagster.assets.market import HISTORY_SOURCE_ASSETS, factor_history
 from risk_dagster.assets.quality import quality_report, source_reliability
 from risk_dagster.assets.scenarios import build_scenario_assets, scenario_partitions
+from risk_dagster.assets.translate import (
+    TRANSLATOR_LANE_ASSETS,
+    build_translation_assets,
+    plausibility_filter,
+    satellite_models,
+    synthetic_tail,
+    translator_backtest,
+    translator_training_set,
+)
 from risk_dagster.resources import (
     OUTPUT_DIR_ENV,
     OutputDir,
     RunSettings,
     ScenarioLibrary,
+    TranslationSettings,
     extra_scenario_files_from_env,
 )
 
@@ -31,6 +41,7 @@ def build_definitions(
     output_dir: str | None = None,
     as_of: str | None = None,
     seed: int | None = None,
+    translation: TranslationSettings | None = None,
 ) -> dg.Definitions:
     """Assemble assets, checks, jobs and resources.
 
@@ -45,6 +56,8 @@ def build_definitions(
         ISO date against which the contracts' freshness SLAs are checked; none skips them.
     seed
         Seed of every random draw of the run.
+    translation
+        Sizes of the translation step (samples, transformer preset, backtest).
     """
     library = ScenarioLibrary(extra_files=[str(p) for p in extra_scenario_files])
     partitions = scenario_partitions(library)
@@ -55,12 +68,22 @@ def build_definitions(
         source_reliability,
         factor_history,
         quality_report,
+        translator_training_set,
+        satellite_models,
+        *TRANSLATOR_LANE_ASSETS,
+        plausibility_filter,
+        synthetic_tail,
+        translator_backtest,
     ]
-    partitioned_assets = [a for a in scenario_assets if a.partitions_def]
+    partitioned_assets = [
+        *[a for a in scenario_assets if a.partitions_def],
+        *build_translation_assets(partitions),
+    ]
     history_job = dg.define_asset_job(
         HISTORY_JOB,
         selection=dg.AssetSelection.assets(*history_assets),
-        description="Market and macro history, contracts, reliability weights, factor history, quality report.",
+        description="Market and macro history, contracts, reliability weights, factor history, quality report, "
+        "translator training, registry lanes, plausibility filter, synthetic tail set and backtest.",
     )
     scenario_job = dg.define_asset_job(
         SCENARIO_JOB,
@@ -75,6 +98,7 @@ def build_definitions(
             "scenario_library": library,
             "output_dir": OutputDir(path=output_dir or os.environ.get(OUTPUT_DIR_ENV, "risk_output")),
             "run_settings": RunSettings(as_of=as_of or "", seed=seed if seed is not None else RunSettings().seed),
+            "translation_settings": translation or TranslationSettings(),
         },
     )
 

@@ -35,6 +35,17 @@ class RunSettings(dg.ConfigurableResource):
         return date.fromisoformat(self.as_of) if self.as_of else None
 
 
+class TranslationSettings(dg.ConfigurableResource):
+    """Sizes of the translation step (the test suite uses small ones)."""
+
+    n_samples: int = 2000
+    transformer_preset: str = "default"  # "default" or "small"
+    synthetic_paths: int = 8
+    synthetic_samples_per_path: int = 250
+    backtest_samples: int = 500
+    backtest_seed_sets: int = 1
+
+
 class OutputDir(dg.ConfigurableResource):
     """The folder the run writes its human-facing outputs to (parquet, HTML, JSON)."""
 

@@ -18,6 +18,7 @@ from typing import Any
 import dagster as dg
 
 from risk_dagster.definitions import HISTORY_JOB, SCENARIO_JOB, build_definitions
+from risk_dagster.resources import TranslationSettings
 from risk_dagster.storage import write_json
 
 Progress = Callable[[str], None]
@@ -66,6 +67,7 @@ def run_pipeline(
     progress: Progress | None = None,
     as_of: str | None = None,
     seed: int | None = None,
+    translation: TranslationSettings | None = None,
 ) -> RunSummary:
     """Materialize every asset for the selected scenarios and write the run summary.
 
@@ -91,7 +93,9 @@ def run_pipeline(
     home.mkdir(parents=True, exist_ok=True)
     files = [str(Path(f).resolve()) for f in scenario_files]
 
-    defs = build_definitions(extra_scenario_files=files, output_dir=str(out), as_of=as_of, seed=seed)
+    defs = build_definitions(
+        extra_scenario_files=files, output_dir=str(out), as_of=as_of, seed=seed, translation=translation
+    )
     library = defs.resources["scenario_library"]
     known = library.partition_ids()
     selected = list(scenarios) or (sorted(set(known) if not files else set(library.user_scenario_ids())))
@@ -167,7 +171,19 @@ def _record(summary: RunSummary, result: dg.ExecuteInProcessResult, scenario_id:
                     for key in ("kind", "source", "vintage", "jump_off", "first_quarter", "last_quarter", "n_quarters")
                     if key in meta
                 }
-                entry["outputs"] = {"scenario": _plain(meta.get("output_path"))}
+                entry.setdefault("outputs", {})["scenario"] = _plain(meta.get("output_path"))
+            if materialization.asset_key == dg.AssetKey("granular_shocks"):
+                meta = materialization.metadata
+                if "translation" in meta:
+                    translation = meta["translation"].value
+                    entry["translators"] = translation["lanes"]
+                    entry["translator_used"] = translation["translator"] | {"lane": translation["chosen_lane"]}
+                    entry["plausibility_rejection_rate"] = translation["plausibility_rejection_rate"]
+                entry.setdefault("outputs", {})["ai_shocks"] = _plain(meta.get("output_path"))
+            if materialization.asset_key == dg.AssetKey("traditional_shocks"):
+                meta = materialization.metadata
+                entry["traditional_rejection_rate"] = _plain(meta.get("rejection_rate"))
+                entry.setdefault("outputs", {})["traditional_shocks"] = _plain(meta.get("output_path"))
         summary.scenarios[scenario_id] = entry
 
 

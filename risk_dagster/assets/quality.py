@@ -5,11 +5,9 @@ import dagster as dg
 import pandas as pd
 
 from risk_dagster.assets.contract_checks import contract_check_name
-from risk_dagster.market.history import overlapping_quantities
+from risk_dagster.market.inputs import assess_history
 from risk_dagster.market.loaders import HISTORY_SOURCES
-from risk_dagster.quality.contracts import load_contract
-from risk_dagster.market.history import source_frames
-from risk_dagster.quality.reliability import SourceAssessment, assess_sources, reliability_table
+from risk_dagster.quality.reliability import SourceAssessment, reliability_table
 from risk_dagster.quality.report import QualityReport, render_quality_report
 from risk_dagster.resources import OutputDir
 from risk_dagster.scenarios.model import MacroScenario
@@ -22,14 +20,6 @@ GATED_ASSETS: dict[str, tuple[str, ...]] = {
     **{name: (spec.contract,) for name, spec in HISTORY_SOURCES.items()},
     "factor_history": ("factor_history",),
 }
-
-
-def contract_priors() -> dict[str, float]:
-    """Prior reliability weight of each source, as its datasets' contracts state it."""
-    priors = {"fed": load_contract("fed_scenario_domestic").reliability_weight}
-    for spec in HISTORY_SOURCES.values():
-        priors[spec.source] = load_contract(spec.contract).reliability_weight
-    return priors
 
 
 @dg.asset(
@@ -45,12 +35,7 @@ def source_reliability(
     fed_history: MacroScenario,
     **sources: pd.DataFrame,
 ) -> dg.Output[dict[str, SourceAssessment]]:
-    fed_wide = fed_history.wide()
-    frames = source_frames(fed_wide, sources)
-    overlaps = overlapping_quantities(fed_wide, sources)
-    assessments = assess_sources(
-        frames, overlaps, priors=contract_priors(), contract_failures=_contract_failures(context.instance)
-    )
+    assessments = assess_history(fed_history.wide(), sources, _contract_failures(context.instance))
     table = reliability_table(assessments.values())
     write_parquet(output_dir.subdir("quality") / "source_reliability.parquet", table)
     metadata: dict[str, object] = {

@@ -8,6 +8,7 @@ import pandas as pd
 
 from risk_dagster.assets.contract_checks import contract_check_specs, validate_and_check
 from risk_dagster.resources import OutputDir, RunSettings, ScenarioLibrary
+from risk_dagster.market.inputs import FED_HISTORY_VINTAGE
 from risk_dagster.paths import data_dir
 from risk_dagster.scenarios.frames import contract_frames, merge_contract_frames
 from risk_dagster.scenarios.ngfs import read as read_ngfs
@@ -15,7 +16,6 @@ from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.scenarios.registry import load_fed_history
 from risk_dagster.storage import write_parquet
 
-FED_HISTORY_VINTAGE = "2026"
 NGFS_FILE = data_dir() / "ngfs" / "ngfs_snapshot_1762055076.csv"
 SCENARIO_CONTRACTS = ("fed_scenario_domestic", "fed_scenario_international", "eba_adverse")
 KEY_VARIABLES = (

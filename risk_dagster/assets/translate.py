@@ -1,0 +1,406 @@
+"""Translation assets: satellite benchmark, registry lanes, plausibility filter, ShockSets, backtest.
+
+Models never travel through the Dagster IO manager (which pickles): the model assets save them
+as safetensors + JSON (the registry, or a model folder under the output directory) and hand
+downstream assets a small reference to load them from.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from risk_dagster.market.history import FactorHistory
+from risk_dagster.report.charts import fan_chart_png, png_markdown
+from risk_dagster.resources import OutputDir, RunSettings, TranslationSettings
+from risk_dagster.scenarios.model import MacroScenario
+from risk_dagster.scenarios.registry import load_scenario
+from risk_dagster.storage import write_json
+from risk_dagster.translate.backtest import run_backtest
+from risk_dagster.translate.base import TrainingSet, build_training_set
+from risk_dagster.translate.persistence import load_translator, save_translator
+from risk_dagster.translate.pipeline import draw_filtered, translate_lanes
+from risk_dagster.translate.plausibility import PlausibilityFilter
+from risk_dagster.translate.registry import ModelRegistry, bootstrap, training_data_hash
+from risk_dagster.translate.satellite import SatelliteTranslator
+from risk_dagster.translate.shockset import ShockSet
+from risk_dagster.translate.synthetic import generate_synthetic_tail
+from risk_dagster.translate.transformer import TransformerConfig, TransformerTranslator
+
+LANES: tuple[str, ...] = ("stable", "current", "experimental")
+SYNTHETIC_BASE_SCENARIOS = ("fed-2026-severely-adverse", "fed-2026-baseline")
+
+
+def registry_root(output_dir: OutputDir) -> Path:
+    """The run's model registry (seeded from the registry shipped in the package)."""
+    return output_dir.subdir("registry")
+
+
+@dg.asset(
+    group_name="translate",
+    kinds={"pandas"},
+    description="Training set of the translators: macro features (X) and quarterly factor changes (Y, "
+    "masked where a factor has no history), weighted by the sources' reliability weights.",
+)
+def translator_training_set(
+    factor_history: FactorHistory, fed_history: MacroScenario, source_reliability: dict[str, Any]
+) -> dg.Output[TrainingSet]:
+    weights = {name: float(a.weight) for name, a in source_reliability.items()}
+    training = build_training_set(factor_history, fed_history, weights)
+    summary = training.summary()
+    return dg.Output(
+        training,
+        metadata={
+            "quarters": dg.MetadataValue.int(int(training.Y.shape[0])),
+            "factors": dg.MetadataValue.int(int(training.Y.shape[1])),
+            "features": dg.MetadataValue.int(int(training.X.shape[1])),
+            "training_data_hash": training_data_hash(training),
+            "summary": dg.MetadataValue.json(_jsonable(summary)),
+        },
+    )
+
+
+@dg.asset(
+    group_name="translate",
+    kinds={"statsmodels"},
+    description="Traditional benchmark: per-factor satellite regressions (WLS, HAC t-stats, quantile "
+    "regressions) with leave-one-out residual vectors block-bootstrapped under a stress scale.",
+)
+def satellite_models(output_dir: OutputDir, translator_training_set: TrainingSet) -> dg.Output[str]:
+    model = SatelliteTranslator().fit(translator_training_set)
+    folder = output_dir.subdir("models", "satellite")
+    save_translator(model, folder)
+    coefficients = model.coefficients()
+    return dg.Output(
+        str(folder),
+        metadata={
+            "model": f"{model.model_id} {model.version}",
+            "coefficients": dg.MetadataValue.md(_round(coefficients).to_markdown()),
+            "fit_statistics": dg.MetadataValue.md(_round(model.fit_statistics()).to_markdown()),
+            "output_path": dg.MetadataValue.path(str(folder)),
+        },
+    )
+
+
+def _lane_asset(lane: str) -> dg.AssetsDefinition:
+    trains = lane == "experimental"
+
+    @dg.asset(
+        name=f"translator_{lane}",
+        group_name="translate",
+        kinds={"transformers", "safetensors"},
+        description=(
+            "The experimental lane: a transformer trained here on the current history and registered "
+            "(safetensors + config JSON)."
+            if trains
+            else f"The `{lane}` lane of the model registry (promoted with `risk-dagster models promote`)."
+        ),
+        ins={"translator_training_set": dg.AssetIn()} if trains else {},
+    )
+    def _asset(
+        output_dir: OutputDir, run_settings: RunSettings, translation_settings: TranslationSettings, **inputs: Any
+    ) -> dg.Output[dict[str, str] | None]:
+        registry = bootstrap(registry_root(output_dir))
+        if trains:
+            training: TrainingSet = inputs["translator_training_set"]
+            config = TransformerConfig.small() if translation_settings.transformer_preset == "small" else TransformerConfig()
+            model = TransformerTranslator(config).fit(training)
+            version = registry.register(
+                model, lane="experimental", training=training, seed=run_settings.seed, metrics=_jsonable(model.summary())
+            )
+        else:
+            version = registry.lane(lane)
+        if version is None:
+            return dg.Output(None, metadata={"lane": lane, "state": "empty"})
+        ref = {"lane": lane, "ref": version.ref, "registry": str(registry.root)}
+        meta = version.metadata
+        return dg.Output(
+            ref,
+            metadata={
+                "lane": lane,
+                "model": version.ref,
+                "created": str(meta.get("created")),
+                "training_data_hash": str(meta.get("training_data_hash")),
+                "code_version": str(meta.get("code_version")),
+                "registry": dg.MetadataValue.md(pd.DataFrame(registry.describe()).to_markdown(index=False)),
+            },
+        )
+
+    return _asset
+
+
+TRANSLATOR_LANE_ASSETS = [_lane_asset(lane) for lane in LANES]
+
+
+@dg.asset(
+    group_name="translate",
+    kinds={"torch", "safetensors"},
+    description="Plausibility filter: hard rules derived from history (spread/rate/vol floors, coherent "
+    "curves, moves within a multiple of the largest historical move) and a shape discriminator.",
+)
+def plausibility_filter(
+    output_dir: OutputDir, run_settings: RunSettings, factor_history: FactorHistory
+) -> dg.Output[str]:
+    quarters = sorted({len(load_scenario(s).quarters) for s in SYNTHETIC_BASE_SCENARIOS})
+    plausibility = PlausibilityFilter().fit(factor_history, seed=run_settings.seed, quarters=quarters)
+    folder = output_dir.subdir("models", "plausibility")
+    plausibility.save(folder)
+    return dg.Output(str(folder), metadata={"path_lengths": str(quarters), "output_path": dg.MetadataValue.path(str(folder))})
+
+
+def load_lanes(lane_refs: dict[str, dict[str, str] | None]) -> dict[str, Any]:
+    """Translators of the non-empty lanes, loaded from the registry (safetensors + JSON)."""
+    loaded: dict[str, Any] = {}
+    for lane, ref in lane_refs.items():
+        if ref is not None:
+            loaded[lane] = ModelRegistry(Path(ref["registry"])).load(ref["ref"])
+    return loaded
+
+
+def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The per-scenario translation assets for the given partitions."""
+
+    @dg.asset(
+        group_name="translate",
+        partitions_def=partitions,
+        ins={
+            "macro_scenarios": dg.AssetIn(),
+            "fed_history": dg.AssetIn(),
+            "factor_history": dg.AssetIn(),
+            "plausibility_filter": dg.AssetIn(),
+            **{f"translator_{lane}": dg.AssetIn() for lane in LANES},
+        },
+        check_specs=[
+            dg.AssetCheckSpec("fixed_factors_reproduce_scenario", asset="granular_shocks", blocking=True),
+            dg.AssetCheckSpec("no_sample_breaks_a_hard_rule", asset="granular_shocks", blocking=True),
+        ],
+        kinds={"transformers", "numpy"},
+        description="AI scenario set: joint granular shocks drawn by every registry lane, filtered for "
+        "plausibility; the most conservative lane's set is used downstream.",
+    )
+    def granular_shocks(
+        context: dg.AssetExecutionContext,
+        output_dir: OutputDir,
+        run_settings: RunSettings,
+        translation_settings: TranslationSettings,
+        macro_scenarios: MacroScenario,
+        fed_history: MacroScenario,
+        factor_history: FactorHistory,
+        plausibility_filter: str,
+        **lanes: dict[str, str] | None,
+    ) -> Iterator[dg.Output | dg.AssetCheckResult]:
+        translators = load_lanes({name.removeprefix("translator_"): ref for name, ref in lanes.items()})
+        plausibility = PlausibilityFilter.load(Path(plausibility_filter))
+        outcome = translate_lanes(
+            macro_scenarios,
+            fed_history,
+            translators,
+            plausibility,
+            n_samples=translation_settings.n_samples,
+            seed=run_settings.seed,
+            factor_history=factor_history,
+        )
+        folder = output_dir.subdir("shocks", context.partition_key)
+        for lane, draw in outcome.draws.items():
+            draw.shockset.save_npz(folder / f"ai_{lane}.npz")
+        chosen_path = outcome.chosen.save_npz(folder / "ai.npz")
+        write_json(folder / "translation.json", outcome.summary())
+        yield from shock_checks(outcome.chosen, macro_scenarios, fed_history, outcome.draws[outcome.chosen_lane].report)
+        png = fan_chart_png(
+            {f"AI ({outcome.chosen_lane})": outcome.chosen},
+            title=f"{context.partition_key}: AI scenario set, levels (5-95%, 25-75%, median)",
+        )
+        (folder / "fan_chart.png").write_bytes(png)
+        report = outcome.draws[outcome.chosen_lane].report
+        yield dg.Output(
+            outcome.chosen,
+            metadata={
+                "chosen_lane": outcome.chosen_lane,
+                "translator": f"{outcome.chosen.model_id} {outcome.chosen.model_version}",
+                "samples": dg.MetadataValue.int(outcome.chosen.n_samples),
+                "rejection_rate": dg.MetadataValue.float(round(1.0 - report.acceptance_rate, 4)),
+                "lanes": dg.MetadataValue.md(outcome.table().to_markdown(index=False)),
+                "plausibility": dg.MetadataValue.md(report.to_markdown()),
+                "plausibility_details": dg.MetadataValue.json(_jsonable(report.to_metadata())),
+                "fan_chart": dg.MetadataValue.md(png_markdown(png, "fan chart")),
+                "translation": dg.MetadataValue.json(_jsonable(outcome.summary())),
+                "output_path": dg.MetadataValue.path(str(chosen_path)),
+            },
+        )
+
+    @dg.asset(
+        group_name="translate",
+        partitions_def=partitions,
+        check_specs=[
+            dg.AssetCheckSpec("fixed_factors_reproduce_scenario", asset="traditional_shocks", blocking=True),
+            dg.AssetCheckSpec("no_sample_breaks_a_hard_rule", asset="traditional_shocks", blocking=True),
+        ],
+        kinds={"statsmodels", "numpy"},
+        description="Traditional scenario set: the satellite benchmark's joint shocks, filtered like the AI set.",
+    )
+    def traditional_shocks(
+        context: dg.AssetExecutionContext,
+        output_dir: OutputDir,
+        run_settings: RunSettings,
+        translation_settings: TranslationSettings,
+        macro_scenarios: MacroScenario,
+        fed_history: MacroScenario,
+        factor_history: FactorHistory,
+        satellite_models: str,
+        plausibility_filter: str,
+    ) -> Iterator[dg.Output | dg.AssetCheckResult]:
+        satellite = load_translator(Path(satellite_models))
+        plausibility = PlausibilityFilter.load(Path(plausibility_filter))
+        accepted, report = draw_filtered(
+            satellite,
+            macro_scenarios,
+            fed_history,
+            plausibility,
+            n_samples=translation_settings.n_samples,
+            seed=run_settings.seed,
+            factor_history=factor_history,
+        )
+        if accepted.n_samples == 0:
+            raise dg.Failure(f"{context.partition_key}: the plausibility filter rejected every satellite sample")
+        folder = output_dir.subdir("shocks", context.partition_key)
+        path = accepted.save_npz(folder / "traditional.npz")
+        yield from shock_checks(accepted, macro_scenarios, fed_history, report)
+        png = fan_chart_png({"traditional (satellite)": accepted}, title=f"{context.partition_key}: traditional set")
+        yield dg.Output(
+            accepted,
+            metadata={
+                "translator": f"{accepted.model_id} {accepted.model_version}",
+                "samples": dg.MetadataValue.int(accepted.n_samples),
+                "rejection_rate": dg.MetadataValue.float(round(1.0 - report.acceptance_rate, 4)),
+                "plausibility": dg.MetadataValue.md(report.to_markdown()),
+                "fan_chart": dg.MetadataValue.md(png_markdown(png, "fan chart")),
+                "output_path": dg.MetadataValue.path(str(path)),
+            },
+        )
+
+    return [granular_shocks, traditional_shocks]
+
+
+def shock_checks(
+    shockset: ShockSet, scenario: MacroScenario, history: MacroScenario, report: Any
+) -> Iterator[dg.AssetCheckResult]:
+    """Checks of a ShockSet: the supervisor's fixed factors reproduced; no hard rule broken."""
+    from risk_dagster.translate.base import fixed_factor_paths
+
+    fixed = fixed_factor_paths(scenario, history, shockset.factor_ids)
+    worst, worst_factor = 0.0, ""
+    for factor_id, path in fixed.items():
+        if factor_id not in shockset.factor_ids:
+            continue
+        gap = float(abs(shockset.factor(factor_id) - path[None, :]).max()) if shockset.n_samples else 0.0
+        if gap > worst:
+            worst, worst_factor = gap, factor_id
+    yield dg.AssetCheckResult(
+        check_name="fixed_factors_reproduce_scenario",
+        passed=worst <= 1e-9,
+        metadata={"fixed_factors": len(fixed), "max_abs_gap": worst, "worst_factor": worst_factor},
+    )
+    yield dg.AssetCheckResult(
+        check_name="no_sample_breaks_a_hard_rule",
+        passed=report.n_accepted == shockset.n_samples,
+        metadata={"accepted": int(report.n_accepted), "rejections": dg.MetadataValue.json(_jsonable(report.rejections))},
+    )
+
+
+@dg.asset(
+    group_name="translate",
+    ins={"fed_history": dg.AssetIn(), "plausibility_filter": dg.AssetIn(), "translator_current": dg.AssetIn(),
+         "translator_experimental": dg.AssetIn(), "factor_history": dg.AssetIn()},
+    kinds={"numpy"},
+    description="Synthetic tail scenario set `synthetic-tail`: novel severe macro paths (the Fed's "
+    "severely adverse deviations scaled and mixed with historical crisis shapes), translated and filtered.",
+)
+def synthetic_tail(
+    output_dir: OutputDir,
+    run_settings: RunSettings,
+    translation_settings: TranslationSettings,
+    fed_history: MacroScenario,
+    plausibility_filter: str,
+    translator_current: dict[str, str] | None,
+    translator_experimental: dict[str, str] | None,
+    factor_history: FactorHistory,
+) -> dg.Output[ShockSet]:
+    lanes = load_lanes({"current": translator_current, "experimental": translator_experimental})
+    translator = lanes.get("current") or lanes["experimental"]
+    drawn = generate_synthetic_tail(
+        translator,
+        fed_history,
+        severely_adverse=load_scenario(SYNTHETIC_BASE_SCENARIOS[0]),
+        baseline=load_scenario(SYNTHETIC_BASE_SCENARIOS[1]),
+        n_paths=translation_settings.synthetic_paths,
+        n_samples_per_path=translation_settings.synthetic_samples_per_path,
+        seed=run_settings.seed,
+        sample_kwargs={"factor_history": factor_history},
+    )
+    report = PlausibilityFilter.load(Path(plausibility_filter)).apply(drawn)
+    accepted = report.accepted
+    folder = output_dir.subdir("shocks", "synthetic-tail")
+    path = accepted.save_npz(folder / "ai.npz")
+    paths = pd.DataFrame(drawn.metadata.get("paths", []))
+    png = fan_chart_png({"synthetic tail": accepted}, title="synthetic-tail: novel severe scenarios") if accepted.n_samples else b""
+    return dg.Output(
+        accepted,
+        metadata={
+            "paths": dg.MetadataValue.md(_round(paths.drop(columns=[c for c in ("range",) if c in paths])).to_markdown(index=False)) if not paths.empty else "",
+            "samples": dg.MetadataValue.int(accepted.n_samples),
+            "rejection_rate": dg.MetadataValue.float(round(1.0 - report.acceptance_rate, 4)),
+            "plausibility": dg.MetadataValue.md(report.to_markdown()),
+            **({"fan_chart": dg.MetadataValue.md(png_markdown(png, "fan chart"))} if png else {}),
+            "output_path": dg.MetadataValue.path(str(path)),
+        },
+    )
+
+
+@dg.asset(
+    group_name="translate",
+    kinds={"scoringrules"},
+    description="Outcomes analysis: leave-crisis-out backtest (2001, 2008-09, 2020, 2022) of the satellite "
+    "and the transformer on realized macro paths: energy score, CRPS, 90%/99% coverage.",
+)
+def translator_backtest(
+    output_dir: OutputDir,
+    translation_settings: TranslationSettings,
+    factor_history: FactorHistory,
+    fed_history: MacroScenario,
+    source_reliability: dict[str, Any],
+) -> dg.MaterializeResult:
+    from risk_dagster.translate.backtest import default_models
+
+    models, notes = default_models(quick=translation_settings.transformer_preset == "small")
+    result = run_backtest(
+        factor_history,
+        fed_history,
+        models=models,
+        n_samples=translation_settings.backtest_samples,
+        seeds=tuple(range(translation_settings.backtest_seed_sets)),
+        source_weights={name: float(a.weight) for name, a in source_reliability.items()},
+    )
+    doc = result.to_json()
+    path = write_json(output_dir.subdir("translate") / "backtest.json", doc)
+    comparison = doc.get("comparison") or {}
+    return dg.MaterializeResult(
+        metadata={
+            "scores": dg.MetadataValue.md(result.to_markdown()),
+            "transformer_vs_satellite_es_ratio": dg.MetadataValue.float(float(comparison.get("ratio") or float("nan"))),
+            "goal_met": bool(comparison.get("goal_met", False)),
+            "notes": dg.MetadataValue.json(notes),
+            "output_path": dg.MetadataValue.path(str(path)),
+        }
+    )
+
+
+def _round(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.round(4) if isinstance(frame, pd.DataFrame) else frame
+
+
+def _jsonable(value: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v)))
