@@ -34,6 +34,12 @@ threshold is the 1st percentile of the real windows' out-of-fold scores.
 from __future__ import annotations
 
 import fnmatch
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +53,7 @@ import yaml
 
 from risk_dagster.market.history import FactorHistory
 from risk_dagster.paths import contracts_dir
+from risk_dagster.translate.persistence import ModelFileError, check_model_files
 from risk_dagster.translate.shockset import FloatArray, ShockSet, levels_from_shocks
 
 __all__ = [
@@ -58,6 +65,7 @@ __all__ = [
     "PlausibilityReport",
     "corrupt_windows",
     "derive_hard_rules",
+    "discriminator_file",
     "hard_rule_violations",
     "history_windows",
     "load_plausibility_rules",
@@ -129,6 +137,48 @@ def _unit_floor(shock_type: str, move: Mapping[str, Any]) -> float:
     return float(move.get("floor_points", 2.5))
 
 
+_FLOAT_TAG = "$float"
+
+
+def _to_json(obj: Any) -> Any:
+    """``obj`` as strict JSON: numpy scalars/arrays become Python ones, tuples lists, and a
+    non-finite float ``{"$float": "nan" | "inf" | "-inf"}`` (JSON has no NaN).
+
+    Raises
+    ------
+    TypeError
+        On a non-string mapping key or a value JSON cannot hold (it would not load back equal).
+    """
+    if obj is None or isinstance(obj, (bool, np.bool_, str)):
+        return bool(obj) if isinstance(obj, np.bool_) else obj
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        return x if np.isfinite(x) else {_FLOAT_TAG: "nan" if np.isnan(x) else ("inf" if x > 0 else "-inf")}
+    if isinstance(obj, np.ndarray):
+        return _to_json(obj.tolist())
+    if isinstance(obj, Mapping):
+        bad = [k for k in obj if not isinstance(k, str)]
+        if bad:
+            raise TypeError(f"non-string keys {bad!r} cannot be saved as JSON")
+        return {k: _to_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_to_json(v) for v in obj]
+    raise TypeError(f"{type(obj).__name__} value {obj!r} cannot be saved as JSON")
+
+
+def _from_json(obj: Any) -> Any:
+    """Inverse of :func:`_to_json` (tagged non-finite floats back to ``float``)."""
+    if isinstance(obj, dict):
+        if set(obj) == {_FLOAT_TAG}:
+            return float(obj[_FLOAT_TAG])
+        return {k: _from_json(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_from_json(v) for v in obj]
+    return obj
+
+
 # =============================================================================== hard rules
 @dataclass
 class HardRules:
@@ -196,6 +246,54 @@ class HardRules:
                 f: [round(float(m[h - 1]), 4) for h in (1, 4, 9) if h <= len(m)] for f, m in self.max_moves.items()
             },
         }
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, FloatArray]]:
+        """Exact state for saving: a JSON-able dict and the ``max_moves`` arrays.
+
+        Unlike :meth:`to_dict` (a rounded table for people), nothing is rounded:
+        :meth:`from_state` rebuilds limits equal to these bit for bit.
+
+        Returns
+        -------
+        tuple
+            ``(doc, arrays)``: ``doc`` holds every scalar/table (non-finite floats tagged, see
+            :func:`_to_json`); ``arrays`` maps ``max_moves.<factor id>`` to the float64 limits.
+        """
+        doc = {
+            "floors": {r: {f: [float(v), bool(st)] for f, (v, st) in fl.items()} for r, fl in self.floors.items()},
+            "curve_pairs": [[n, lg, sh, float(a), float(b), float(m)] for n, lg, sh, a, b, m in self.curve_pairs],
+            "max_moves": list(self.max_moves),
+            "multiple": float(self.multiple),
+            "history_floors": {f: float(v) for f, v in self.history_floors.items()},
+            "asset_class": dict(self.asset_class),
+            "scale_with_fixed": bool(self.scale_with_fixed),
+            "max_scale": float(self.max_scale),
+            "curve_include_jump_off": bool(self.curve_include_jump_off),
+        }
+        arrays = {f"max_moves.{f}": np.ascontiguousarray(m, dtype=np.float64) for f, m in self.max_moves.items()}
+        return _to_json(doc), arrays
+
+    @classmethod
+    def from_state(cls, doc: Mapping[str, Any], arrays: Mapping[str, FloatArray]) -> HardRules:
+        """Rebuild from :meth:`to_state` output.
+
+        Raises
+        ------
+        KeyError
+            When ``arrays`` lacks a ``max_moves`` entry ``doc`` names.
+        """
+        d = _from_json(doc)
+        return cls(
+            floors={r: {f: (float(v), bool(st)) for f, (v, st) in fl.items()} for r, fl in d["floors"].items()},
+            curve_pairs=[(str(n), str(lg), str(sh), float(a), float(b), float(m)) for n, lg, sh, a, b, m in d["curve_pairs"]],
+            max_moves={str(f): np.asarray(arrays[f"max_moves.{f}"], dtype=np.float64) for f in d["max_moves"]},
+            multiple=float(d["multiple"]),
+            history_floors={str(f): float(v) for f, v in d["history_floors"].items()},
+            asset_class={str(f): str(c) for f, c in d["asset_class"].items()},
+            scale_with_fixed=bool(d["scale_with_fixed"]),
+            max_scale=float(d["max_scale"]),
+            curve_include_jump_off=bool(d["curve_include_jump_off"]),
+        )
 
 
 def derive_hard_rules(factor_history: FactorHistory, params: Mapping[str, Any] | None = None) -> HardRules:
@@ -886,6 +984,71 @@ class PathDiscriminator:
         }
         return self
 
+    # ---------------------------------------------------------------- persistence
+    def to_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """Exact state for saving (see :meth:`PlausibilityFilter.save`).
+
+        Returns
+        -------
+        tuple
+            ``(doc, tensors)``: ``doc`` (JSON-able) holds ``quarters``, ``params``,
+            ``factor_ids``, ``threshold`` and ``metrics``; ``tensors`` holds the MLP's state
+            dict (``mlp.<name>``, float32), the feature scalers ``mu``/``sd`` and the history
+            statistics ``stats.scale``/``stats.corr`` (float64, bit-for-bit).
+
+        Raises
+        ------
+        RuntimeError
+            When the discriminator is not fitted.
+        """
+        if self._model is None or self._stats is None or self._mu is None or self._sd is None:
+            raise RuntimeError("PathDiscriminator: fit first")
+        doc = {
+            "quarters": self.quarters,
+            "params": self.params,
+            "factor_ids": list(self.factor_ids),
+            "threshold": self.threshold,
+            "metrics": self.metrics,
+        }
+        tensors = {f"mlp.{k}": v.detach().contiguous().clone() for k, v in self._model.state_dict().items()}
+        for name, arr in (("mu", self._mu), ("sd", self._sd), ("stats.scale", self._stats.scale),
+                          ("stats.corr", self._stats.corr)):
+            tensors[name] = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float64).copy())
+        return _to_json(doc), tensors
+
+    @classmethod
+    def from_state(cls, doc: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) -> PathDiscriminator:
+        """Rebuild a fitted discriminator from :meth:`to_state` output (no training).
+
+        Raises
+        ------
+        KeyError
+            When a tensor or field is missing.
+        ValueError
+            When the shapes disagree with each other or with the factor ids.
+        """
+        d = _from_json(doc)
+        disc = cls(int(d["quarters"]), d["params"])
+        disc.factor_ids = [str(f) for f in d["factor_ids"]]
+        disc.threshold = float(d["threshold"])
+        disc.metrics = dict(d["metrics"])
+        first = tensors["mlp.net.0.weight"]
+        model = _MLP(int(first.shape[1]), int(first.shape[0]))
+        model.load_state_dict({k[len("mlp."):]: v for k, v in tensors.items() if k.startswith("mlp.")}, strict=True)
+        model.eval()
+        mu, sd = tensors["mu"].numpy(), tensors["sd"].numpy()
+        scale, corr = tensors["stats.scale"].numpy(), tensors["stats.corr"].numpy()
+        n_f, n_in = len(disc.factor_ids), len(FEATURE_NAMES)
+        if first.shape[1] != n_in or mu.shape != (n_in,) or sd.shape != (n_in,):
+            raise ValueError(f"discriminator for {disc.quarters} quarters: {len(mu)} feature scalers, "
+                             f"{first.shape[1]} MLP inputs, expected {n_in}")
+        if scale.shape != (n_f,) or corr.shape != (n_f, n_f):
+            raise ValueError(f"discriminator for {disc.quarters} quarters: statistics of shape {scale.shape}/"
+                             f"{corr.shape} for {n_f} factors")
+        disc._model, disc._mu, disc._sd = model, mu, sd
+        disc._stats = _Stats(scale=scale, corr=corr)
+        return disc
+
     # ---------------------------------------------------------------- scoring
     def score_windows(self, windows: FloatArray, mask: BoolArray | None = None) -> FloatArray:
         """``[n]`` probability-of-real of raw one-quarter-change paths ``[n, quarters, factors]``
@@ -1008,6 +1171,45 @@ class PlausibilityReport:
         return "\n".join(lines) + "\n"
 
 
+FILTER_FILE = "filter.json"
+"""A saved filter's parameters, seed, hard-rule limits, history layout and discriminator metadata."""
+
+FILTER_ARRAYS_FILE = "filter.safetensors"
+"""A saved filter's arrays: hard-rule move limits (``max_moves.<factor id>``) and the history's
+one-quarter changes (``history.changes``, kept so an unsaved path length can still be trained)."""
+
+_FILTER_FORMAT = "risk_dagster.translate.plausibility/1"
+_DISCRIMINATOR_FILE = re.compile(r"discriminator_[0-9]+\.safetensors")
+
+
+def discriminator_file(quarters: int) -> str:
+    """File name of the saved discriminator for ``quarters``-quarter paths."""
+    return f"discriminator_{int(quarters)}.safetensors"
+
+
+def _is_filter_file(name: str) -> bool:
+    return name in (FILTER_FILE, FILTER_ARRAYS_FILE) or _DISCRIMINATOR_FILE.fullmatch(name) is not None
+
+
+def _replace_folder(tmp: Path, target: Path) -> None:
+    """Move the complete folder ``tmp`` to ``target``, replacing what was there.
+
+    The old folder is renamed aside first and removed only once the new one is in place (put
+    back if the second rename fails): the previous good filter is never half-overwritten.
+    """
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
+    os.replace(target, old)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
 class PlausibilityFilter:
     """Hard rules + discriminator, fitted on the factor history.
 
@@ -1016,11 +1218,17 @@ class PlausibilityFilter:
     params
         :func:`load_plausibility_rules` output; the shipped file by default.
 
+    Notes
+    -----
+    A fitted filter is persisted with :meth:`save` and rebuilt with :meth:`load` (safetensors +
+    JSON, never pickles): a Dagster asset fits it once, the per-scenario assets load it.
+
     Examples
     --------
-    >>> filt = PlausibilityFilter().fit(factor_history, seed=0)  # doctest: +SKIP
-    >>> report = filt.apply(shockset)                             # doctest: +SKIP
-    >>> report.accepted, report.to_metadata()                     # doctest: +SKIP
+    >>> filt = PlausibilityFilter().fit(factor_history, seed=0, quarters=(13,))  # doctest: +SKIP
+    >>> report = filt.apply(shockset)                                            # doctest: +SKIP
+    >>> report.accepted, report.to_metadata()                                    # doctest: +SKIP
+    >>> filt.save(folder); PlausibilityFilter.load(folder).apply(shockset)       # doctest: +SKIP
     """
 
     def __init__(self, params: Mapping[str, Any] | None = None) -> None:
@@ -1035,8 +1243,24 @@ class PlausibilityFilter:
         return bool((self.params.get("discriminator") or {}).get("enabled", True))
 
     def fit(self, factor_history: FactorHistory, *, seed: int = 0, quarters: Sequence[int] = ()) -> Self:
-        """Derive the hard-rule limits; train discriminators for the given path lengths now (others
-        are trained, with the same seed, the first time a ShockSet of that length is seen)."""
+        """Derive the hard-rule limits and train the discriminators asked for.
+
+        Parameters
+        ----------
+        factor_history
+            Levels (floors, curve ranges) and one-quarter changes (move limits, discriminator).
+        seed
+            Seed of every discriminator's training.
+        quarters
+            Path lengths whose discriminators are trained now (about 14 s each), so that
+            :meth:`save` writes them; other lengths are trained, with the same seed, the first
+            time a ShockSet of that length is seen (:meth:`discriminator`).
+
+        Returns
+        -------
+        PlausibilityFilter
+            ``self``.
+        """
         self.rules = derive_hard_rules(factor_history, self.params)
         self.seed = int(seed)
         self._changes = factor_history.changes.copy()
@@ -1046,7 +1270,13 @@ class PlausibilityFilter:
         return self
 
     def discriminator(self, quarters: int) -> PathDiscriminator:
-        """The discriminator for paths of ``quarters`` quarters (trained on first use)."""
+        """The discriminator for paths of ``quarters`` quarters (trained on first use).
+
+        A filter rebuilt by :meth:`load` has the saved discriminators ready; for a length that
+        was not saved it trains one on demand exactly as the original filter would have (same
+        history changes, same seed, so the same model: :meth:`save` keeps the history for this),
+        which costs the training time (~14 s) in that process. Fit with ``quarters=`` to avoid it.
+        """
         if self._changes is None:
             raise RuntimeError("PlausibilityFilter: fit first")
         if quarters not in self._discriminators:
@@ -1137,6 +1367,183 @@ class PlausibilityFilter:
             "rejections": dict(report.rejections),
         }
         return report
+
+    # ---------------------------------------------------------------- persistence
+    def save(self, directory: str | Path) -> Path:
+        """Write the fitted filter to ``directory`` as JSON + safetensors (never a pickle).
+
+        Files written (and nothing else):
+
+        * ``filter.json``: format tag, rule parameters, seed, the hard-rule limits (exact, see
+          :meth:`HardRules.to_state`), the history's quarters and factor ids, and per trained
+          discriminator its path length, parameters, factor ids, threshold, metrics and file;
+        * ``filter.safetensors``: the move limits ``max_moves.<factor id>`` and the history's
+          one-quarter changes ``history.changes`` (float64);
+        * ``discriminator_<quarters>.safetensors``: per trained discriminator the MLP state dict
+          (``mlp.*``), feature scalers (``mu``, ``sd``) and statistics (``stats.scale``,
+          ``stats.corr``).
+
+        The folder is written in full under a temporary name beside ``directory`` and then
+        renamed onto it: readers see the previous complete filter or the new one, never a mix.
+
+        Parameters
+        ----------
+        directory
+            Target folder: absent, empty, or a previously saved filter (replaced as a whole).
+
+        Returns
+        -------
+        Path
+            The folder.
+
+        Raises
+        ------
+        RuntimeError
+            When the filter is not fitted.
+        ModelFileError
+            When ``directory`` is a file or holds anything but a saved filter's files (it would
+            be deleted by the replacement).
+        """
+        from safetensors.numpy import save_file as save_numpy
+        from safetensors.torch import save_file as save_torch
+
+        if self.rules is None or self._changes is None:
+            raise RuntimeError("PlausibilityFilter: fit first")
+        target = Path(directory)
+        if target.exists():
+            if not target.is_dir():
+                raise ModelFileError(f"cannot save the plausibility filter to {target}: not a folder")
+            foreign = sorted(p.name for p in target.iterdir() if not _is_filter_file(p.name))
+            if foreign:
+                raise ModelFileError(
+                    f"refusing to replace {target}: it holds {foreign}, not only a saved plausibility filter's files"
+                )
+        rules_doc, arrays = self.rules.to_state()
+        changes = self._changes
+        arrays["history.changes"] = np.ascontiguousarray(changes.to_numpy(dtype=np.float64))
+        index = changes.index
+        history = {
+            "index": [str(q) for q in index],
+            "index_name": None if index.name is None else str(index.name),
+            "freq": index.freqstr if isinstance(index, pd.PeriodIndex) else None,
+            "columns": [str(c) for c in changes.columns],
+            "columns_name": None if changes.columns.name is None else str(changes.columns.name),
+        }
+        discriminators: dict[str, Any] = {}
+        tensors: dict[str, dict[str, torch.Tensor]] = {}
+        for q, disc in sorted(self._discriminators.items()):
+            ddoc, tens = disc.to_state()
+            name = discriminator_file(q)
+            discriminators[str(q)] = {**ddoc, "file": name}
+            tensors[name] = tens
+        doc = {
+            "format": _FILTER_FORMAT,
+            "params": _to_json(self.params),
+            "seed": int(self.seed),
+            "hard_rules": rules_doc,
+            "history": history,
+            "arrays_file": FILTER_ARRAYS_FILE,
+            "discriminators": discriminators,
+        }
+        text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
+        meta = {"format": _FILTER_FORMAT}
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        try:
+            os.chmod(tmp, 0o755)  # mkdtemp's 0o700 would hide the filter from other users
+            (tmp / FILTER_FILE).write_text(text, encoding="utf-8")
+            save_numpy(arrays, str(tmp / FILTER_ARRAYS_FILE), metadata=meta)
+            for name, tens in tensors.items():
+                save_torch(tens, str(tmp / name), metadata={**meta, "quarters": name[len("discriminator_"):-len(".safetensors")]})
+            check_model_files(tmp)
+            _replace_folder(tmp, target)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return target
+
+    @classmethod
+    def load(cls, directory: str | Path) -> PlausibilityFilter:
+        """Rebuild a filter written by :meth:`save`, exactly and without training.
+
+        Reads JSON (``json``) and safetensors (``safetensors.numpy`` / ``safetensors.torch``)
+        only: no pickle, no code from disk. The rebuilt filter gives the same hard-rule limits,
+        discriminator scores (bit for bit) and :meth:`apply` results as the saved one; a path
+        length without a saved discriminator is trained on demand (see :meth:`discriminator`).
+
+        Parameters
+        ----------
+        directory
+            A folder written by :meth:`save`.
+
+        Returns
+        -------
+        PlausibilityFilter
+
+        Raises
+        ------
+        ModelFileError
+            When the folder is missing, holds a file that is not JSON/safetensors (a ``.pkl``,
+            ...) or one ``filter.json`` does not list, lacks a listed file, or a file is
+            corrupted; the message names the path.
+        """
+        from safetensors.numpy import load_file as load_numpy
+        from safetensors.torch import load_file as load_torch
+
+        folder = Path(directory)
+        check_model_files(folder)
+        path = folder / FILTER_FILE
+        if not path.is_file():
+            raise ModelFileError(f"missing {path}: {folder} is not a saved plausibility filter")
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFileError(f"corrupted {path}: {exc}") from exc
+        if not isinstance(doc, dict) or doc.get("format") != _FILTER_FORMAT:
+            found = doc.get("format") if isinstance(doc, dict) else None
+            raise ModelFileError(f"{path}: not a saved plausibility filter (format {found!r}, expected {_FILTER_FORMAT!r})")
+        discs = doc.get("discriminators")
+        if not isinstance(discs, dict) or not all(isinstance(d, dict) and "file" in d for d in discs.values()):
+            raise ModelFileError(f"corrupted {path}: no valid 'discriminators' table")
+        listed = {FILTER_FILE, FILTER_ARRAYS_FILE, *(str(d["file"]) for d in discs.values())}
+        unlisted = sorted(p.name for p in folder.iterdir() if p.name not in listed)
+        if unlisted:
+            raise ModelFileError(f"{folder} holds {unlisted}, which {path} does not list: refusing to load it")
+        for name in sorted(listed):
+            if not (folder / name).is_file():
+                raise ModelFileError(f"missing {folder / name} (listed in {path})")
+
+        def read(name: str, loader: Any) -> dict[str, Any]:
+            try:
+                return dict(loader(str(folder / name)))
+            except Exception as exc:  # safetensors raises its own error types on a bad header
+                raise ModelFileError(f"corrupted {folder / name}: {exc}") from exc
+
+        arrays = read(FILTER_ARRAYS_FILE, load_numpy)
+        try:
+            filt = cls(_from_json(doc["params"]))
+            filt.rules = HardRules.from_state(doc["hard_rules"], arrays)
+            filt.seed = int(doc["seed"])
+            hist = doc["history"]
+            index = (
+                pd.PeriodIndex(hist["index"], freq=hist["freq"], name=hist["index_name"])
+                if hist["freq"] is not None
+                else pd.Index(hist["index"], name=hist["index_name"])
+            )
+            filt._changes = pd.DataFrame(
+                arrays["history.changes"], index=index, columns=pd.Index(hist["columns"], name=hist["columns_name"])
+            )
+            for q, ddoc in discs.items():
+                disc = PathDiscriminator.from_state(ddoc, read(str(ddoc["file"]), load_torch))
+                if disc.quarters != int(q):
+                    raise ValueError(f"{ddoc['file']} is for {disc.quarters} quarters, listed under {q}")
+                filt._discriminators[int(q)] = disc
+        except ModelFileError:
+            raise
+        except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+            raise ModelFileError(f"cannot rebuild the plausibility filter from {folder}: {exc!r}") from exc
+        return filt
 
     def summary(self) -> dict[str, Any]:
         """Plain-JSON rule limits and discriminator metrics."""

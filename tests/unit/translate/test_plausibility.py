@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import time
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from risk_dagster.market.history import FactorHistory
@@ -12,13 +17,16 @@ from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.plausibility import (
     PathDiscriminator,
     PlausibilityFilter,
+    PlausibilityReport,
     corrupt_windows,
+    discriminator_file,
     hard_rule_violations,
     history_windows,
     load_plausibility_rules,
     roc_auc,
     severity_scale,
 )
+from risk_dagster.translate.persistence import ModelFileError
 from risk_dagster.translate.satellite import SatelliteTranslator
 from risk_dagster.translate.shockset import ShockSet, shocks_from_levels
 
@@ -147,3 +155,106 @@ def test_discriminator_held_out_auc_and_determinism(factor_history: FactorHistor
     again = PathDiscriminator(9, params).fit(train, seed=3)
     np.testing.assert_array_equal(again.score_windows(real, mask), s_real)
     assert again.threshold == disc.threshold
+
+
+# ---------------------------------------------------------------------------- save / load
+@pytest.fixture(scope="module")
+def saved(filt: PlausibilityFilter, sa_set: ShockSet, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    filt.apply(sa_set)  # trains the discriminator for this path length, unless a test above did
+    return filt.save(tmp_path_factory.mktemp("plausibility") / "filter")
+
+
+def _accepted_index(report: PlausibilityReport, ss: ShockSet) -> list[int]:
+    return [int(np.flatnonzero((ss.shocks == row).all(axis=(1, 2)))[0]) for row in report.accepted.shocks]
+
+
+def test_save_writes_only_json_and_safetensors(saved: Path, sa_set: ShockSet) -> None:
+    names = sorted(p.name for p in saved.iterdir())
+    assert names == sorted(["filter.json", "filter.safetensors", discriminator_file(len(sa_set.quarters))])
+    assert [p.name for p in saved.parent.iterdir()] == [saved.name]  # no temporary folder left behind
+
+    def non_json(constant: str) -> None:
+        raise AssertionError(f"filter.json holds {constant}: not strict JSON")
+
+    doc = json.loads((saved / "filter.json").read_text(encoding="utf-8"), parse_constant=non_json)
+    assert list(doc["discriminators"]) == [str(len(sa_set.quarters))]
+
+
+def test_load_round_trip_is_exact_and_does_not_train(
+    filt: PlausibilityFilter, saved: Path, sa_set: ShockSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a loaded filter must not train")
+
+    monkeypatch.setattr(PathDiscriminator, "fit", no_training)
+    start = time.perf_counter()
+    loaded = PlausibilityFilter.load(saved)
+    assert time.perf_counter() - start < 5.0  # training one discriminator takes ~14 s
+    assert loaded.params == filt.params and loaded.seed == filt.seed
+
+    # Same limits and same history (what an unsaved path length would be trained on).
+    assert loaded.rules.to_dict() == filt.rules.to_dict()
+    assert loaded.rules.curve_pairs == filt.rules.curve_pairs and loaded.rules.floors == filt.rules.floors
+    assert set(loaded.rules.max_moves) == set(filt.rules.max_moves)
+    for f, moves in filt.rules.max_moves.items():
+        assert loaded.rules.max_moves[f].tobytes() == moves.tobytes()
+    pd.testing.assert_frame_equal(loaded._changes, filt._changes)  # noqa: SLF001
+
+    # Same scores bit for bit, same accepted samples, same counts.
+    q = len(sa_set.quarters)
+    assert loaded.discriminator(q).threshold == filt.discriminator(q).threshold
+    assert loaded.score(sa_set).tobytes() == filt.score(sa_set).tobytes()
+    expected, got = filt.apply(sa_set), loaded.apply(sa_set)
+    assert _accepted_index(got, sa_set) == _accepted_index(expected, sa_set)
+    assert got.accepted.shocks.tobytes() == expected.accepted.shocks.tobytes()
+    assert got.rejections == expected.rejections and got.only_rule == expected.only_rule
+    assert got.breaches == expected.breaches
+    assert json.dumps(got.to_metadata(), sort_keys=True) == json.dumps(expected.to_metadata(), sort_keys=True)
+    assert json.dumps(got.parameters, sort_keys=True) == json.dumps(expected.parameters, sort_keys=True)
+
+
+def test_load_refuses_stray_files_and_names_missing_ones(saved: Path, sa_set: ShockSet, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(saved, tmp_path / "copy"))
+    (copy / "model.pkl").write_bytes(b"\x80\x04N.")  # a pickle of None: never to be read
+    with pytest.raises(ModelFileError, match=r"model\.pkl"):
+        PlausibilityFilter.load(copy)
+    (copy / "model.pkl").unlink()
+    (copy / "extra.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(ModelFileError, match=r"extra\.json"):
+        PlausibilityFilter.load(copy)
+    (copy / "extra.json").unlink()
+    PlausibilityFilter.load(copy)  # clean again
+
+    disc = copy / discriminator_file(len(sa_set.quarters))
+    disc.write_bytes(b"not safetensors")
+    with pytest.raises(ModelFileError, match=re.escape(str(disc))):
+        PlausibilityFilter.load(copy)
+    disc.unlink()
+    with pytest.raises(ModelFileError, match=re.escape(str(disc))):
+        PlausibilityFilter.load(copy)
+    (copy / "filter.json").unlink()
+    with pytest.raises(ModelFileError, match=re.escape(str(copy / "filter.json"))):
+        PlausibilityFilter.load(copy)
+    with pytest.raises(ModelFileError, match="nowhere"):
+        PlausibilityFilter.load(tmp_path / "nowhere")
+
+
+def test_save_replaces_a_saved_filter_never_a_foreign_folder(filt: PlausibilityFilter, saved: Path, tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="fit first"):
+        PlausibilityFilter(filt.params).save(tmp_path / "unfitted")
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep", encoding="utf-8")
+    with pytest.raises(ModelFileError, match=r"notes\.txt"):
+        filt.save(foreign)
+    assert (foreign / "notes.txt").read_text(encoding="utf-8") == "keep"
+
+    # A previous save is replaced as a whole: a stale discriminator file does not survive.
+    again = Path(shutil.copytree(saved, tmp_path / "again"))
+    stale = again / discriminator_file(99)
+    shutil.copyfile(next(again.glob("discriminator_*.safetensors")), stale)
+    filt.save(again)
+    assert not stale.exists()
+    assert sorted(p.name for p in again.iterdir()) == sorted(p.name for p in saved.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again", "foreign"]
+    PlausibilityFilter.load(again)
