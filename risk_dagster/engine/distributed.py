@@ -1,0 +1,334 @@
+"""Distributed backend: scenario chunks of :func:`~risk_dagster.engine.revalue.revalue` on dask.distributed.
+
+The book is prepared once on the client (:func:`~risk_dagster.engine.kernels.prepare_book`),
+scattered once to every worker (``client.scatter(..., broadcast=True)``), and each worker builds
+its :class:`~risk_dagster.engine.kernels.TorchBook` once per book (cached in the worker process).
+One task prices one scenario chunk; the chunks are gathered and assembled in chunk order.
+
+Exactness: the results equal the local backend's **bitwise** (float64) because every number is
+produced by the same arithmetic:
+
+- the chunk boundaries are the local backend's (same :func:`auto_chunk_size`, same loan chunk
+  rule), and a task calls the local code (:func:`market_pnl`, :func:`loan_pnl`) on exactly the
+  slice the local loop would take, so each chunk's matmuls and reductions run on the same shapes
+  in the same order;
+- the base vector is computed once on the client and shipped, not recomputed on the workers;
+- the central path and the assembly (segment mapping, median sample) run on the client with the
+  same code path as :func:`revalue`.
+
+Workers are CPU only; intra-op threads of a worker are pinned to ``threads_per_worker`` for a
+cluster this module starts (BLAS results on this hardware do not depend on the thread count, see
+``tests/unit/engine/test_distributed.py``, but a pinned count keeps that assumption small).
+The per-position cache of :func:`revalue` is a local-backend feature; the distributed backend
+always reprices every position.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+
+from risk_dagster.engine.curves import ZeroCurve, treasury_zero_curve
+from risk_dagster.engine.kernels import PreparedBook, TorchBook, prepare_book
+from risk_dagster.engine.precision import DTYPES, PrecisionPolicy
+from risk_dagster.engine.revalue import (
+    ENGINE_VERSION,
+    RevaluationCache,
+    StressResult,
+    _base_vector,
+    auto_chunk_size,
+    loan_pnl,
+    market_pnl,
+    revalue,
+    select_quarters,
+    shockset_matrix,
+)
+from risk_dagster.translate.shockset import ShockSet
+
+__all__ = ["Backend", "dask_client", "loan_chunk_size", "revalue_distributed", "revalue_with_backend"]
+
+Backend = Literal["local", "dask"]
+
+
+def loan_chunk_size(n_loans: int, n_path_quarters: int, memory_budget_mb: float) -> int:
+    """Samples per loan chunk: the rule :func:`revalue` applies (kept identical for exactness)."""
+    return max(1, int(memory_budget_mb * 2**20 // max(1, 8 * 6 * n_path_quarters * max(n_loans, 1))))
+
+
+# ----------------------------------------------------------------------------- cluster
+@contextlib.contextmanager
+def dask_client(address: str | None = None, *, n_workers: int = 2, threads_per_worker: int = 1,
+                processes: bool = True) -> Iterator[Any]:
+    """A :class:`distributed.Client`: connected to ``address``, or to a new ``LocalCluster``.
+
+    Parameters
+    ----------
+    address
+        Scheduler address (``tcp://host:8786``) from the resource config; ``None`` starts a
+        ``LocalCluster(n_workers, threads_per_worker, processes, dashboard_address=None)``.
+    processes
+        Worker processes (default; the real shape of a cluster: the book is pickled and shipped)
+        or threads of this process.
+
+    Yields
+    ------
+    distributed.Client
+        Closed, with the cluster it started, on exit.
+    """
+    from distributed import Client, LocalCluster
+
+    if address:
+        client = Client(address)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    with warnings.catch_warnings():  # "port 8787 in use" when other clusters run: no dashboard is served
+        warnings.simplefilter("ignore", UserWarning)
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes,
+                               dashboard_address=None)
+    try:
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        cluster.close()
+
+
+# ----------------------------------------------------------------------------- worker side
+_WORKER_LOCK = threading.Lock()
+_WORKER_BOOKS: dict[tuple[str, str], TorchBook] = {}
+_WORKER_CACHE_SIZE = 2  # a worker keeps the TorchBooks of the last two (book, dtype) pairs
+
+
+def _worker_torch_book(token: str, book: PreparedBook, dtype_name: str) -> TorchBook:
+    """The worker's TorchBook of the scattered book: built once per (book, dtype), then reused."""
+    key = (token, dtype_name)
+    with _WORKER_LOCK:
+        tb = _WORKER_BOOKS.get(key)
+        if tb is None:
+            tb = TorchBook(book, DTYPES[dtype_name], torch.device("cpu"))
+            while len(_WORKER_BOOKS) >= _WORKER_CACHE_SIZE:
+                _WORKER_BOOKS.pop(next(iter(_WORKER_BOOKS)))
+            _WORKER_BOOKS[key] = tb
+        return tb
+
+
+def _pin_threads(threads: int | None) -> None:
+    if threads and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+def _market_task(token: str, book: PreparedBook, base: np.ndarray, x: np.ndarray, dtype_name: str,
+                 threads: int | None) -> np.ndarray:
+    """``[len(x), segments]`` market P&L of one scenario chunk (one iteration of the local loop)."""
+    _pin_threads(threads)
+    tb = _worker_torch_book(token, book, dtype_name)
+    # a copy when the unpickled array is read-only (torch refuses to wrap those silently)
+    base_t = torch.from_numpy(base if base.flags.writeable else base.copy())
+    seg, _ = market_pnl(tb, x, max(1, x.shape[0]), base=base_t)
+    return seg
+
+
+def _loan_task(book: PreparedBook, path: np.ndarray, quarters: list[int], dtype_name: str,
+               threads: int | None) -> np.ndarray:
+    """``[len(path), quarters, segments]`` loan P&L of one sample chunk (one iteration of the local loop)."""
+    _pin_threads(threads)
+    seg, _ = loan_pnl(book, path, quarters, DTYPES[dtype_name], torch.device("cpu"), max(1, path.shape[0]))
+    return seg
+
+
+# ----------------------------------------------------------------------------- entry points
+def revalue_distributed(
+    positions: pd.DataFrame,
+    shockset: ShockSet,
+    *,
+    address: str | None = None,
+    client: Any | None = None,
+    n_workers: int = 2,
+    threads_per_worker: int = 1,
+    processes: bool = True,
+    chunk_size: int | None = None,
+    quarter_index: int | Sequence[int] | None = -1,
+    policy: PrecisionPolicy | None = None,
+    curve: ZeroCurve | None = None,
+    valuation_date: str | None = None,
+    memory_budget_mb: float = 1024.0,
+) -> StressResult:
+    """:func:`~risk_dagster.engine.revalue.revalue` with scenario chunks sharded over dask workers.
+
+    Parameters
+    ----------
+    positions, shockset, quarter_index, policy, chunk_size, curve, valuation_date, memory_budget_mb
+        As for :func:`revalue` (CPU pricing; the default policy is float64). ``chunk_size`` is
+        the number of scenario rows per task, and the default is :func:`revalue`'s, so that the
+        result equals the local backend's bitwise.
+    address
+        Scheduler address; ``None`` (and no ``client``) starts a ``LocalCluster`` for this call.
+    client
+        An open ``distributed.Client`` to reuse (a long-lived resource avoids a cluster start
+        per call); takes precedence over ``address``.
+    n_workers, threads_per_worker, processes
+        Shape of the ``LocalCluster`` started when neither ``client`` nor ``address`` is given.
+
+    Returns
+    -------
+    StressResult
+        Equal to the local backend's (``pnl``, ``base_values``, ``central_sample``,
+        ``central_pnl``); ``metadata`` adds ``backend``, ``n_tasks``, ``n_workers``.
+    """
+    if client is None:
+        with dask_client(address, n_workers=n_workers, threads_per_worker=threads_per_worker,
+                         processes=processes) as own:
+            # pin worker threads only on a cluster we started (an external one keeps its own config)
+            pin = threads_per_worker if (address is None and processes) else None
+            return _revalue_on(own, positions, shockset, pin, chunk_size=chunk_size, quarter_index=quarter_index,
+                               policy=policy, curve=curve, valuation_date=valuation_date,
+                               memory_budget_mb=memory_budget_mb)
+    return _revalue_on(client, positions, shockset, None, chunk_size=chunk_size, quarter_index=quarter_index,
+                       policy=policy, curve=curve, valuation_date=valuation_date, memory_budget_mb=memory_budget_mb)
+
+
+def _revalue_on(client: Any, positions: pd.DataFrame, shockset: ShockSet, threads: int | None, *,
+                chunk_size: int | None, quarter_index: int | Sequence[int] | None, policy: PrecisionPolicy | None,
+                curve: ZeroCurve | None, valuation_date: str | None, memory_budget_mb: float) -> StressResult:
+    # Mirrors revalue(cache=None) step by step; only the two pricing loops go to the workers.
+    t0 = time.perf_counter()
+    dev = torch.device("cpu")
+    policy = policy or PrecisionPolicy.default_for(dev)
+    policy.check_device(dev)
+    dtype_name = policy.name
+    curve = curve or treasury_zero_curve(valuation_date)
+    frame = positions.reset_index(drop=True)
+    qs = select_quarters(len(shockset.quarters), quarter_index)
+    n_pos, n_samp, n_q = len(frame), shockset.n_samples, len(qs)
+    pids = [str(x) for x in frame["position_id"]]
+    all_segments = sorted({str(s) for s in frame["segment"]})
+    t1 = time.perf_counter()
+    book = prepare_book(frame, curve)
+    t2 = time.perf_counter()
+    tb = TorchBook(book, policy.pricing_dtype, dev)
+    base = _base_vector(tb)
+    base_np = base.cpu().numpy().copy()
+    loan_rows = book.loan["rows"]
+    base_np[loan_rows] = frame["notional"].to_numpy(dtype=np.float64)[loan_rows]
+
+    market_path = shockset_matrix(shockset, book.factor_ids, qs)
+    X = market_path.reshape(n_samp * n_q, -1)
+    chunk = chunk_size or auto_chunk_size(book, X.shape[0], policy.pricing_dtype, per_position=False,
+                                          memory_budget_mb=memory_budget_mb)
+    loan_path = shockset_matrix(shockset, book.factor_ids) if len(loan_rows) else np.zeros((n_samp, 1, len(book.factor_ids)))
+    loan_chunk = loan_chunk_size(len(loan_rows), loan_path.shape[1], memory_budget_mb)
+
+    # scatter once: every worker holds the book and the base vector; tasks carry only their slice
+    token = uuid.uuid4().hex
+    book_f = client.scatter(book, broadcast=True, hash=False)
+    base_f = client.scatter(base.cpu().numpy(), broadcast=True, hash=False)
+    m_futs = [client.submit(_market_task, token, book_f, base_f, np.ascontiguousarray(X[lo : lo + chunk]), dtype_name,
+                            threads, key=f"market-chunk-{token}-{i}", pure=False)
+              for i, lo in enumerate(range(0, X.shape[0], chunk))]
+    l_futs = []
+    if len(loan_rows):
+        l_futs = [client.submit(_loan_task, book_f, np.ascontiguousarray(loan_path[lo : lo + loan_chunk]), qs, dtype_name,
+                                threads, key=f"loan-chunk-{token}-{i}", pure=False)
+                  for i, lo in enumerate(range(0, n_samp, loan_chunk))]
+    m_parts = client.gather(m_futs)  # gathered in submission order = chunk order
+    l_parts = client.gather(l_futs)
+    n_workers = len(client.scheduler_info().get("workers", {}))
+    del m_futs, l_futs, book_f, base_f  # release the scattered data on the workers
+    nseg = len(book.segments)
+    seg_m = np.concatenate(m_parts, axis=0) if m_parts else np.zeros((0, nseg))
+    seg_l = np.concatenate(l_parts, axis=0) if l_parts else np.zeros((n_samp, n_q, nseg))
+    t3 = time.perf_counter()
+
+    seg_map = np.array([all_segments.index(s) for s in book.segments], dtype=np.int64)
+    pnl = np.zeros((n_samp, n_q, len(all_segments)))
+    pnl[:, :, seg_map] = seg_m.reshape(n_samp, n_q, -1) + seg_l
+    totals = pnl[:, -1, :].sum(axis=1)
+    central = int(np.argsort(totals, kind="stable")[n_samp // 2])
+    # the central path is one sample: priced here with revalue's own calls (same chunking)
+    _, c_pos = market_pnl(tb, market_path[central], max(1, n_q), per_position=True, base=base)
+    _, c_loan = loan_pnl(book, loan_path[central : central + 1], qs, policy.pricing_dtype, dev, 1, per_position=True)
+    central_pos = c_pos.T.copy()  # type: ignore[union-attr]
+    central_pos[loan_rows] = c_loan[0].T  # type: ignore[index]
+    central_df = pd.DataFrame(central_pos, index=pd.Index(pids, name="position_id"),
+                              columns=[shockset.quarters[q] for q in qs])
+    t4 = time.perf_counter()
+    meta = {
+        "engine_version": ENGINE_VERSION,
+        "backend": "dask",
+        "pricing_dtype": policy.name,
+        "device": str(dev),
+        "chunk_size": int(chunk),
+        "loan_chunk_size": int(loan_chunk),
+        "n_tasks": len(m_parts) + len(l_parts),
+        "n_workers": n_workers,
+        "valuation_date": str(curve.valuation_date),
+        "n_positions": n_pos,
+        "n_repriced": n_pos,
+        "n_cash_flows": book.n_cash_flows,
+        "n_grid_times": int(len(book.time_days)),
+        "n_blocks": len(book.blocks),
+        "seconds": {"keys": t1 - t0, "prepare": t2 - t1, "price": t3 - t2, "assemble": t4 - t3, "total": t4 - t0},
+        "revaluations_per_s": float(n_pos * n_samp * n_q / max(t3 - t2, 1e-12)),
+    }
+    return StressResult(
+        scenario_id=shockset.scenario_id, position_ids=pids, segments=all_segments,
+        quarters=[shockset.quarters[q] for q in qs], base_values=base_np, pnl=pnl,
+        central_sample=central, central_pnl=central_df, metadata=meta,
+    )  # fmt: skip
+
+
+def revalue_with_backend(
+    positions: pd.DataFrame,
+    shockset: ShockSet,
+    *,
+    backend: Backend = "local",
+    address: str | None = None,
+    client: Any | None = None,
+    n_workers: int = 2,
+    threads_per_worker: int = 1,
+    processes: bool = True,
+    cache: RevaluationCache | None = None,
+    device: str | torch.device = "auto",
+    **kwargs: Any,
+) -> StressResult:
+    """One switch for the Dagster resource: ``backend="local"`` (:func:`revalue`) or ``"dask"``.
+
+    Parameters
+    ----------
+    backend
+        ``"local"``: this process (``device`` and ``cache`` apply). ``"dask"``: scenario chunks
+        on a cluster (``address`` / ``client`` / ``n_workers`` / ``threads_per_worker`` /
+        ``processes`` apply; CPU pricing; no per-position cache).
+    kwargs
+        Passed on: ``quarter_index``, ``policy``, ``chunk_size``, ``curve``, ``valuation_date``,
+        ``memory_budget_mb``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown backend, or a ``cache`` or a non-CPU device with ``backend="dask"``.
+    """
+    if backend == "local":
+        return revalue(positions, shockset, device=device, cache=cache, **kwargs)
+    if backend == "dask":
+        if cache is not None:
+            raise ValueError("the dask backend has no per-position cache; pass cache=None or use backend='local'")
+        if str(device).lower() not in ("auto", "cpu"):
+            raise ValueError(f"the dask backend prices on the workers' CPUs; device={device!r} is not supported")
+        return revalue_distributed(positions, shockset, address=address, client=client, n_workers=n_workers,
+                                   threads_per_worker=threads_per_worker, processes=processes, **kwargs)
+    raise ValueError(f"unknown backend {backend!r}; expected 'local' or 'dask'")

@@ -1,0 +1,52 @@
+"""The engine benchmark's report on a tiny size: keys, finite positive values, parity (not speed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+
+import pytest
+
+from risk_dagster.engine.benchmark import REPORT_KEYS, bench_command, benchmark_book, benchmark_shocks, run_engine_benchmark
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("QuantLib") is None, reason="QuantLib not installed")
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    return run_engine_benchmark(200, 20, quantlib_scenarios=2, repeats=2, matmul_n=128)
+
+
+def test_report_keys_are_finite_and_positive(report) -> None:  # noqa: ANN001
+    for key in (*REPORT_KEYS, "speedup_vs_quantlib_fp32", "matmul_gflops_fp64", "matmul_gflops_fp32"):
+        assert isinstance(report[key], float) and math.isfinite(report[key]), key
+        assert report[key] > 0 or key.startswith("max_rel_err"), key
+    assert report["speedup_vs_quantlib"] == pytest.approx(report["engine_per_s_fp64"] / report["quantlib_per_s"])
+    assert report["n_positions"] == 200 and report["n_scenarios"] == 20 and report["quantlib_scenarios"] == 2
+    assert report["threads"] == 1 and set(report["instrument_counts"]) <= {
+        "fixed_bond", "frn", "irs", "equity", "fx_forward", "equity_option"}
+    t = report["timings"]
+    assert t["engine_fp64"]["warmup_s"] > 0 and len(t["engine_fp64"]["repeats_s"]) == 2 and t["quantlib_loop_s"] > 0
+
+
+def test_parity_with_quantlib_in_the_benchmark(report) -> None:  # noqa: ANN001
+    assert 0.0 <= report["max_rel_err_vs_quantlib"] < 1e-8
+    assert report["fp32_max_rel_err_total"] < 1e-3  # fp32 is reported, not held to 1e-8
+
+
+def test_sample_book_inputs_and_json_command() -> None:
+    book = benchmark_book(120, book="sample")
+    assert len(book) == 120 and "loan" not in set(book["instrument_type"])
+    assert {"fixed_bond", "irs", "equity"} <= set(book["instrument_type"])
+    ids = ["rates.ust.1m", "rates.ust.3m", "rates.ust.6m", "rates.ust.1y", "rates.ust.2y", "rates.ust.3y", "rates.ust.5y",
+           "rates.ust.7y", "rates.ust.10y", "rates.ust.20y", "rates.ust.30y", "equity.sp500", "equity.sector.hlth",
+           "credit.spread.baa_10y"]
+    path = benchmark_shocks(ids, 4)
+    assert path.shape == (4, 1, len(ids)) and (path[:, 0, :11] != 0).all()
+    assert (path[:, 0, 11] == path[:, 0, 12]).all() and (path[:, 0, 13] == 0).all()  # common equity, no spread
+    out = json.loads(bench_command(60, 8, True, book="sample", quantlib_scenarios=1, repeats=1, matmul_n=64))
+    assert all(k in out for k in REPORT_KEYS) and out["book"] == "sample"
+    assert out["max_rel_err_vs_quantlib"] < 1e-8
+    with pytest.raises(ValueError, match="book"):
+        benchmark_book(10, book="nope")
