@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 scenarios_app = typer.Typer(help="Read and inspect supervisory scenario files.", no_args_is_help=True)
 app.add_typer(scenarios_app, name="scenarios")
+bench_app = typer.Typer(help="Benchmarks that print ratios measured in one run.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 models_app = typer.Typer(help="The translator model registry (stable / current / experimental).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
@@ -166,6 +168,44 @@ def models_promote(
     except (RegistryError, KeyError, OSError) as error:
         typer.echo(f"error: {_one_line(error)}", err=True)
         raise typer.Exit(code=2) from None
+
+
+@app.command("stress")
+def stress_cli(
+    portfolio: Path = typer.Option(..., "--portfolio", help="Book (CSV or parquet) meeting the portfolio contract."),
+    shocks: Path = typer.Option(..., "--shocks", help="ShockSet .npz (from `risk-dagster translate`)."),
+    out: Path = typer.Option(..., "--out", help="Losses per sample, quarter and segment (.parquet or .npz)."),
+    precision: str = typer.Option("fp64", "--precision", help="fp64 or fp32 pricing."),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
+    backend: str = typer.Option("local", "--backend", help="local or dask."),
+    dask_address: str = typer.Option("", "--dask-address", help="Scheduler address (default: a LocalCluster)."),
+) -> None:
+    """Revalue a book under a ShockSet and write losses per sample, quarter and segment."""
+    import json
+
+    from risk_dagster.engine.service import stress_command
+    from risk_dagster.errors import InputFileError
+
+    try:
+        summary = stress_command(
+            portfolio, shocks, out, device=device, precision=precision, backend=backend, dask_address=dask_address
+        )
+    except (InputFileError, KeyError, ValueError, OSError) as error:
+        typer.echo(f"error: {_one_line(error)}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(json.dumps(summary, indent=2))
+
+
+@bench_app.command("engine")
+def bench_engine_cli(
+    positions: int = typer.Option(20_000, "--positions", help="Instruments in the benchmark book."),
+    scenarios: int = typer.Option(500, "--scenarios", help="Scenarios revalued."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Engine throughput (fp64, fp32) against the QuantLib loop on the same book, with parity error."""
+    from risk_dagster.engine.benchmark import bench_command
+
+    typer.echo(bench_command(positions, scenarios, as_json))
 
 
 def _as_of(text: str) -> str | None:

@@ -14,6 +14,7 @@ import dagster as dg
 from risk_dagster.assets.market import HISTORY_SOURCE_ASSETS, factor_history
 from risk_dagster.assets.quality import quality_report, source_reliability
 from risk_dagster.assets.scenarios import build_scenario_assets, scenario_partitions
+from risk_dagster.assets.stress import build_stress_assets, portfolio
 from risk_dagster.assets.translate import (
     TRANSLATOR_LANE_ASSETS,
     build_translation_assets,
@@ -26,6 +27,7 @@ from risk_dagster.assets.translate import (
 from risk_dagster.resources import (
     OUTPUT_DIR_ENV,
     OutputDir,
+    EngineSettings,
     RunSettings,
     ScenarioLibrary,
     TranslationSettings,
@@ -42,6 +44,7 @@ def build_definitions(
     as_of: str | None = None,
     seed: int | None = None,
     translation: TranslationSettings | None = None,
+    engine: EngineSettings | None = None,
 ) -> dg.Definitions:
     """Assemble assets, checks, jobs and resources.
 
@@ -58,6 +61,8 @@ def build_definitions(
         Seed of every random draw of the run.
     translation
         Sizes of the translation step (samples, transformer preset, backtest).
+    engine
+        The book and the revaluation engine's device, precision and backend.
     """
     library = ScenarioLibrary(extra_files=[str(p) for p in extra_scenario_files])
     partitions = scenario_partitions(library)
@@ -74,10 +79,12 @@ def build_definitions(
         plausibility_filter,
         synthetic_tail,
         translator_backtest,
+        portfolio,
     ]
     partitioned_assets = [
         *[a for a in scenario_assets if a.partitions_def],
         *build_translation_assets(partitions),
+        *build_stress_assets(partitions),
     ]
     history_job = dg.define_asset_job(
         HISTORY_JOB,
@@ -99,6 +106,7 @@ def build_definitions(
             "output_dir": OutputDir(path=output_dir or os.environ.get(OUTPUT_DIR_ENV, "risk_output")),
             "run_settings": RunSettings(as_of=as_of or "", seed=seed if seed is not None else RunSettings().seed),
             "translation_settings": translation or TranslationSettings(),
+            "engine_settings": engine or EngineSettings(),
         },
     )
 

@@ -46,6 +46,17 @@ class TranslationSettings(dg.ConfigurableResource):
     backtest_seed_sets: int = 1
 
 
+class EngineSettings(dg.ConfigurableResource):
+    """The revaluation engine: book, device, precision, backend (local or dask) and memory budget."""
+
+    portfolio_path: str = ""  # a user's book (CSV/parquet); empty = the shipped sample book
+    device: str = "auto"  # "auto" takes CUDA when present
+    precision: str = "fp64"  # "fp64" or "fp32" pricing; aggregates are always fp64
+    backend: str = "local"  # "local" or "dask"
+    dask_address: str = ""  # scheduler address; empty = a LocalCluster
+    memory_budget_mb: float = 1024.0
+
+
 class OutputDir(dg.ConfigurableResource):
     """The folder the run writes its human-facing outputs to (parquet, HTML, JSON)."""
 

@@ -161,30 +161,45 @@ def _record(summary: RunSummary, result: dg.ExecuteInProcessResult, scenario_id:
             }
         )
     if scenario_id is not None:
-        entry: dict[str, Any] = {"run_id": result.run_id, "success": result.success}
-        for event in result.get_asset_materialization_events():
-            materialization = event.step_materialization_data.materialization
-            if materialization.asset_key == dg.AssetKey("macro_scenarios"):
-                meta = materialization.metadata
-                entry["scenario"] = {
-                    key: _plain(meta[key])
-                    for key in ("kind", "source", "vintage", "jump_off", "first_quarter", "last_quarter", "n_quarters")
-                    if key in meta
-                }
-                entry.setdefault("outputs", {})["scenario"] = _plain(meta.get("output_path"))
-            if materialization.asset_key == dg.AssetKey("granular_shocks"):
-                meta = materialization.metadata
-                if "translation" in meta:
-                    translation = meta["translation"].value
-                    entry["translators"] = translation["lanes"]
-                    entry["translator_used"] = translation["translator"] | {"lane": translation["chosen_lane"]}
-                    entry["plausibility_rejection_rate"] = translation["plausibility_rejection_rate"]
-                entry.setdefault("outputs", {})["ai_shocks"] = _plain(meta.get("output_path"))
-            if materialization.asset_key == dg.AssetKey("traditional_shocks"):
-                meta = materialization.metadata
-                entry["traditional_rejection_rate"] = _plain(meta.get("rejection_rate"))
-                entry.setdefault("outputs", {})["traditional_shocks"] = _plain(meta.get("output_path"))
-        summary.scenarios[scenario_id] = entry
+        summary.scenarios[scenario_id] = _scenario_entry(result)
+
+
+def _scenario_entry(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    """What one scenario run produced: the scenario, translators used, losses, output paths."""
+    entry: dict[str, Any] = {"run_id": result.run_id, "success": result.success}
+    outputs: dict[str, Any] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        name = materialization.asset_key.to_user_string()
+        meta = materialization.metadata
+        outputs[name] = _plain(meta.get("output_path"))
+        if name == "macro_scenarios":
+            entry["scenario"] = {
+                key: _plain(meta[key])
+                for key in ("kind", "source", "vintage", "jump_off", "first_quarter", "last_quarter", "n_quarters")
+                if key in meta
+            }
+        elif name == "granular_shocks" and "translation" in meta:
+            translation = meta["translation"].value
+            entry["translators"] = translation["lanes"]
+            entry["translator_used"] = translation["translator"] | {"lane": translation["chosen_lane"]}
+            entry["plausibility_rejection_rate"] = translation["plausibility_rejection_rate"]
+        elif name == "traditional_shocks":
+            entry["traditional_rejection_rate"] = _plain(meta.get("rejection_rate"))
+    stress = _stress_output(result) if result.success else None
+    if stress is not None:
+        entry["loss"] = stress["ai"]
+        entry["loss_traditional"] = stress["traditional"]
+        entry["engine"] = stress.get("engine", {})
+    entry["outputs"] = outputs
+    return entry
+
+
+def _stress_output(result: dg.ExecuteInProcessResult) -> dict[str, Any] | None:
+    try:
+        return result.output_for_node("stress_results")
+    except Exception:  # noqa: BLE001 - the node is absent in graphs without a book
+        return None
 
 
 def _finish(summary: RunSummary, out: Path) -> None:

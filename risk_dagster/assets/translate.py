@@ -191,7 +191,8 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
         plausibility_filter: str,
         **lanes: dict[str, str] | None,
     ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-        translators = load_lanes({name.removeprefix("translator_"): ref for name, ref in lanes.items()})
+        refs = {name.removeprefix("translator_"): ref for name, ref in lanes.items()}
+        translators = load_lanes(refs)
         plausibility = PlausibilityFilter.load(Path(plausibility_filter))
         outcome = translate_lanes(
             macro_scenarios,
@@ -206,7 +207,11 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
         for lane, draw in outcome.draws.items():
             draw.shockset.save_npz(folder / f"ai_{lane}.npz")
         chosen_path = outcome.chosen.save_npz(folder / "ai.npz")
-        write_json(folder / "translation.json", outcome.summary())
+        summary = outcome.summary()
+        for lane, row in summary["lanes"].items():
+            row["registry_ref"] = (refs.get(lane) or {}).get("ref")
+        summary["translator"]["registry_ref"] = summary["lanes"][outcome.chosen_lane]["registry_ref"]
+        write_json(folder / "translation.json", summary)
         yield from shock_checks(outcome.chosen, macro_scenarios, fed_history, outcome.draws[outcome.chosen_lane].report)
         png = fan_chart_png(
             {f"AI ({outcome.chosen_lane})": outcome.chosen},
@@ -225,7 +230,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
                 "plausibility": dg.MetadataValue.md(report.to_markdown()),
                 "plausibility_details": dg.MetadataValue.json(_jsonable(report.to_metadata())),
                 "fan_chart": dg.MetadataValue.md(png_markdown(png, "fan chart")),
-                "translation": dg.MetadataValue.json(_jsonable(outcome.summary())),
+                "translation": dg.MetadataValue.json(_jsonable(summary)),
                 "output_path": dg.MetadataValue.path(str(chosen_path)),
             },
         )

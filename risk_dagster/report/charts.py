@@ -71,6 +71,33 @@ def fan_chart_png(
     return buffer.getvalue()
 
 
+def loss_histogram_png(results: Mapping[str, object], *, title: str = "", dpi: int = 110) -> bytes:
+    """PNG of horizon-loss histograms (USD bn), one per label, with 99% VaR marked.
+
+    ``results`` maps a label to a :class:`~risk_dagster.engine.revalue.StressResult`.
+    """
+    from risk_dagster.engine.losses import horizon_losses
+
+    colours = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad")
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for colour, (label, result) in zip(colours, results.items(), strict=False):
+        losses = horizon_losses(result)[0] / 1e9  # type: ignore[arg-type]
+        ax.hist(losses, bins=60, alpha=0.45, color=colour, label=label, density=True)
+        var_99 = float(np.quantile(losses, 0.99))
+        ax.axvline(var_99, color=colour, linestyle="--", linewidth=1.2, label=f"{label} 99% VaR {var_99:,.1f}")
+    ax.set_xlabel("horizon loss (USD bn; worst quarter of each path)")
+    ax.set_ylabel("density")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def png_markdown(png: bytes, alt: str = "chart") -> str:
     """Markdown embedding a PNG as a data URI (how Dagster metadata shows images)."""
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"

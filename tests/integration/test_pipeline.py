@@ -19,7 +19,18 @@ import pandas as pd
 import pytest
 
 from risk_dagster.errors import InputFileError
+from risk_dagster.resources import TranslationSettings
 from risk_dagster.runner import RunFailed, run_pipeline
+
+# Small sizes keep the suite fast; the main job runs the defaults.
+SMALL = TranslationSettings(
+    n_samples=200,
+    transformer_preset="small",
+    synthetic_paths=2,
+    synthetic_samples_per_path=60,
+    backtest_samples=60,
+    backtest_seed_sets=1,
+)
 
 FED = Path(__file__).resolve().parents[2] / "risk_dagster" / "data" / "fed_scenarios"
 SA_2025_DOMESTIC = FED / "2025" / "2025-Table_3A_Supervisory_Severely_Adverse_Domestic.csv"
@@ -40,6 +51,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: pytes
         scenarios=["fed-2026-severely-adverse"],
         scenario_files=[user_file],
         progress=lines.append,
+        translation=SMALL,
     )
     return {"root": root, "summary": summary, "progress": lines, "user_file": user_file}
 
@@ -73,7 +85,7 @@ def test_run_summary_lists_scenarios_and_checks(pipeline):
 def test_every_asset_materialized_in_the_instance(pipeline):
     from risk_dagster.definitions import build_definitions
 
-    defs = build_definitions([str(pipeline["user_file"])])
+    defs = build_definitions([str(pipeline["user_file"])], translation=SMALL)
     instance = _instance(pipeline)
     keys = [key for key in defs.resolve_asset_graph().get_all_asset_keys()]
     missing = [k.to_user_string() for k in keys if instance.get_latest_materialization_event(k) is None]
@@ -131,7 +143,7 @@ def test_bad_file_leaves_previous_good_materialization(pipeline):
     from risk_dagster.definitions import SCENARIO_JOB, build_definitions
 
     # The code location was loaded while the file was good (as in a running `dagster dev`).
-    defs = build_definitions([str(user_file)], output_dir=str(out))
+    defs = build_definitions([str(user_file)], output_dir=str(out), translation=SMALL)
     user_file.write_text("\n".join(lines) + "\n")
     try:
         result = defs.resolve_job_def(SCENARIO_JOB).execute_in_process(
@@ -167,3 +179,34 @@ def test_cli_run_refuses_a_bad_scenario_file_in_one_line(tmp_path):
     assert "Traceback" not in proc.stderr
     error_lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1 and "broken.csv" in error_lines[0]
+
+
+def test_translation_outputs_and_summary(pipeline):
+    from risk_dagster.translate.shockset import ShockSet
+
+    out = pipeline["root"] / "out"
+    doc = json.loads((out / "run_summary.json").read_text())
+    entry = doc["scenarios"]["fed-2026-severely-adverse"]
+    assert entry["translator_used"]["model_id"] == "transformer"
+    assert entry["translator_used"]["registry_ref"].startswith("transformer/")
+    assert 0.0 <= entry["plausibility_rejection_rate"] < 1.0
+    assert set(entry["translators"]) >= {"experimental"}
+    loss = entry["loss"]
+    assert {"mean", "var_99", "es_99", "by_segment"} <= set(loss)
+    assert loss["es_99"] >= loss["var_99"] >= loss["median"]
+    assert sum(loss["by_segment"].values()) == pytest.approx(loss["mean"], rel=1e-9)
+    # A severely adverse path costs this bank money, on either scenario set.
+    assert loss["mean"] > 0 and entry["loss_traditional"]["mean"] > 0
+    ai = ShockSet.load_npz(out / "shocks" / "fed-2026-severely-adverse" / "ai.npz")
+    traditional = ShockSet.load_npz(out / "shocks" / "fed-2026-severely-adverse" / "traditional.npz")
+    assert ai.n_samples > 0 and traditional.n_samples > 0
+    assert ai.quarters[0] == "2026Q1" and len(ai.quarters) == 13
+    vix = ai.levels[:, :, ai.factor_index("vol.vix")]
+    # The supervisor fixes the VIX: every sample peaks at the scenario's 72.
+    assert vix.max(axis=1) == pytest.approx([72.0] * ai.n_samples)
+    assert (out / "shocks" / "fed-2026-severely-adverse" / "fan_chart.png").stat().st_size > 10_000
+    backtest = json.loads((out / "translate" / "backtest.json").read_text())
+    assert {"satellite", "transformer"} <= set(backtest)
+    names = {c["name"] for c in doc["checks"]}
+    assert "granular_shocks:fixed_factors_reproduce_scenario" in names
+    assert "traditional_shocks:no_sample_breaks_a_hard_rule" in names
