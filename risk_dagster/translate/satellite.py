@@ -24,8 +24,18 @@ Model (all choices fixed in advance, none tuned on a test window):
   residual vectors, so cross-factor and serial residual dependence survive. A factor with
   no history in a drawn quarter (eurusd before 1999 ...) gets that factor's standardized
   residual of a uniformly drawn quarter where it is observed (its dependence on the others
-  is lost for that cell only; :attr:`SatelliteTranslator.fill_share` reports how often).
+  is lost for that cell only; :attr:`SatelliteTranslator.fill_share` reports how often). A
+  Treasury tenor without history in the drawn quarter (1m before 2001, 20y before 1993, 30y in
+  2002-2006) instead takes the residual interpolated in maturity from the tenors observed that
+  quarter (flat beyond the ends): an independent draw would make its spread to the neighbours
+  a random difference of two full-size residuals, which no curve ever showed.
 * Missing regressors at prediction time take their training mean (never zero).
+* Paths. The drawn one-quarter changes are summed and made coherent over the horizon by the
+  shared :class:`~risk_dagster.translate.base.CoherenceModel` (fitted with the satellite):
+  mean-reverting tenor, fed funds and credit spreads, a soft zero lower bound, and each open
+  factor's path kept within its historical h-quarter envelope around the fitted mean path.
+  :meth:`SatelliteTranslator.predictive_changes` (one-quarter draws, what the backtest scores)
+  is unaffected.
 """
 
 from __future__ import annotations
@@ -43,9 +53,12 @@ from risk_dagster.market.catalog import RiskFactorCatalog
 from risk_dagster.market.history import FactorHistory
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.base import (
+    TENOR_YEARS,
+    CoherenceModel,
     TrainingSet,
     apply_consistency,
     fixed_factor_paths,
+    jump_off_levels,
     sector_weights,
     to_shockset,
 )
@@ -125,7 +138,7 @@ class SatelliteTranslator:
     """
 
     model_id: str = "satellite"
-    version: str = "1.0.0"
+    version: str = "1.1.0"
 
     def __init__(
         self,
@@ -258,6 +271,7 @@ class SatelliteTranslator:
         self.train_scale_ = train_scale
         self.levels_ = training.levels.copy()
         self.training_summary_ = training.summary()
+        self.coherence_: CoherenceModel | None = CoherenceModel.fit(training)
         self._fitted = True
         return self
 
@@ -318,8 +332,25 @@ class SatelliteTranslator:
         resid = self._bootstrap(rng, int(n_samples), len(X))
         return mean[None, :, :] + scale[None, :, None] * resid
 
+    def _curve_filled(self, pool: FloatArray) -> FloatArray:
+        """``pool`` with each tenor's missing residuals interpolated in maturity from the tenors
+        observed in the same quarter (flat beyond the ends); other cells as they are."""
+        tenors = [(TENOR_YEARS[f], j) for j, f in enumerate(self.factor_ids_) if f in TENOR_YEARS]
+        if len(tenors) < 2:
+            return pool
+        years = np.array([t for t, _ in tenors])
+        cols = np.array([j for _, j in tenors])
+        out = pool.copy()
+        for r in range(pool.shape[0]):
+            values = pool[r, cols]
+            seen = np.isfinite(values)
+            if seen.all() or not seen.any():
+                continue
+            out[r, cols[~seen]] = np.interp(years[~seen], years[seen], values[seen])
+        return out
+
     def _bootstrap(self, rng: np.random.Generator, n_samples: int, horizon: int) -> FloatArray:
-        pool = self.residuals_
+        pool = self._curve_filled(self.residuals_)
         T, F = pool.shape
         L = max(1, min(self.block_length, T))
         n_blocks = -(-horizon // L)
@@ -375,12 +406,22 @@ class SatelliteTranslator:
         cumulative = np.cumsum(changes, axis=1)
         fixed = fixed_factor_paths(scenario, history, self.factor_ids_, catalog)
         weights = equity_weights if equity_weights is not None else sector_weights(jump_off_quarter(scenario))
-        shocks = apply_consistency(cumulative, self.factor_ids_, fixed, equity_weights=weights)
+        levels = factor_history if factor_history is not None else self.levels_
+        shocks = apply_consistency(
+            cumulative,
+            self.factor_ids_,
+            fixed,
+            equity_weights=weights,
+            coherence=self.coherence_,
+            jump_off=jump_off_levels(scenario, history, levels, self.factor_ids_, catalog),
+            # The fitted mean path: the point the envelope shrinks a path's residual toward.
+            center=np.cumsum(self.predictive_mean(feats.loc[proj], context=feats), axis=0),
+        )
         return to_shockset(
             shocks,
             scenario=scenario,
             history=history,
-            levels=factor_history if factor_history is not None else self.levels_,
+            levels=levels,
             factor_ids=self.factor_ids_,
             shock_types=self.shock_types_,
             model_id=self.model_id,
@@ -391,6 +432,7 @@ class SatelliteTranslator:
                 "stress_scale": [float(s) for s in self.stress_scale(feats.loc[proj])],
                 "residual_fill_share": self.fill_share,
                 "training": self.training_summary_,
+                "coherence": self.coherence_.summary() if self.coherence_ is not None else None,
             },
             catalog=catalog,
         )
@@ -432,6 +474,7 @@ class SatelliteTranslator:
             },
             "exact_factors": [f for f, e in zip(self.factor_ids_, self.exact_, strict=True) if e],
             "scale_range": [float(x) for x in self.scale_range_],
+            "coherence": self.coherence_.summary() if self.coherence_ is not None else None,
             "residual_quarters": len(self.residual_quarters_),
             "residual_fill_share": self.fill_share,
             "training": self.training_summary_,
@@ -461,6 +504,9 @@ class SatelliteTranslator:
             "levels": levels.to_numpy(dtype=np.float64),
             **{f"stat_{k}": v for k, v in self.stats_.items()},
         }
+        coherence = self.coherence_.to_dict() if self.coherence_ is not None else None
+        if coherence is not None:
+            arrays.update(coherence.pop("arrays"))
         return {
             "format": _FORMAT,
             "model_id": self.model_id,
@@ -479,6 +525,7 @@ class SatelliteTranslator:
             "residual_quarters": list(self.residual_quarters_),
             "level_quarters": [str(q) for q in levels.index],
             "training": self.training_summary_,
+            "coherence": coherence,
             "arrays": {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in arrays.items()},
         }
 
@@ -506,5 +553,8 @@ class SatelliteTranslator:
             columns=model.factor_ids_,
         )
         model.training_summary_ = dict(state.get("training", {}))
+        # A model saved before the coherence step had none: it samples plain sums, as it did.
+        coherence = state.get("coherence")
+        model.coherence_ = CoherenceModel.from_dict(coherence, a) if coherence else None
         model._fitted = True
         return model

@@ -45,6 +45,11 @@ Model (all choices fixed in advance, none tuned on a test window; see
   while fitting; sampling noise comes from ``numpy.random.default_rng(seed)``: same seed, same
   numbers. On CUDA the network runs under ``torch.autocast`` (bf16 by default), its outputs are
   cast to float64 before any draw; on CPU autocast is off.
+* Paths. The drawn one-quarter changes are summed and made coherent over the horizon by the
+  shared :class:`~risk_dagster.translate.base.CoherenceModel` (fitted with the model):
+  mean-reverting tenor, fed funds and credit spreads, a soft zero lower bound, and each open
+  factor's path kept within its historical h-quarter envelope around the skip path's mean.
+  One-quarter draws (:meth:`TransformerTranslator.predictive_changes`) are unaffected.
 * Persistence. :meth:`TransformerTranslator.save` writes only safetensors and JSON.
 """
 
@@ -72,9 +77,11 @@ from risk_dagster.market.catalog import RiskFactorCatalog
 from risk_dagster.market.history import FactorHistory
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.base import (
+    CoherenceModel,
     TrainingSet,
     apply_consistency,
     fixed_factor_paths,
+    jump_off_levels,
     sector_weights,
     to_shockset,
 )
@@ -398,7 +405,7 @@ class TransformerTranslator:
     """
 
     model_id: str = "transformer"
-    version: str = "1.0.0"
+    version: str = "1.1.0"
 
     def __init__(self, config: TransformerConfig | None = None, **overrides: Any) -> None:
         config = config if config is not None else TransformerConfig()
@@ -582,6 +589,7 @@ class TransformerTranslator:
             self.chol_.append(L)
             self.diag_.append(d)
 
+        self.coherence_: CoherenceModel | None = CoherenceModel.fit(training)
         self.training_summary_ = {
             **training.summary(),
             "validation_quarters": [str(q) for q in sorted(val)],
@@ -807,13 +815,23 @@ class TransformerTranslator:
         cumulative = np.cumsum(changes, axis=1)
         fixed = fixed_factor_paths(scenario, history, self.factor_ids_, catalog)
         weights = equity_weights if equity_weights is not None else sector_weights(jump_off_quarter(scenario))
-        shocks = apply_consistency(cumulative, self.factor_ids_, fixed, equity_weights=weights)
+        levels = factor_history if factor_history is not None else self.levels_
+        shocks = apply_consistency(
+            cumulative,
+            self.factor_ids_,
+            fixed,
+            equity_weights=weights,
+            coherence=self.coherence_,
+            jump_off=jump_off_levels(scenario, history, levels, self.factor_ids_, catalog),
+            # The skip path's mean: the point the envelope shrinks a path's residual toward.
+            center=np.cumsum(self.skip_mean(feats.loc[proj], context=feats), axis=0),
+        )
         dev = _resolve_device(device or self.config.device)
         return to_shockset(
             shocks,
             scenario=scenario,
             history=history,
-            levels=factor_history if factor_history is not None else self.levels_,
+            levels=levels,
             factor_ids=self.factor_ids_,
             shock_types=self.shock_types_,
             model_id=self.model_id,
@@ -826,6 +844,7 @@ class TransformerTranslator:
                 "autocast": self.config.autocast_dtype if dev.type == "cuda" else None,
                 "n_parameters_per_member": self.n_parameters,
                 "training": self.training_summary_,
+                "coherence": self.coherence_.summary() if self.coherence_ is not None else None,
             },
             catalog=catalog,
         )
@@ -842,6 +861,7 @@ class TransformerTranslator:
             "n_parameters_per_member": self.n_parameters,
             "ensemble_seeds": self.seeds,
             "training": self.training_summary_,
+            "coherence": self.coherence_.summary() if self.coherence_ is not None else None,
         }
 
     # ------------------------------------------------------------------ persistence
@@ -880,6 +900,9 @@ class TransformerTranslator:
                     arrays[f"member_{k}.{name}.{pname}"] = tensor.detach().cpu().numpy()
             arrays[f"member_{k}.chol"] = self.chol_[k]
             arrays[f"member_{k}.diag"] = self.diag_[k]
+        coherence = self.coherence_.to_dict() if self.coherence_ is not None else None
+        if coherence is not None:
+            arrays.update(coherence.pop("arrays"))
         save_numpy({k: np.ascontiguousarray(v) for k, v in arrays.items()}, str(root / "head.safetensors"))
         meta = {
             "format": _FORMAT,
@@ -894,6 +917,7 @@ class TransformerTranslator:
             "level_quarters": [str(q) for q in self.levels_.index],
             "member_stats": self.member_stats_,
             "training": self.training_summary_,
+            "coherence": coherence,
         }
         (root / "translator.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
         return root
@@ -941,6 +965,9 @@ class TransformerTranslator:
             model.diag_.append(a[f"member_{k}.diag"])
         model.member_stats_ = list(meta.get("member_stats", []))
         model.training_summary_ = dict(meta.get("training", {}))
+        # A model saved before the coherence step had none: it samples plain sums, as it did.
+        coherence = meta.get("coherence")
+        model.coherence_ = CoherenceModel.from_dict(coherence, a) if coherence else None
         model._fitted = True
         return model
 

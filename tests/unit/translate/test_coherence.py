@@ -1,0 +1,187 @@
+"""Coherence of the translators' joint paths over a whole scenario (issue 3, plausibility).
+
+The satellite and the (small) transformer draw one-quarter changes; the shared
+:class:`~risk_dagster.translate.base.CoherenceModel` must keep the summed paths inside what
+history and the plausibility rules allow: curve spreads in range, no short rate below the
+zero-lower-bound floor, cumulative moves within the move-multiple limit, and most samples
+accepted by the hard rules of the (unloosened) filter.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from risk_dagster.market.history import FactorHistory
+from risk_dagster.scenarios.model import MacroScenario
+from risk_dagster.translate.base import (
+    TENOR_YEARS,
+    CoherenceModel,
+    TrainingSet,
+    _ar_path,
+    _soft_floor,
+    apply_consistency,
+)
+from risk_dagster.translate.plausibility import (
+    HardRules,
+    PlausibilityFilter,
+    derive_hard_rules,
+    hard_rule_violations,
+    severity_scale,
+)
+from risk_dagster.translate.satellite import SatelliteTranslator
+from risk_dagster.translate.shockset import ShockSet
+
+if TYPE_CHECKING:
+    from risk_dagster.translate.transformer import TransformerTranslator
+
+N = 300
+SHORT_RATES = [*(f for f in TENOR_YEARS if f not in ("rates.ust.3m", "rates.ust.5y", "rates.ust.10y")),
+               "rates.fedfunds", "rates.cp3m"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def rules(factor_history: FactorHistory) -> HardRules:
+    return derive_hard_rules(factor_history)
+
+
+@pytest.fixture(scope="module")
+def sat_adverse(satellite: SatelliteTranslator, severely_adverse: MacroScenario, fed_history_2026: MacroScenario) -> ShockSet:
+    return satellite.sample(severely_adverse, N, 11, history=fed_history_2026)
+
+
+@pytest.fixture(scope="module")
+def tf_adverse(
+    transformer_small: TransformerTranslator, severely_adverse: MacroScenario, fed_history_2026: MacroScenario
+) -> ShockSet:
+    return transformer_small.sample(severely_adverse, N, 11, history=fed_history_2026)
+
+
+@pytest.fixture(params=["satellite", "transformer"])
+def draw(request: pytest.FixtureRequest, sat_adverse: ShockSet, tf_adverse: ShockSet) -> ShockSet:
+    return sat_adverse if request.param == "satellite" else tf_adverse
+
+
+# ------------------------------------------------------------------ building blocks
+def test_ar_path_mean_reverts_and_keeps_the_stationary_variance() -> None:
+    rng = np.random.default_rng(0)
+    eps = rng.standard_normal((20000, 200))
+    walk = _ar_path(eps, 1.0)
+    np.testing.assert_allclose(walk, np.cumsum(eps, axis=1))  # phi = 1: the old cumulative sum
+    phi = 0.8
+    dev = _ar_path(eps, phi)
+    # eps has the variance of a first difference (1); the spread's stationary variance is then
+    # var(diff) / (2 (1 - phi)) = 2.5, whatever the horizon (a random walk's would grow to 200).
+    assert dev[:, -1].var() == pytest.approx(1.0 / (2 * (1 - phi)), rel=0.05)
+
+
+def test_soft_floor_is_identity_above_and_bounded_below() -> None:
+    x = np.array([-1.0, -0.25, 0.0, 0.5, 3.0])
+    y = _soft_floor(x, -0.25, 0.1)
+    assert (y > -0.25).all()
+    np.testing.assert_allclose(y[-2:], x[-2:], atol=1e-3)
+    assert np.all(np.diff(y) > 0)  # monotone: ordering of rates is kept
+
+
+def test_coherence_parameters_are_estimated_and_persist(satellite: SatelliteTranslator) -> None:
+    coh = satellite.coherence_
+    assert coh is not None
+    for f in ("rates.ust.1m", "rates.ust.2y", "rates.ust.30y", "rates.fedfunds", "credit.spread.baa_10y",
+              "credit.spread.cp3m_fedfunds"):  # fmt: skip
+        assert 0.0 <= coh.phi[f] < 1.0, f  # history says: mean-reverting, not a random walk
+        assert coh.phi_pairs[f] >= 20
+    state = coh.to_dict()
+    back = CoherenceModel.from_dict(state)
+    assert back.phi == coh.phi and back.envelope_ids == coh.envelope_ids
+    np.testing.assert_array_equal(back.envelope, coh.envelope)
+    assert all(isinstance(v, np.ndarray) and v.dtype == np.float64 for v in state["arrays"].values())
+
+
+def test_phi_uses_training_quarters_only(factor_history: FactorHistory, fed_history_2026: MacroScenario) -> None:
+    from risk_dagster.translate.base import build_training_set
+
+    crisis = list(pd.period_range("2008Q3", "2009Q2", freq="Q-DEC"))
+    full = CoherenceModel.fit(build_training_set(factor_history, fed_history_2026))
+    held = CoherenceModel.fit(build_training_set(factor_history, fed_history_2026, exclude=crisis))
+    assert held.phi_pairs["credit.spread.baa_10y"] < full.phi_pairs["credit.spread.baa_10y"]
+    # The envelope without the crisis is never wider than with it.
+    k = full.envelope_ids.index("fx.broad_dollar")
+    assert (held.envelope[held.envelope_ids.index("fx.broad_dollar")] <= full.envelope[k] + 1e-12).all()
+
+
+def test_consistency_without_coherence_is_unchanged(training_set: TrainingSet) -> None:
+    """``coherence=None`` is the old plain-sum behaviour (saved models without it)."""
+    ids = ["rates.ust.3m", "rates.ust.2y", "rates.ust.10y", "credit.baa"]
+    rng = np.random.default_rng(1)
+    shocks = np.cumsum(rng.normal(size=(5, 4, 4)), axis=1)
+    fixed = {"rates.ust.3m": np.zeros(4), "rates.ust.10y": np.ones(4)}
+    a = apply_consistency(shocks, ids, fixed, equity_weights={})
+    b = apply_consistency(shocks, ids, fixed, equity_weights={}, coherence=None)
+    np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------------ joint draws
+def test_fixed_factors_reproduce_the_fed_path(draw: ShockSet, severely_adverse: MacroScenario) -> None:
+    scen = severely_adverse.wide()
+    for fid, var in (("rates.ust.3m", "treasury_3m"), ("rates.ust.10y", "treasury_10y"), ("vol.vix", "vix")):
+        lv = draw.levels[:, :, draw.factor_index(fid)]
+        np.testing.assert_allclose(lv, np.broadcast_to(scen[var].to_numpy(), lv.shape), atol=1e-9)
+
+
+def test_adjacent_tenor_spreads_within_the_widened_historical_range(draw: ShockSet, rules: HardRules) -> None:
+    pos = {f: i for i, f in enumerate(draw.factor_ids)}
+    tenors = [f for f in TENOR_YEARS if f in pos]
+    for short_id, long_id in zip(tenors[:-1], tenors[1:], strict=True):
+        pair = next(p for p in rules.curve_pairs if p[1] == long_id and p[2] == short_id)
+        _, _, _, lo, hi, margin = pair
+        s0 = draw.jump_off[pos[long_id]] - draw.jump_off[pos[short_id]]
+        lo, hi = min(lo, s0) - margin, max(hi, s0) + margin  # as plausibility_rules.yaml widens it
+        spread = draw.levels[:, :, pos[long_id]] - draw.levels[:, :, pos[short_id]]
+        inside = ((spread >= lo) & (spread <= hi)).all(axis=1).mean()
+        assert inside >= 0.95, f"{long_id}-{short_id}: {inside:.3f} of samples in range"
+
+
+def test_no_open_short_rate_below_the_floor(draw: ShockSet, satellite: SatelliteTranslator) -> None:
+    floor = satellite.coherence_.zlb_floor  # type: ignore[union-attr]
+    for f in SHORT_RATES:
+        lv = draw.levels[:, :, draw.factor_index(f)]
+        assert lv.min() > floor, f
+    # CP = fed funds + CP-fed funds spread and Baa = 10y + Baa-10y, in changes, sample by sample
+    for total, parts in (("rates.cp3m", ("rates.fedfunds", "credit.spread.cp3m_fedfunds")),
+                         ("credit.baa", ("rates.ust.10y", "credit.spread.baa_10y"))):  # fmt: skip
+        np.testing.assert_allclose(draw.factor(total), draw.factor(parts[0]) + draw.factor(parts[1]), atol=1e-9)
+
+
+def test_cumulative_moves_within_the_move_multiple(draw: ShockSet, rules: HardRules) -> None:
+    scale = severity_scale(draw, rules)
+    bad = hard_rule_violations(draw, rules, class_scale=scale)["move_multiple"]
+    assert 1 - bad.mean() >= 0.95
+
+
+def test_hard_rule_acceptance_on_the_severely_adverse_scenario(draw: ShockSet, factor_history: FactorHistory) -> None:
+    filt = PlausibilityFilter().fit(factor_history, seed=0)
+    bad = np.zeros(draw.n_samples, dtype=bool)
+    for v in filt.violations(draw).values():
+        bad |= v
+    assert 1 - bad.mean() >= 0.80
+
+
+def test_severely_adverse_median_stays_more_severe_than_baseline(
+    satellite: SatelliteTranslator, sat_adverse: ShockSet, baseline: MacroScenario, fed_history_2026: MacroScenario
+) -> None:
+    base = satellite.sample(baseline, N, 11, history=fed_history_2026)
+    for f, sign in (("credit.spread.baa_10y", 1), ("equity.sp500", -1), ("rates.ust.2y", -1), ("fx.broad_dollar", 0)):
+        a = np.median(sat_adverse.factor(f)[:, 4])
+        b = np.median(base.factor(f)[:, 4])
+        if sign:
+            assert sign * (a - b) > 0, f
+
+
+def test_coherent_draws_are_deterministic(
+    satellite: SatelliteTranslator, severely_adverse: MacroScenario, fed_history_2026: MacroScenario, sat_adverse: ShockSet
+) -> None:
+    again = satellite.sample(severely_adverse, N, 11, history=fed_history_2026)
+    np.testing.assert_array_equal(again.shocks, sat_adverse.shocks)
