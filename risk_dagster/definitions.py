@@ -17,6 +17,7 @@ from risk_dagster.assets.scenarios import build_scenario_assets, scenario_partit
 from risk_dagster.assets.stress import build_stress_assets, portfolio
 from risk_dagster.assets.translate import (
     TRANSLATOR_LANE_ASSETS,
+    build_fan_chart_assets,
     build_translation_assets,
     plausibility_filter,
     satellite_models,
@@ -84,6 +85,7 @@ def build_definitions(
     partitioned_assets = [
         *[a for a in scenario_assets if a.partitions_def],
         *build_translation_assets(partitions),
+        *build_fan_chart_assets(partitions),
         *build_stress_assets(partitions),
     ]
     history_job = dg.define_asset_job(

@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 
 from risk_dagster.market.history import FactorHistory
-from risk_dagster.report.charts import fan_chart_png, png_markdown
+from risk_dagster.report.charts import OPEN_FAN_FACTORS, fan_chart_png, png_markdown
 from risk_dagster.resources import OutputDir, RunSettings, TranslationSettings
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.scenarios.registry import load_scenario
@@ -215,9 +215,9 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
         yield from shock_checks(outcome.chosen, macro_scenarios, fed_history, outcome.draws[outcome.chosen_lane].report)
         png = fan_chart_png(
             {f"AI ({outcome.chosen_lane})": outcome.chosen},
-            title=f"{context.partition_key}: AI scenario set, levels (5-95%, 25-75%, median)",
+            factors=OPEN_FAN_FACTORS,
+            title=f"{context.partition_key}: AI scenario set, open factors (5-95%, 25-75%, median)",
         )
-        (folder / "fan_chart.png").write_bytes(png)
         report = outcome.draws[outcome.chosen_lane].report
         yield dg.Output(
             outcome.chosen,
@@ -272,7 +272,9 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
         folder = output_dir.subdir("shocks", context.partition_key)
         path = accepted.save_npz(folder / "traditional.npz")
         yield from shock_checks(accepted, macro_scenarios, fed_history, report)
-        png = fan_chart_png({"traditional (satellite)": accepted}, title=f"{context.partition_key}: traditional set")
+        png = fan_chart_png(
+            {"traditional (satellite)": accepted}, factors=OPEN_FAN_FACTORS, title=f"{context.partition_key}: traditional set"
+        )
         yield dg.Output(
             accepted,
             metadata={
@@ -286,6 +288,42 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
         )
 
     return [granular_shocks, traditional_shocks]
+
+
+def build_fan_chart_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """Fan charts comparing the AI and the traditional sets of each scenario."""
+
+    @dg.asset(
+        group_name="translate",
+        partitions_def=partitions,
+        kinds={"matplotlib"},
+        description="Fan charts as a risk manager reads them: the key factors the scenario fixes (10y, BBB "
+        "spread, equity total market, VIX: every sample on the supervisor's path) and open factors the "
+        "translators generate (2y, Baa spread, financials, dollar), AI against traditional.",
+    )
+    def shock_fan_charts(
+        context: dg.AssetExecutionContext,
+        output_dir: OutputDir,
+        granular_shocks: ShockSet,
+        traditional_shocks: ShockSet,
+    ) -> dg.MaterializeResult:
+        sets = {"AI (transformer)": granular_shocks, "traditional (satellite)": traditional_shocks}
+        folder = output_dir.subdir("shocks", context.partition_key)
+        fixed = fan_chart_png(sets, title=f"{context.partition_key}: key factors fixed by the scenario")
+        open_ = fan_chart_png(
+            sets, factors=OPEN_FAN_FACTORS, title=f"{context.partition_key}: open factors (5-95%, 25-75%, median)"
+        )
+        (folder / "fan_chart_fixed.png").write_bytes(fixed)
+        (folder / "fan_chart_open.png").write_bytes(open_)
+        return dg.MaterializeResult(
+            metadata={
+                "fixed_factors": dg.MetadataValue.md(png_markdown(fixed, "fixed factors")),
+                "open_factors": dg.MetadataValue.md(png_markdown(open_, "open factors")),
+                "output_path": dg.MetadataValue.path(str(folder)),
+            }
+        )
+
+    return [shock_fan_charts]
 
 
 def shock_checks(
@@ -349,7 +387,7 @@ def synthetic_tail(
     folder = output_dir.subdir("shocks", "synthetic-tail")
     path = accepted.save_npz(folder / "ai.npz")
     paths = pd.DataFrame(drawn.metadata.get("paths", []))
-    png = fan_chart_png({"synthetic tail": accepted}, title="synthetic-tail: novel severe scenarios") if accepted.n_samples else b""
+    png = fan_chart_png({"synthetic tail": accepted}, title="synthetic-tail: novel severe scenarios (key factors)") if accepted.n_samples else b""
     return dg.Output(
         accepted,
         metadata={

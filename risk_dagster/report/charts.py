@@ -14,11 +14,19 @@ import numpy as np  # noqa: E402
 
 from risk_dagster.translate.shockset import ShockSet  # noqa: E402
 
+# The key factors the supervisor's scenario fixes: every sample follows the scenario's path.
 FAN_FACTORS: tuple[tuple[str, str, str], ...] = (
     ("rates.ust.10y", "10-year Treasury yield", "percent"),
     ("credit.spread.bbb_10y", "BBB - 10y spread", "percent"),
     ("equity.total_market", "Equity total market", "index level"),
     ("vol.vix", "VIX", "index points"),
+)
+# Factors the scenario leaves open: the translators generate their distribution.
+OPEN_FAN_FACTORS: tuple[tuple[str, str, str], ...] = (
+    ("rates.ust.2y", "2-year Treasury yield", "percent"),
+    ("credit.spread.baa_10y", "Baa - 10y spread", "percent"),
+    ("equity.sector.money", "Financials sector (French 'Money')", "index level"),
+    ("fx.broad_dollar", "Broad dollar index", "index level"),
 )
 _BANDS = ((0.05, 0.95, 0.18), (0.25, 0.75, 0.35))
 

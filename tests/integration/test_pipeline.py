@@ -204,7 +204,8 @@ def test_translation_outputs_and_summary(pipeline):
     vix = ai.levels[:, :, ai.factor_index("vol.vix")]
     # The supervisor fixes the VIX: every sample peaks at the scenario's 72.
     assert vix.max(axis=1) == pytest.approx([72.0] * ai.n_samples)
-    assert (out / "shocks" / "fed-2026-severely-adverse" / "fan_chart.png").stat().st_size > 10_000
+    for chart in ("fan_chart_fixed.png", "fan_chart_open.png"):
+        assert (out / "shocks" / "fed-2026-severely-adverse" / chart).stat().st_size > 10_000
     backtest = json.loads((out / "translate" / "backtest.json").read_text())
     assert {"satellite", "transformer"} <= set(backtest)
     names = {c["name"] for c in doc["checks"]}
