@@ -8,11 +8,12 @@ One task prices one scenario chunk; the chunks are gathered and assembled in chu
 Exactness: the results equal the local backend's **bitwise** (float64) because every number is
 produced by the same arithmetic:
 
-- the chunk boundaries are the local backend's (same :func:`auto_chunk_size`, same loan chunk
-  rule), and a task calls the local code (:func:`market_pnl`, :func:`loan_pnl`) on exactly the
-  slice the local loop would take, so each chunk's matmuls and reductions run on the same shapes
-  in the same order;
-- the base vector is computed once on the client and shipped, not recomputed on the workers;
+- the chunk boundaries are the local backend's (same :func:`auto_chunk_size`, same
+  :func:`loan_chunk_size`), and a task runs the local loop's own per-chunk step
+  (:func:`market_chunk_pnl`, :func:`loan_pnl`) on exactly the slice the local loop would take, so
+  each chunk's matmuls and reductions run on the same shapes in the same order;
+- a market chunk's P&L needs no base vector (:meth:`TorchBook.segment_pnl` forms the change of
+  value directly; its zero-shock constants are built by the same code on every worker);
 - the central path and the assembly (segment mapping, median sample) run on the client with the
   same code path as :func:`revalue`.
 
@@ -46,7 +47,9 @@ from risk_dagster.engine.revalue import (
     StressResult,
     _base_vector,
     auto_chunk_size,
+    loan_chunk_size,
     loan_pnl,
+    market_chunk_pnl,
     market_pnl,
     revalue,
     select_quarters,
@@ -57,11 +60,6 @@ from risk_dagster.translate.shockset import ShockSet
 __all__ = ["Backend", "dask_client", "loan_chunk_size", "revalue_distributed", "revalue_with_backend"]
 
 Backend = Literal["local", "dask"]
-
-
-def loan_chunk_size(n_loans: int, n_path_quarters: int, memory_budget_mb: float) -> int:
-    """Samples per loan chunk: the rule :func:`revalue` applies (kept identical for exactness)."""
-    return max(1, int(memory_budget_mb * 2**20 // max(1, 8 * 6 * n_path_quarters * max(n_loans, 1))))
 
 
 # ----------------------------------------------------------------------------- cluster
@@ -131,15 +129,10 @@ def _pin_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
-def _market_task(token: str, book: PreparedBook, base: np.ndarray, x: np.ndarray, dtype_name: str,
-                 threads: int | None) -> np.ndarray:
-    """``[len(x), segments]`` market P&L of one scenario chunk (one iteration of the local loop)."""
+def _market_task(token: str, book: PreparedBook, x: np.ndarray, dtype_name: str, threads: int | None) -> np.ndarray:
+    """``[len(x), segments]`` market P&L of one scenario chunk: :func:`market_chunk_pnl`, the local loop's step."""
     _pin_threads(threads)
-    tb = _worker_torch_book(token, book, dtype_name)
-    # a copy when the unpickled array is read-only (torch refuses to wrap those silently)
-    base_t = torch.from_numpy(base if base.flags.writeable else base.copy())
-    seg, _ = market_pnl(tb, x, max(1, x.shape[0]), base=base_t)
-    return seg
+    return market_chunk_pnl(_worker_torch_book(token, book, dtype_name), x)
 
 
 def _loan_task(book: PreparedBook, path: np.ndarray, quarters: list[int], dtype_name: str,
@@ -232,11 +225,10 @@ def _revalue_on(client: Any, positions: pd.DataFrame, shockset: ShockSet, thread
     loan_path = shockset_matrix(shockset, book.factor_ids) if len(loan_rows) else np.zeros((n_samp, 1, len(book.factor_ids)))
     loan_chunk = loan_chunk_size(len(loan_rows), loan_path.shape[1], memory_budget_mb)
 
-    # scatter once: every worker holds the book and the base vector; tasks carry only their slice
+    # scatter once: every worker holds the book; tasks carry only their slice
     token = uuid.uuid4().hex
     book_f = client.scatter(book, broadcast=True, hash=False)
-    base_f = client.scatter(base.cpu().numpy(), broadcast=True, hash=False)
-    m_futs = [client.submit(_market_task, token, book_f, base_f, np.ascontiguousarray(X[lo : lo + chunk]), dtype_name,
+    m_futs = [client.submit(_market_task, token, book_f, np.ascontiguousarray(X[lo : lo + chunk]), dtype_name,
                             threads, key=f"market-chunk-{token}-{i}", pure=False)
               for i, lo in enumerate(range(0, X.shape[0], chunk))]
     l_futs = []
@@ -247,7 +239,7 @@ def _revalue_on(client: Any, positions: pd.DataFrame, shockset: ShockSet, thread
     m_parts = client.gather(m_futs)  # gathered in submission order = chunk order
     l_parts = client.gather(l_futs)
     n_workers = len(client.scheduler_info().get("workers", {}))
-    del m_futs, l_futs, book_f, base_f  # release the scattered data on the workers
+    del m_futs, l_futs, book_f  # release the scattered data on the workers
     nseg = len(book.segments)
     seg_m = np.concatenate(m_parts, axis=0) if m_parts else np.zeros((0, nseg))
     seg_l = np.concatenate(l_parts, axis=0) if l_parts else np.zeros((n_samp, n_q, nseg))

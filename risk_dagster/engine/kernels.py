@@ -92,6 +92,8 @@ __all__ = [
     "Block",
     "PreparedBook",
     "TorchBook",
+    "black_scholes",
+    "black_scholes_log",
     "current_fixing",
     "fx_quote_sign",
     "loan_losses",
@@ -609,6 +611,12 @@ class TorchBook:
         self.fx = {k: (T(v, torch.long) if k in ("rows", "factor", "days") else T(v)) for k, v in book.fx.items()}
         self.opt = {k: (T(v, torch.long) if k in ("rows", "factor", "days") else
                         T(v, torch.bool) if k == "is_call" else T(v) if k != "vix" else v) for k, v in book.option.items()}
+        o = book.option
+        # option constants of the Black-Scholes kernel: log(S0 / K), sqrt(T), +1 call / -1 put
+        self.opt["log_moneyness"] = T(np.log(o["spot"] / o["strike"]) if len(o["rows"]) else np.zeros(0))
+        self.opt["sqrt_t"] = T(np.sqrt(o["t"]))
+        self.opt["w"] = T(np.where(o["is_call"], 1.0, -1.0) if len(o["rows"]) else np.zeros(0))
+        self._agg: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ blocks of values
     def knot_rates(self, X: torch.Tensor) -> torch.Tensor:
@@ -659,13 +667,179 @@ class TorchBook:
             v = f["scale"] * (torch.exp(f["sign"] * r) - f["k_over_p0"]) * df
             out.append((book.fx["rows"], v.T, seg(book.fx["rows"])))
         if len(book.option["rows"]):
-            o = self.opt
-            df = torch.exp(-(zk @ o["W"]) * o["t"])
-            s = o["spot"] * torch.exp(X.index_select(1, o["factor"]))
-            vol = torch.clamp(o["vol"] + VIX_VOL_BETA * X[:, o["vix"]].unsqueeze(1) / 100.0, min=VOL_FLOOR)
-            v = o["units"] * black_scholes(s, o["strike"], o["t"], df, vol, o["is_call"])
-            out.append((book.option["rows"], v.T, seg(book.option["rows"])))
+            out.append((book.option["rows"], self.option_values(X, zk).T, seg(book.option["rows"])))
         return out
+
+    def option_values(self, X: torch.Tensor, zk: torch.Tensor) -> torch.Tensor:
+        """``[C, P_opt]`` Black-Scholes values of the equity index options (see :func:`black_scholes`)."""
+        o = self.opt
+        zt = (zk @ o["W"]) * o["t"]  # -log DF(T)
+        r = X.index_select(1, o["factor"])
+        vol = torch.clamp(o["vol"] + VIX_VOL_BETA * X[:, o["vix"]].unsqueeze(1) / 100.0, min=VOL_FLOOR)
+        return o["units"] * black_scholes_log(o["spot"] * torch.exp(r), o["strike"], torch.exp(-zt),
+                                              o["log_moneyness"] + r + zt, vol * o["sqrt_t"], o["w"])
+
+    # ------------------------------------------------------------------ segment totals (fused aggregation)
+    def _aggregates(self) -> dict[str, Any]:
+        """Scenario-independent sums over the positions of each segment (built once, on first use).
+
+        The value of every cash-flow position is linear in its column values, so a segment's
+        total is the column values times the *sum* of its positions' coefficients. Columns are
+        regrouped per spread curve ``c`` on the curve's grid times ``g``: a plain column is the
+        curve discount factor ``D_c(g) = exp(-z(t_g) t_g - delta_c t_g)``; a forecast column
+        ``(t_a, t_e)`` of a floating coupon is ``exp(-z(t_a) t_a - delta_c t_e) = D_c(a) *
+        exp(-delta_c (t_e - t_a))``, the period length ``t_e - t_a`` taking a handful of values
+        (28 to 366 days). So per curve one matrix ``M_c`` of rows ``(segment, period length)``
+        and columns ``g`` gives every segment total with one exp per grid time and one matmul.
+        """
+        if self._agg is not None:
+            return self._agg
+        book, T = self.book, self._T
+        nseg = len(book.segments)
+        curves = []
+        seg_parts: list[list[np.ndarray]] = [[] for _ in book.col_p_idx]
+        col_parts: list[list[np.ndarray]] = [[] for _ in book.col_p_idx]
+        val_parts: list[list[np.ndarray]] = [[] for _ in book.col_p_idx]
+        for b in book.blocks:
+            if b.sparse:
+                col_parts[b.curve].append(np.asarray(b.cols, dtype=np.int64))
+                val_parts[b.curve].append(np.asarray(b.coef, dtype=np.float64))
+            else:
+                col_parts[b.curve].append(np.asarray(b.cols, dtype=np.int64))
+                val_parts[b.curve].append(b.coef.sum(axis=1))
+            seg_parts[b.curve].append(np.full(len(col_parts[b.curve][-1]), b.segment, dtype=np.int64))
+        for c in range(len(book.col_p_idx)):
+            if not col_parts[c]:
+                continue
+            k = np.concatenate(col_parts[c])
+            sg = np.concatenate(seg_parts[c])
+            v = np.concatenate(val_parts[c])
+            p = book.col_p_idx[c][k]
+            ell = np.rint(book.col_t_d[c][k] * DAYS_PER_YEAR).astype(np.int64) - book.time_days[p]
+            g_idx, g_inv = np.unique(p, return_inverse=True)
+            # log discount factor on the curve's grid as one product: [G_c, K (+1)] @ [K (+1), C], the
+            # interpolation weights scaled by -t_g, the last column (spread curves) the spread shock's
+            t_g = book.time_days[g_idx] / DAYS_PER_YEAR
+            wt = interpolation_matrix(book.curve.knot_times, t_g).T * -t_g[:, None]
+            if c > 0:
+                wt = np.concatenate([wt, -t_g[:, None]], axis=1)
+            row_key, r_inv = np.unique(sg * (1 << 20) + ell, return_inverse=True)
+            mat = np.zeros((len(row_key), len(g_idx)))
+            np.add.at(mat, (r_inv, g_inv), v)
+            row_seg, row_ell = row_key >> 20, row_key & ((1 << 20) - 1)
+            ells, ell_inv = np.unique(row_ell, return_inverse=True)
+            d0 = np.exp(wt[:, : len(RATE_FACTORS)] @ book.curve.zero_rates)  # base curve discount factors
+            y0 = mat @ d0  # base value of each row (without its period-length factor, which is 1 at zero shock)
+            curves.append({
+                "curve": c, "WT": T(wt), "D0": T(d0).unsqueeze(1), "M": _csr(T(mat, torch.float64)), "y0": T(y0, torch.float64).unsqueeze(1),
+                "seg": T(row_seg, torch.long), "ell": T(-ells / DAYS_PER_YEAR), "ell_row": T(ell_inv, torch.long),
+                "shift": bool((row_ell > 0).any()),
+            })  # fmt: skip
+        agg: dict[str, Any] = {"nseg": nseg, "curves": curves}
+        e = book.equity
+        if len(e["rows"]):
+            f_idx, f_inv = np.unique(e["factor"], return_inverse=True)
+            m = np.zeros((nseg, len(f_idx)))
+            np.add.at(m, (book.segment_codes[e["rows"]], f_inv), e["scale"])
+            agg["equity"] = (T(f_idx, torch.long), T(m))
+        f = book.fx
+        if len(f["rows"]):
+            # value = scale * (exp(sign r) - K/P0) * DF(T): per FX factor and maturity day, summed per segment
+            d_idx, d_inv = np.unique(f["days"], return_inverse=True)
+            f_idx, f_inv = np.unique(f["factor"], return_inverse=True)
+            sign = np.zeros(len(f_idx))
+            sign[f_inv] = f["sign"]
+            sg = book.segment_codes[f["rows"]]
+            b = np.zeros((len(d_idx), len(f_idx) + 1, nseg))
+            np.add.at(b, (d_inv, f_inv, sg), f["scale"])
+            np.add.at(b, (d_inv, np.full(len(sg), len(f_idx)), sg), -f["scale"] * f["k_over_p0"])
+            t = d_idx / DAYS_PER_YEAR
+            w = interpolation_matrix(book.curve.knot_times, t)
+            df0 = np.exp(-(book.curve.zero_rates @ w) * t)
+            b = b.reshape(len(d_idx), -1)
+            agg["fx"] = (T(f_idx, torch.long), T(sign), T(w), T(t), T(df0), T(b), T((df0 @ b).reshape(len(f_idx) + 1, -1)))
+        o = book.option
+        if len(o["rows"]):
+            onehot = np.zeros((len(o["rows"]), nseg))
+            onehot[np.arange(len(o["rows"])), book.segment_codes[o["rows"]]] = 1.0
+            x0 = torch.zeros((1, len(book.factor_ids)), dtype=self.dtype, device=self.device)
+            agg["option"] = (torch.as_tensor(onehot, dtype=torch.float64, device=self.device),
+                             self.option_values(x0, self.knot_rates(x0)))
+        self._agg = agg
+        return agg
+
+    def segment_pnl(self, X: torch.Tensor) -> torch.Tensor:
+        """``[segments, C]`` float64 P&L (value minus zero-shock value) of each segment's market positions.
+
+        Equal (to rounding: sums taken in another order, see :meth:`_aggregates`) to summing
+        ``values(X) - values(0)`` per segment, at the cost of one ``expm1`` per grid time and
+        curve, a sparse matmul per curve and the element-wise option kernel: no per-position
+        cash-flow work. The change is formed before it is summed (a curve's discount factors as
+        ``D0 expm1(dlog D)``, equities as ``expm1(r)``), so no large base value is subtracted at
+        the end: the P&L keeps its relative precision, in float32 too.
+        """
+        agg = self._aggregates()
+        C = X.shape[0]
+        K = len(RATE_FACTORS)
+        out = torch.zeros((agg["nseg"], C), dtype=torch.float64, device=self.device)
+        dz = X[:, :K] / 1e4  # knot shocks, decimal
+        for a in agg["curves"]:
+            c = a["curve"]
+            if c > 0:  # the spread shock (bp -> decimal) of curve c, an extra "knot" with weight 1
+                delta = X[:, self.curve_col[c]] / 1e4
+                lhs = torch.cat([dz, delta.unsqueeze(1)], dim=1)
+            else:
+                lhs = dz
+            dd = torch.expm1(a["WT"] @ lhs.T).mul_(a["D0"])  # [G_c, C] change of the curve's discount factors
+            # [rows, C]: sparse rows (segment, period length) x the curve's grid, summed in float64 (a
+            # float32 sum over a whole segment's cash flows would lose the P&L's precision)
+            y = a["M"] @ dd.to(torch.float64)
+            if a["shift"]:  # forecast rows: value R (y0 + y) with R = exp(-delta_c * period length)
+                em1 = torch.expm1(a["ell"].unsqueeze(1) * delta.unsqueeze(0)).index_select(0, a["ell_row"])
+                y = y + (y + a["y0"]) * em1.to(torch.float64)
+            out.index_add_(0, a["seg"], y)
+        if "equity" in agg:
+            f_idx, m = agg["equity"]
+            out += (m @ torch.expm1(X.index_select(1, f_idx)).T).to(torch.float64)
+        if "fx" in agg:
+            f_idx, sign, W, t, df0, b, z0 = agg["fx"]
+            ddf = torch.expm1(-(dz @ W) * t).mul_(df0)  # [C, days]
+            z = (ddf @ b).reshape(C, len(f_idx) + 1, -1)  # [C, factors + 1, segments]
+            sr = sign * X.index_select(1, f_idx)  # [C, factors]
+            fx = (torch.exp(sr).unsqueeze(2) * z[:, :-1] + torch.expm1(sr).unsqueeze(2) * z0[:-1]).sum(dim=1) + z[:, -1]
+            out += fx.T.to(torch.float64)
+        if "option" in agg:
+            onehot, v0 = agg["option"]
+            out += ((self.option_values(X, self.knot_rates(X)) - v0).to(torch.float64) @ onehot).T
+        return out
+
+
+def _csr(mat: torch.Tensor) -> torch.Tensor:
+    """A dense matrix as torch sparse CSR (``"sparse CSR support is in beta"``: the product we use is stable)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return mat.to_sparse_csr()
+
+
+_SQRT1_2 = 0.7071067811865476
+
+
+def _ndtr(x: torch.Tensor) -> torch.Tensor:
+    """Standard normal CDF ``erfc(-x / sqrt 2) / 2`` (accurate in both tails; faster than ``special.ndtr``)."""
+    return 0.5 * torch.erfc(-_SQRT1_2 * x)
+
+
+def black_scholes_log(spot: torch.Tensor, strike: torch.Tensor, df: torch.Tensor, log_fwd_k: torch.Tensor,
+                      std: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """European option, no dividends, from ``log(F / K)`` and ``std = vol sqrt(T)``; ``w`` +1 call, -1 put.
+
+    ``w (S N(w d1) - K DF N(w d2))``, ``d1 = log(F/K) / std + std / 2``, ``d2 = d1 - std``: the
+    same value as :func:`black_scholes` (call ``DF (F N(d1) - K N(d2))``, put ``DF (K N(-d2) - F
+    N(-d1))`` with ``F = S / DF``) with two normal CDFs instead of four and no ``log``.
+    """
+    d1 = log_fwd_k / std + 0.5 * std
+    d2 = d1 - std
+    return w * (spot * _ndtr(w * d1) - (strike * df) * _ndtr(w * d2))
 
 
 def black_scholes(spot: torch.Tensor, strike: torch.Tensor, t: torch.Tensor, df: torch.Tensor,

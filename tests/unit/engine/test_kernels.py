@@ -69,3 +69,24 @@ def test_float32_close_to_float64() -> None:
     x = np.random.default_rng(1).normal(0, 30, (5, len(book.factor_ids))) * 0.01
     v64, v32 = _values(book, x), _values(book, x, torch.float32)
     assert abs(v64.sum() - v32.sum()) / np.abs(v64).sum() < 1e-5
+
+
+def test_segment_pnl_equals_per_position_sums() -> None:
+    # the fused segment path (revalue without cache, the benchmark) against summing per-position P&L
+    from risk_dagster.engine.revalue import market_pnl
+
+    curve = treasury_zero_curve()
+    frame = random_book(600, seed=8, types=("fixed_bond", "frn", "irs", "equity", "fx_forward", "equity_option"))
+    book = prepare_book(frame, curve)
+    x = np.random.default_rng(2).normal(0, 40, (9, len(book.factor_ids))) * np.where(
+        [f.startswith(("rates.", "credit.", "vol.")) for f in book.factor_ids], 1.0, 0.002)
+    tb = TorchBook(book, torch.float64, "cpu")
+    seg, _ = market_pnl(tb, x, 4)
+    ref, pos = market_pnl(tb, x, 9, per_position=True)
+    scale = np.abs(ref).max()
+    assert np.abs(seg - ref).max() / scale < 1e-12
+    np.testing.assert_allclose(pos.sum(1), ref.sum(1), rtol=1e-12)  # type: ignore[union-attr]
+    zero, _ = market_pnl(tb, np.zeros((1, len(book.factor_ids))), 1)
+    assert np.abs(zero).max() == 0.0
+    seg32, _ = market_pnl(TorchBook(book, torch.float32, "cpu"), x, 4)
+    assert np.abs(seg32.sum(1) - seg.sum(1)).max() / np.abs(seg.sum(1)).max() < 1e-5
