@@ -472,10 +472,9 @@ def run_backtest(
 
     Parameters
     ----------
-    factor_history
-        :func:`~risk_dagster.market.history.build_factor_history` output.
-    fed_history
-        The Fed historic table the features come from (``load_fed_history("2026")``).
+    factor_history, fed_history
+        The data every window's training set is built from, as in
+        :func:`~risk_dagster.translate.base.build_training_set`.
     models
         Name -> factory of an unfitted :class:`~risk_dagster.translate.base.Translator`
         (called once per window and seed set; a factory with a ``seed`` keyword gets the

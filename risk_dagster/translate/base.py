@@ -16,7 +16,8 @@ fixed total market, credit yields and the S&P 500 ride on their fixed anchor.
 
 Coherence over the horizon (:class:`CoherenceModel`, fitted with every translator). Models
 draw *one-quarter* changes; summing them over a 13-quarter path turns quantities that are
-stationary in reality (the spread of an open tenor to the Fed's curve, credit spreads, fed
+stationary in reality (the spread of an open tenor to the Fed's curve -- beyond 10y and below 3m
+to its adjacent tenor, 30y over 20y over 10y, 1m over 3m --, credit spreads, fed
 funds to the 3m bill) into random walks, lets short rates fall far below zero when the Fed's
 3m sits at the zero lower bound, and compounds a stress-scaled residual into cumulative moves
 no history shows. The coherence step, shared by both translators, makes those spreads
@@ -27,7 +28,7 @@ envelope of h-quarter moves (times a margin below the plausibility filter's).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -41,7 +42,7 @@ from risk_dagster.market.catalog import RiskFactorCatalog, load_risk_factor_cata
 from risk_dagster.market.history import FactorHistory, default_source_weights
 from risk_dagster.paths import data_dir
 from risk_dagster.scenarios.model import MacroScenario
-from risk_dagster.translate.features import jump_off_quarter, macro_features, projection_quarters
+from risk_dagster.translate.features import jump_off_quarter, macro_features, macro_path, projection_quarters
 from risk_dagster.translate.shockset import FloatArray, ShockSet, shocks_from_levels
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "TrainingSet",
     "Translator",
     "apply_consistency",
+    "assemble_shockset",
     "build_training_set",
     "fixed_factor_paths",
     "jump_off_frame",
@@ -513,6 +515,29 @@ def _ar1_phi(spread: pd.Series) -> tuple[float, int, float, float]:
     return float((x * y).sum() / (x * x).sum()), n, mu, lo
 
 
+def _diff_sd(spread: pd.Series) -> float:
+    """Standard deviation of a quarterly series' first differences over *consecutive* observed
+    quarters (the spread's historical one-quarter change); NaN with fewer than 20 pairs."""
+    s = spread.dropna()
+    idx = pd.PeriodIndex(s.index, freq="Q-DEC")
+    s = pd.Series(s.to_numpy(dtype=np.float64), index=idx)
+    d = (s - s.reindex(idx - 1).to_numpy()).dropna()
+    return float(d.std(ddof=1)) if len(d) >= 20 else float("nan")
+
+
+def _outer_tenor_chain(tenors: Sequence[str], nodes: Sequence[str]) -> dict[str, str]:
+    """Open tenor -> its adjacent tenor toward the fixed nodes, for the tenors outside them
+    (shorter than the first node, longer than the last): ``20y -> 10y``, ``30y -> 20y``,
+    ``1m -> 3m``. Tenors between two nodes are interpolated and not chained."""
+    ordered = sorted((f for f in tenors if f in TENOR_YEARS), key=TENOR_YEARS.__getitem__)
+    if not nodes or any(n not in ordered for n in nodes):
+        return {}
+    first, last = ordered.index(nodes[0]), ordered.index(nodes[-1])
+    chain = {ordered[k]: ordered[k - 1] for k in range(last + 1, len(ordered))}
+    chain.update({ordered[k]: ordered[k + 1] for k in range(first - 1, -1, -1)})
+    return chain
+
+
 def _ar_path(increments: FloatArray, phi: float) -> FloatArray:
     """Cumulative deviation of an AR(1) driven by ``increments`` (``[..., quarters]``).
 
@@ -561,6 +586,22 @@ class CoherenceModel:
        (:func:`_ar_path`). ``s_0 - mu`` is also why: the jump-off spread mixes the Fed's
        quarterly-average nodes with quarter-end tenors (and sometimes a stale as-of date), so
        reverting to it would carry basis noise through the whole path.
+
+       **Outside the fixed nodes the curve is chained** (:attr:`chain`): 20y is a spread over the
+       10y, 30y a spread over the (coherent) 20y, 1m a spread over the 3m, each AR(1) with the
+       persistence ``phi``, mean and jump-off value of THAT adjacent spread, and each the
+       historical standard deviation of the adjacent spread's one-quarter change
+       (:attr:`spread_diff_sd`) as the ceiling of its innovations: the drawn innovations ``e``
+       are multiplied by ``min(1, spread_diff_sd / rms(e))``, ``rms`` over all samples and
+       quarters of the draw (so the model's timing of stress and each sample's relative size
+       survive, and a model already as tight as history is untouched). Why: with one separate
+       spread to the 10y each, the 20y and the 30y carry two deviations whose difference
+       wanders, while in history 30y-20y is the tightest spread of the curve (first-difference
+       sd 7 bp, range -41..44 bp). The transformer's joint draws (low-rank correlation, own
+       Student-t mixing per factor) put the 20y-30y change correlation at 0.89 (history 0.99),
+       so its drawn 30y-20y change has 5x history's sd; the satellite's stress-scaled residual
+       vectors about 2x. Its envelope (step 3) shrinks only the chained spread's deviation,
+       around the already-shrunk inner tenor. Tenors between the nodes (6m ... 7y) are as above.
     2. **Credit spreads** (``credit.spread.*`` the scenario leaves open, CP-fed funds included):
        their cumulative change is ``dev_t = phi dev_{t-1} + kappa eps_t`` with ``eps_t`` the full
        drawn one-quarter change (the macro-driven widening is the scenario's credit stress and is
@@ -595,6 +636,11 @@ class CoherenceModel:
         of the spread in the training quarters (quarter-end levels).
     nodes
         Curve nodes the tenor spreads were measured against.
+    chain, spread_diff_sd
+        Open tenor outside the nodes -> the adjacent tenor its spread is measured against
+        (its ``phi``/``spread_mean``/``spread_min`` are then those of that adjacent spread),
+        and the standard deviation of that spread's historical one-quarter change (bp). Empty
+        for a model saved before the chain (it keeps its spreads to the interpolated curve).
     envelope_ids, envelope
         Factors with an envelope and ``[factors, horizon]`` their largest ``|h-quarter change|``
         in training (shock units), non-decreasing in h, floored like the filter's.
@@ -611,6 +657,8 @@ class CoherenceModel:
     nodes: list[str]
     envelope_ids: list[str]
     envelope: FloatArray
+    chain: dict[str, str] = field(default_factory=dict)
+    spread_diff_sd: dict[str, float] = field(default_factory=dict)
     margin: float = 1.5
     zlb_floor: float = -0.25
     zlb_width: float = 0.10
@@ -652,10 +700,14 @@ class CoherenceModel:
 
         spreads: dict[str, pd.Series] = {}
         nodes = [f for f in FED_CURVE_NODES if f in levels.columns]
+        chain: dict[str, str] = {}
         if len(nodes) == len(FED_CURVE_NODES):
+            chain = _outer_tenor_chain(list(levels.columns), nodes)
             node_years = np.array([TENOR_YEARS[f] for f in nodes])
             for f in TENOR_YEARS:
-                if f not in nodes and f in levels.columns:
+                if f in chain:
+                    spreads[f] = levels[f] - levels[chain[f]]
+                elif f not in nodes and f in levels.columns:
                     w = _interp_weights(np.array([TENOR_YEARS[f]]), node_years)[0]
                     spreads[f] = levels[f] - levels[nodes].to_numpy(dtype=np.float64) @ w
         else:
@@ -692,6 +744,8 @@ class CoherenceModel:
             nodes=nodes,
             envelope_ids=[f for f, k in zip(ids, has, strict=True) if k],
             envelope=env[has],
+            chain=chain,
+            spread_diff_sd={f: _diff_sd(spreads[f]) * 100.0 for f in chain},  # bp
             margin=float(margin),
             zlb_floor=float(zlb_floor),
             zlb_width=float(zlb_width),
@@ -761,24 +815,46 @@ class CoherenceModel:
         def inc(x: FloatArray) -> FloatArray:
             return np.diff(x, axis=1, prepend=0.0)
 
-        def spread_to(f: str, anchor_w: Mapping[str, float]) -> None:
-            """Step 1 for one open rate: ``anchor`` (weights on fixed factors) + AR spread."""
-            fixed_anchor = sum(w * fixed[a] for a, w in anchor_w.items())  # [Q]
-            drawn = {x_id: sum(w * x[:, :, pos[a]] for a, w in anchor_w.items()) for x_id, x in (("s", out), ("c", base))}
-            e = (inc(out[:, :, pos[f]]) - inc(drawn["s"])) - (inc(base[:, :, pos[f]]) - inc(drawn["c"]))
+        raw, base_raw = out.copy(), base.copy()  # the drawn paths, before any step
+
+        def spread_to(f: str, anchor_w: Mapping[str, float], diff_sd: float = np.nan) -> None:
+            """Step 1 for one open rate: ``anchor`` (weights on fixed factors, or one open tenor
+            already made coherent) + AR spread, its innovations capped at ``diff_sd`` (bp)."""
+            drawn = {k: sum(w * x[:, :, pos[a]] for a, w in anchor_w.items()) for k, x in (("s", raw), ("c", base_raw))}
+            e = (inc(raw[:, :, pos[f]]) - inc(drawn["s"])) - (inc(base_raw[:, :, pos[f]]) - inc(drawn["c"]))
+            if np.isfinite(diff_sd) and e.size:
+                with np.errstate(invalid="ignore"):
+                    rms = float(np.sqrt(np.nanmean(e**2)))
+                if np.isfinite(rms) and rms > diff_sd:
+                    e = e * (diff_sd / rms)
             s0 = j0[pos[f]] - sum(w * j0[pos[a]] for a, w in anchor_w.items())
             gap = s0 - self.spread_mean.get(f, np.nan)
             decay = (self.phi[f] ** steps - 1.0) * (gap if np.isfinite(gap) else 0.0) * 100.0  # bp
-            level_part = fixed_anchor + decay
-            out[:, :, pos[f]] = level_part[None, :] + _ar_path(e, self.phi[f])
-            base[:, :, pos[f]] = level_part[None, :]
+            if all(a in fixed for a in anchor_w):
+                level_part = sum(w * fixed[a] for a, w in anchor_w.items()) + decay  # [Q]
+                out[:, :, pos[f]] = level_part[None, :] + _ar_path(e, self.phi[f])
+                base[:, :, pos[f]] = level_part[None, :]
+            else:  # chained to an open tenor: its coherent path, sample by sample
+                def anchor(x: FloatArray) -> FloatArray:
+                    return sum(w * (fixed[a][None, :] if a in fixed else x[:, :, pos[a]]) for a, w in anchor_w.items())
+
+                out[:, :, pos[f]] = anchor(out) + decay[None, :] + _ar_path(e, self.phi[f])
+                base[:, :, pos[f]] = anchor(base) + decay[None, :]
             owned.add(f)
 
-        # 1. Open tenors on the fixed curve, fed funds on the fixed 3m.
+        # 1. Open tenors on the fixed curve (outside the nodes: chained to the adjacent tenor),
+        # fed funds on the fixed 3m.
+        chained: dict[str, str] = {}  # open tenor -> the OPEN tenor it is chained to
         if curve and self.nodes and all(f in fixed for f in self.nodes):
             node_years = np.array([TENOR_YEARS[f] for f in self.nodes])
-            for f in TENOR_YEARS:
+            for f in TENOR_YEARS:  # in maturity order: an inner tenor before the one chained to it
                 if f in pos and f not in fixed and f in self.phi:
+                    parent = self.chain.get(f)
+                    if parent is not None and parent in pos and (parent in fixed or parent in owned):
+                        spread_to(f, {parent: 1.0}, self.spread_diff_sd.get(f, np.nan))
+                        if parent not in fixed:
+                            chained[f] = parent
+                        continue
                     w = _interp_weights(np.array([TENOR_YEARS[f]]), node_years)[0]
                     spread_to(f, {a: float(v) for a, v in zip(self.nodes, w, strict=True) if v != 0.0})
         for f, anchor in SHORT_RATE_ANCHORS.items():
@@ -794,14 +870,24 @@ class CoherenceModel:
         # 3. Envelope (deviation from the center shrunk) of every open factor not set by an
         # identity: open tenors and fed funds included (their center is the fixed curve plus
         # the decaying jump-off spread, so only the spread noise is shrunk).
+        # A tenor chained to an open one keeps its spread to it: only the spread's deviation is
+        # shrunk, around the inner tenor's already-shrunk path.
         identities = {CP_RATE, *CREDIT_YIELD_SPREADS}
+        chain_spread = {f: (out[:, :, pos[f]] - out[:, :, pos[p]], base[:, :, pos[f]] - base[:, :, pos[p]])
+                        for f, p in chained.items()}  # fmt: skip
         for f in factor_ids:
-            if f in fixed or f in identities or f not in self.envelope_ids:
+            if f in fixed or f in identities or f not in self.envelope_ids or f in chained:
                 continue
             if f in TENOR_YEARS and f not in owned:
                 continue  # left to apply_consistency's plain curve step
             i = pos[f]
             out[:, :, i] = self._shrink(out[:, :, i], np.broadcast_to(base[:, :, i], out.shape[:2]), f)
+        for f, p in chained.items():  # inner tenors first (maturity order)
+            sp_out, sp_base = chain_spread[f]
+            out[:, :, pos[f]] = out[:, :, pos[p]] + sp_out
+            if f in self.envelope_ids:
+                center_f = np.broadcast_to(out[:, :, pos[p]] + sp_base, out.shape[:2])
+                out[:, :, pos[f]] = self._shrink(out[:, :, pos[f]], center_f, f)
 
         # 4. Identities.
         cp_tied = CP_RATE in pos and CP_RATE not in fixed and FED_FUNDS in pos and CP_SPREAD in pos
@@ -875,12 +961,14 @@ class CoherenceModel:
             "zlb_width": self.zlb_width,
             "spread_floor_width": self.spread_floor_width,
             "phi_max": self.phi_max,
+            "chain": dict(self.chain),
             "arrays": {
                 "coherence_phi": column(self.phi),
                 "coherence_phi_raw": column(self.phi_raw),
                 "coherence_spread_mean": column(self.spread_mean),
                 "coherence_spread_min": column(self.spread_min),
                 "coherence_envelope": np.ascontiguousarray(self.envelope, dtype=np.float64),
+                "coherence_spread_diff_sd": column(self.spread_diff_sd),
             },
         }
 
@@ -910,6 +998,13 @@ class CoherenceModel:
             zlb_width=float(state["zlb_width"]),
             spread_floor_width=float(state.get("spread_floor_width", 0.05)),
             phi_max=float(state.get("phi_max", 0.98)),
+            # Saved before the chained outer tenors: none (spreads to the interpolated curve).
+            chain={k: str(v) for k, v in state.get("chain", {}).items()},
+            spread_diff_sd={
+                k: v
+                for k, v in (mapping("coherence_spread_diff_sd") if "coherence_spread_diff_sd" in a else {}).items()
+                if np.isfinite(v)
+            },
         )
 
     def summary(self) -> dict[str, Any]:
@@ -924,6 +1019,8 @@ class CoherenceModel:
             "phi_pairs": dict(sorted(self.phi_pairs.items())),
             "spread_mean": rounded(self.spread_mean),
             "nodes": list(self.nodes),
+            "chain": dict(sorted(self.chain.items())),
+            "spread_diff_sd_bp": rounded(self.spread_diff_sd),
             "envelope_margin": self.margin,
             "zlb_floor": self.zlb_floor,
             "zlb_width": self.zlb_width,
@@ -949,7 +1046,8 @@ def apply_consistency(
     Steps, on cumulative shocks:
 
     0. With ``coherence``: :meth:`CoherenceModel.transform` -- open tenors and fed funds as the
-       fixed curve plus a mean-reverting spread, mean-reverting credit spreads, CP and credit
+       fixed curve plus a mean-reverting spread (outside the 3m/10y nodes chained tenor to
+       adjacent tenor), mean-reverting credit spreads, CP and credit
        yields by identity, a soft zero lower bound, the envelope on the other open factors.
        The factors it determines skip steps 1-2.
     1. Treasury curve: at each fixed node (3m, 5y, 10y) the correction ``fixed - drawn`` is
@@ -1083,4 +1181,103 @@ def to_shockset(
         model_version=model_version,
         seed=int(seed),
         metadata=meta,
+    )
+
+
+OneQuarterDraws = Callable[[pd.DataFrame, pd.DataFrame], FloatArray]
+"""``(X, context) -> [samples, len(X), factors]`` one-quarter changes (the model's draws)."""
+
+OneQuarterMean = Callable[[pd.DataFrame, pd.DataFrame], FloatArray]
+"""``(X, context) -> [len(X), factors]`` the model's conditional-mean one-quarter changes."""
+
+
+def assemble_shockset(
+    translator: Any,
+    scenario: MacroScenario,
+    history: MacroScenario,
+    one_quarter_changes: OneQuarterDraws,
+    mean_changes: OneQuarterMean,
+    *,
+    seed: int,
+    lookback: int,
+    factor_history: FactorHistory | None = None,
+    catalog: RiskFactorCatalog | None = None,
+    equity_weights: Mapping[str, float] | None = None,
+    metadata: Callable[[pd.DataFrame], Mapping[str, Any]] | None = None,
+) -> ShockSet:
+    """The sampling assembly every translator's ``sample()`` shares.
+
+    The Fed macro path (``lookback`` quarters of history before the jump-off) and its features,
+    the model's one-quarter draws for the projected quarters, summed into cumulative shocks, the
+    scenario's fixed factor paths imposed and the open factors made coherent
+    (:func:`apply_consistency` with the translator's :class:`CoherenceModel`, the envelope
+    centred on the cumulative ``mean_changes``), then jump-off levels and provenance
+    (:func:`to_shockset`). A translator only supplies its draws and its mean.
+
+    Parameters
+    ----------
+    translator
+        A fitted translator: ``factor_ids_``, ``shock_types_``, ``levels_``, ``coherence_``,
+        ``training_summary_``, ``model_id`` and ``version`` are read.
+    scenario, history
+        The projection and the Fed history it jumps off from.
+    one_quarter_changes
+        ``(X, context)`` -> ``[samples, len(X), factors]`` drawn one-quarter changes, ``X`` the
+        projected quarters' features and ``context`` the whole macro path's features; the
+        number of samples and the seed are the caller's.
+    mean_changes
+        ``(X, context)`` -> ``[len(X), factors]`` the conditional-mean one-quarter changes
+        whose cumulative path the envelope shrinks a sample's residual toward.
+    seed
+        Recorded in the ShockSet.
+    lookback
+        Quarters of history before the jump-off in the macro path (the model's lags/window).
+    factor_history
+        Market levels for the open factors' jump-off; the translator's training levels by default.
+    catalog
+        Risk-factor catalog (which factors are fixed); the shipped one by default.
+    equity_weights
+        Sector weights for the aggregation to the total market; French caps at the jump-off.
+    metadata
+        ``X -> dict``: the translator's own metadata, recorded before ``training`` and
+        ``coherence``.
+
+    Returns
+    -------
+    ShockSet
+        ``[samples, quarters, factors]``, fixed factors exactly on the scenario's path.
+    """
+    feats = macro_features(macro_path(scenario, history, lookback=lookback))
+    X = feats.loc[projection_quarters(scenario)]
+    cumulative = np.cumsum(one_quarter_changes(X, feats), axis=1)
+    ids = translator.factor_ids_
+    fixed = fixed_factor_paths(scenario, history, ids, catalog)
+    weights = equity_weights if equity_weights is not None else sector_weights(jump_off_quarter(scenario))
+    levels = factor_history if factor_history is not None else translator.levels_
+    coherence: CoherenceModel | None = translator.coherence_
+    shocks = apply_consistency(
+        cumulative,
+        ids,
+        fixed,
+        equity_weights=weights,
+        coherence=coherence,
+        jump_off=jump_off_levels(scenario, history, levels, ids, catalog),
+        center=np.cumsum(mean_changes(X, feats), axis=0),
+    )
+    meta = dict(metadata(X)) if metadata is not None else {}
+    meta["training"] = translator.training_summary_
+    meta["coherence"] = coherence.summary() if coherence is not None else None
+    return to_shockset(
+        shocks,
+        scenario=scenario,
+        history=history,
+        levels=levels,
+        factor_ids=ids,
+        shock_types=translator.shock_types_,
+        model_id=translator.model_id,
+        model_version=translator.version,
+        seed=seed,
+        fixed_paths=fixed,
+        metadata=meta,
+        catalog=catalog,
     )

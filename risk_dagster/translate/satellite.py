@@ -56,20 +56,9 @@ from risk_dagster.translate.base import (
     TENOR_YEARS,
     CoherenceModel,
     TrainingSet,
-    apply_consistency,
-    fixed_factor_paths,
-    jump_off_levels,
-    sector_weights,
-    to_shockset,
+    assemble_shockset,
 )
-from risk_dagster.translate.features import (
-    SATELLITE_REGRESSORS,
-    add_lags,
-    jump_off_quarter,
-    macro_features,
-    macro_path,
-    projection_quarters,
-)
+from risk_dagster.translate.features import SATELLITE_REGRESSORS, add_lags
 from risk_dagster.translate.shockset import FloatArray, ShockSet
 
 __all__ = ["SCALE_FEATURES", "SatelliteTranslator"]
@@ -174,18 +163,8 @@ class SatelliteTranslator:
 
     # ------------------------------------------------------------------ fit
     def fit(self, training: TrainingSet) -> Self:
-        """Fit every factor's satellite, the LOO residuals and the stress scale.
-
-        Parameters
-        ----------
-        training
-            From :func:`~risk_dagster.translate.base.build_training_set`.
-
-        Returns
-        -------
-        SatelliteTranslator
-            ``self``.
-        """
+        """Fit every factor's satellite, the LOO residuals and the stress scale on ``training``
+        (:func:`~risk_dagster.translate.base.build_training_set` output); returns ``self``."""
         design = self._design(training.X, training.features)
         terms = self.terms
         D = design.to_numpy(dtype=np.float64)
@@ -376,65 +355,31 @@ class SatelliteTranslator:
         catalog: RiskFactorCatalog | None = None,
         equity_weights: Mapping[str, float] | None = None,
     ) -> ShockSet:
-        """Joint cumulative shocks for every projected quarter of ``scenario``.
+        """Joint cumulative shocks for every projected quarter of ``scenario``: the satellite's
+        one-quarter draws (:meth:`predictive_changes`) through the shared
+        :func:`~risk_dagster.translate.base.assemble_shockset`, the fitted mean as the envelope's
+        centre.
 
-        Parameters
-        ----------
-        scenario
-            The macro projection.
-        n_samples, seed
-            Draws and seed (same seed, same numbers).
-        history
-            The Fed history the scenario jumps off from (macro path and fixed jump-off values).
-        factor_history
-            Market levels for the open factors' jump-off; the training levels by default.
-        catalog
-            Risk-factor catalog (which factors are fixed); the shipped one by default.
-        equity_weights
-            Sector weights for the aggregation to the total market; French caps at the jump-off.
-
-        Returns
-        -------
-        ShockSet
-            ``[n_samples, quarters, factors]``, fixed factors exactly on the scenario's path.
+        ``n_samples`` draws, same ``seed`` same numbers; ``scenario``, ``history``,
+        ``factor_history``, ``catalog`` and ``equity_weights`` as in ``assemble_shockset``.
         """
         self._check()
-        path = macro_path(scenario, history, lookback=max(1, self.lags) + 1)
-        feats = macro_features(path)
-        proj = projection_quarters(scenario)
-        changes = self.predictive_changes(feats.loc[proj], n_samples, seed, context=feats)
-        cumulative = np.cumsum(changes, axis=1)
-        fixed = fixed_factor_paths(scenario, history, self.factor_ids_, catalog)
-        weights = equity_weights if equity_weights is not None else sector_weights(jump_off_quarter(scenario))
-        levels = factor_history if factor_history is not None else self.levels_
-        shocks = apply_consistency(
-            cumulative,
-            self.factor_ids_,
-            fixed,
-            equity_weights=weights,
-            coherence=self.coherence_,
-            jump_off=jump_off_levels(scenario, history, levels, self.factor_ids_, catalog),
+        return assemble_shockset(
+            self,
+            scenario,
+            history,
+            lambda X, context: self.predictive_changes(X, n_samples, seed, context=context),
             # The fitted mean path: the point the envelope shrinks a path's residual toward.
-            center=np.cumsum(self.predictive_mean(feats.loc[proj], context=feats), axis=0),
-        )
-        return to_shockset(
-            shocks,
-            scenario=scenario,
-            history=history,
-            levels=levels,
-            factor_ids=self.factor_ids_,
-            shock_types=self.shock_types_,
-            model_id=self.model_id,
-            model_version=self.version,
+            lambda X, context: self.predictive_mean(X, context=context),
             seed=seed,
-            fixed_paths=fixed,
-            metadata={
-                "stress_scale": [float(s) for s in self.stress_scale(feats.loc[proj])],
-                "residual_fill_share": self.fill_share,
-                "training": self.training_summary_,
-                "coherence": self.coherence_.summary() if self.coherence_ is not None else None,
-            },
+            lookback=max(1, self.lags) + 1,
+            factor_history=factor_history,
             catalog=catalog,
+            equity_weights=equity_weights,
+            metadata=lambda X: {
+                "stress_scale": [float(s) for s in self.stress_scale(X)],
+                "residual_fill_share": self.fill_share,
+            },
         )
 
     # ------------------------------------------------------------------ reports

@@ -100,6 +100,23 @@ def test_coherence_parameters_are_estimated_and_persist(satellite: SatelliteTran
     assert all(isinstance(v, np.ndarray) and v.dtype == np.float64 for v in state["arrays"].values())
 
 
+def test_outer_tenors_are_chained_to_their_neighbour_and_persist(satellite: SatelliteTranslator) -> None:
+    coh = satellite.coherence_
+    assert coh is not None
+    assert coh.chain == {"rates.ust.1m": "rates.ust.3m", "rates.ust.20y": "rates.ust.10y",
+                         "rates.ust.30y": "rates.ust.20y"}  # fmt: skip
+    # 30y-20y is the tightest spread of the curve: its one-quarter change is history's smallest.
+    assert 0.0 < coh.spread_diff_sd["rates.ust.30y"] < coh.spread_diff_sd["rates.ust.20y"]
+    state = coh.to_dict()
+    back = CoherenceModel.from_dict(state)
+    assert back.chain == coh.chain and back.spread_diff_sd == coh.spread_diff_sd
+    # A model saved before the chain loads without one (its spreads to the interpolated curve).
+    old = {k: v for k, v in state.items() if k != "chain"}
+    old["arrays"] = {k: v for k, v in state["arrays"].items() if k != "coherence_spread_diff_sd"}
+    legacy = CoherenceModel.from_dict(old)
+    assert legacy.chain == {} and legacy.spread_diff_sd == {} and legacy.phi == coh.phi
+
+
 def test_phi_uses_training_quarters_only(factor_history: FactorHistory, fed_history_2026: MacroScenario) -> None:
     from risk_dagster.translate.base import build_training_set
 

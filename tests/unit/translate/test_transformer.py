@@ -15,6 +15,8 @@ from risk_dagster.translate.base import SECTOR_FACTORS, TrainingSet, Translator,
 from risk_dagster.translate.shockset import ShockSet
 from risk_dagster.translate.transformer import (
     CRISIS_QUARTERS,
+    STRESS_FEATURES,
+    STRESS_VALIDATION_QUARTERS,
     TransformerConfig,
     TransformerTranslator,
     masked_student_t_nll,
@@ -56,10 +58,15 @@ def test_fit_and_protocol(transformer_small: TransformerTranslator, training_set
     for member in summary["training"]["members"]:
         assert np.isfinite(member["val_nll"]) and np.isfinite(member["train_nll"])
         assert member["best_epoch"] >= 1
-    # Validation quarters: fixed in advance, calm, the latest ones.
+    # Validation quarters: fixed in advance, the latest calm ones plus the stress episodes
+    # outside every backtest test window.
     val = [pd.Period(q, freq="Q-DEC") for q in summary["training"]["validation_quarters"]]
-    assert val and not set(val) & CRISIS_QUARTERS
+    assert val and not (set(val) & CRISIS_QUARTERS) - STRESS_VALIDATION_QUARTERS
+    assert STRESS_VALIDATION_QUARTERS <= set(val)
     assert max(val) == training_set.quarters.max()
+    # The base model's stress loading, dof and class calibration are reported.
+    assert len(summary["training"]["stress_scale"]["coef"]) == len(STRESS_FEATURES)
+    assert set(summary["training"]["calibration"]) >= {"rates", "credit", "equity", "fx"}
 
 
 def test_validation_quarters_rule() -> None:
@@ -68,6 +75,57 @@ def test_validation_quarters_rule() -> None:
     calm = [q for q in quarters if q not in CRISIS_QUARTERS]
     assert val == calm[-round(0.1 * len(calm)) :]
     assert validation_quarters(quarters, 0.0) == []
+    with_stress = validation_quarters(quarters, 0.1, stress=True)
+    assert set(with_stress) == set(val) | (STRESS_VALIDATION_QUARTERS & set(quarters))
+    assert with_stress == sorted(with_stress)
+
+
+def test_stress_validation_never_touches_a_test_window() -> None:
+    from risk_dagster.translate.backtest import CRISIS_WINDOWS
+
+    test = {pd.Period(q, freq="Q-DEC") for qs in CRISIS_WINDOWS.values() for q in qs}
+    assert STRESS_VALIDATION_QUARTERS and not STRESS_VALIDATION_QUARTERS & test
+
+
+def test_stress_scale_is_monotone_and_bounded(
+    transformer_small: TransformerTranslator, training_set: TrainingSet
+) -> None:
+    """A more severe quarter (higher VIX, rising unemployment, widening spreads) is never
+    calmer; the stress load is capped; the calibration is one value per class, in range."""
+    model = transformer_small
+    assert (model.stress_coef_ >= 0).all()
+    X = training_set.features.loc[[pd.Period("2019Q2", freq="Q-DEC")]]
+    base = model.base_scale(X)
+    for col, bump in (("vix", 15.0), ("vix_chg", 15.0), ("unemployment_rate_chg", 1.0), ("bbb_spread_chg", 1.0)):
+        worse = X.copy()
+        worse[col] = worse[col] + bump
+        assert (model.base_scale(worse) >= base - 1e-12).all(), col
+    # A falling VIX is not calmer than an unchanged one (positive parts of the changes).
+    calm, falling = X.copy(), X.copy()
+    calm["vix_chg"], falling["vix_chg"] = 0.0, -20.0
+    np.testing.assert_allclose(model.base_scale(falling), model.base_scale(calm))
+    extreme = X.copy()
+    extreme[["vix", "vix_chg", "unemployment_rate_chg", "bbb_spread_chg"]] = [500.0, 400.0, 50.0, 20.0]
+    cap = model.calibration_ * np.exp(model.base_log_scale_ + model.stress_range_[1])
+    np.testing.assert_allclose(model.base_scale(extreme)[0], cap)
+    lo, hi = model.config.calib_range
+    assert ((model.calibration_ >= lo) & (model.calibration_ <= hi)).all()
+    classes = pd.Series(model.calibration_, index=[f.split(".")[0] for f in model.factor_ids_])
+    assert (classes.groupby(level=0).nunique() == 1).all()
+
+
+def test_stress_widens_the_predictive_distribution(
+    transformer_small: TransformerTranslator, training_set: TrainingSet
+) -> None:
+    """Same quarter, VIX at a crisis level: wider one-quarter draws for the open factors."""
+    X = training_set.features.loc[[pd.Period("2019Q2", freq="Q-DEC")]]
+    stressed = X.copy()
+    stressed["vix"] = 60.0
+    ctx = training_set.features
+    a = transformer_small.predictive_changes(X, 2000, 5, context=ctx)[:, 0, ~transformer_small.exact_]
+    b = transformer_small.predictive_changes(stressed, 2000, 5, context=ctx)[:, 0, ~transformer_small.exact_]
+    width = lambda d: np.subtract(*np.quantile(d, [0.95, 0.05], axis=0))  # noqa: E731
+    assert np.median(width(b) / width(a)) > 1.3
 
 
 def test_masked_likelihood_ignores_missing_history() -> None:
