@@ -122,6 +122,7 @@ def run_pipeline(
         if not history.success:
             _finish(summary, out)
             raise RunFailed(_failure_reason(history))
+        failures: list[str] = []
         for scenario_id in selected:
             say(f"scenario {scenario_id}")
             result = defs.resolve_job_def(SCENARIO_JOB).execute_in_process(
@@ -130,8 +131,13 @@ def run_pipeline(
             _record(summary, result, scenario_id)
             say(_result_line(scenario_id, result))
             if not result.success:
-                _finish(summary, out)
-                raise RunFailed(f"scenario {scenario_id}: {_failure_reason(result)}")
+                # One scenario's failure does not stop the others; the run still fails at the end.
+                reason = _failure_reason(result)
+                summary.scenarios[scenario_id]["error"] = reason
+                failures.append(f"scenario {scenario_id}: {reason}")
+    if failures:
+        _finish(summary, out)
+        raise RunFailed("; ".join(failures))
     _finish(summary, out)
     return summary
 

@@ -41,8 +41,10 @@ __all__ = [
     "GROWTH_VARIABLES",
     "RATE_VARIABLES",
     "RETURN_VARIABLES",
+    "CONDITIONING_VARIABLES",
     "SATELLITE_REGRESSORS",
     "add_lags",
+    "check_conditioning",
     "jump_off_quarter",
     "macro_features",
     "macro_path",
@@ -99,6 +101,42 @@ FEATURES: list[str] = [
     *(f"{v}_ret" for v in RETURN_VARIABLES),
 ]
 """Every conditioning feature, in column order of :func:`macro_features`."""
+
+CONDITIONING_VARIABLES: tuple[str, ...] = (
+    "real_gdp_growth",
+    "unemployment_rate",
+    "treasury_10y",
+    "treasury_3m",
+    "bbb_yield",
+    "vix",
+    "equity_total_market",
+    "house_price_index",
+    "cre_price_index",
+)
+"""Fed domestic variables the regressors are built from: a scenario must give all of them."""
+
+
+def check_conditioning(scenario: MacroScenario) -> None:
+    """Refuse a scenario the translators cannot condition on.
+
+    A path without the Fed domestic variables behind the regressors (an EBA or NGFS scenario,
+    or a partial user file) would silently be translated at the training average; refuse it
+    instead, naming what is missing.
+
+    Raises
+    ------
+    ValueError
+        Naming the scenario and the missing variables.
+    """
+    missing = [v for v in CONDITIONING_VARIABLES if v not in set(scenario.variables)]
+    if missing:
+        raise ValueError(
+            f"scenario {scenario.scenario_id} ({scenario.source}) cannot be translated: the translators condition "
+            f"on the Fed domestic variables {', '.join(CONDITIONING_VARIABLES)}; missing: {', '.join(missing)}. "
+            "EBA and NGFS scenarios are ingested and validated, but translating them needs a mapping of their "
+            "variables onto these, which is not built yet."
+        )
+
 
 SATELLITE_REGRESSORS: list[str] = [
     "real_gdp_growth",

@@ -15,6 +15,7 @@ import pandas as pd
 from risk_dagster.market.history import FactorHistory
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.base import Translator
+from risk_dagster.translate.features import check_conditioning
 from risk_dagster.translate.plausibility import PlausibilityFilter, PlausibilityReport
 from risk_dagster.translate.registry import factor_severity, most_conservative
 from risk_dagster.translate.shockset import ShockSet
@@ -80,6 +81,7 @@ def draw_filtered(
     factor_history: FactorHistory | None = None,
 ) -> tuple[ShockSet, PlausibilityReport]:
     """Draw ``n_samples`` joint paths and keep those the plausibility filter accepts."""
+    check_conditioning(scenario)
     drawn = translator.sample(scenario, n_samples, seed, history=history, factor_history=factor_history)  # type: ignore[call-arg]
     report = plausibility.apply(drawn)
     return report.accepted, report

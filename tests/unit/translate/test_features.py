@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -81,3 +83,17 @@ def test_lags_come_from_the_context() -> None:
 def test_satellite_regressors_are_nine_known_features() -> None:
     assert len(SATELLITE_REGRESSORS) == 9
     assert set(SATELLITE_REGRESSORS) <= set(FEATURES)
+
+
+def test_scenarios_without_the_conditioning_variables_are_refused():
+    import pytest
+
+    from risk_dagster.scenarios.eba import read as read_eba
+    from risk_dagster.scenarios.registry import load_scenario
+    from risk_dagster.translate.features import check_conditioning
+
+    check_conditioning(load_scenario("fed-2026-severely-adverse"))
+    fixture = Path(__file__).resolve().parents[2] / "fixtures" / "eba" / "eba_2025_scenario_sample.csv"
+    eba = read_eba(fixture)[0]
+    with pytest.raises(ValueError, match="cannot be translated.*missing: real_gdp_growth"):
+        check_conditioning(eba)
