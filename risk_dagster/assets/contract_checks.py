@@ -39,8 +39,16 @@ def contract_check_specs(asset_key: str | dg.AssetKey, dataset_ids: Iterable[str
     return specs
 
 
-def check_result(validation: ContractValidation, asset_key: str | dg.AssetKey | None = None) -> dg.AssetCheckResult:
-    """The Dagster check result of one contract validation, with structured failure metadata."""
+def check_result(
+    validation: ContractValidation,
+    asset_key: str | dg.AssetKey | None = None,
+    scenario: str | None = None,
+) -> dg.AssetCheckResult:
+    """The Dagster check result of one contract validation, with structured failure metadata.
+
+    ``scenario`` names the partition in the metadata: the UI does not show which partition a
+    check of a partitioned asset evaluated.
+    """
     metadata: dict[str, object] = {
         "expectations": validation.n_expectations,
         "failed": validation.n_failed,
@@ -48,6 +56,8 @@ def check_result(validation: ContractValidation, asset_key: str | dg.AssetKey | 
         "result": dg.MetadataValue.md(validation.to_markdown()),
         "details": dg.MetadataValue.json(validation.to_metadata()),
     }
+    if scenario is not None:
+        metadata["scenario"] = scenario
     return dg.AssetCheckResult(
         check_name=contract_check_name(validation.dataset_id),
         asset_key=asset_key,
@@ -63,6 +73,7 @@ def validate_and_check(
     *,
     asset_key: str | dg.AssetKey | None = None,
     as_of: date | None = None,
+    scenario: str | None = None,
 ) -> Iterator[dg.AssetCheckResult]:
     """Validate each frame against its contract, yield the check results, then gate.
 
@@ -75,7 +86,7 @@ def validate_and_check(
     blocking_failures: list[ContractValidation] = []
     for dataset_id, frame in frames.items():
         validation = validate_frame(dataset_id, frame, as_of=as_of)
-        yield check_result(validation, asset_key)
+        yield check_result(validation, asset_key, scenario)
         if validation.blocking and not validation.success:
             blocking_failures.append(validation)
     if blocking_failures:

@@ -38,13 +38,15 @@ def source_reliability(
     assessments = assess_history(fed_history.wide(), sources, _contract_failures(context.instance))
     table = reliability_table(assessments.values())
     write_parquet(output_dir.subdir("quality") / "source_reliability.parquet", table)
+    # The excused findings (notes) are long: they go to the parquet and the quality report only.
+    shown = table.drop(columns=["notes"]).assign(prior=table["prior"].round(3), weight=table["weight"].round(3))
     metadata: dict[str, object] = {
-        "weights": dg.MetadataValue.md(table.to_markdown(index=False)),
+        "weights": dg.MetadataValue.md(shown.to_markdown(index=False)),
         "n_sources": dg.MetadataValue.int(len(assessments)),
         "n_downweighted": dg.MetadataValue.int(int(sum(a.weight < a.prior_weight for a in assessments.values()))),
     }
     for name, assessment in assessments.items():
-        metadata[f"weight/{name}"] = dg.MetadataValue.float(float(assessment.weight))
+        metadata[f"weight/{name}"] = dg.MetadataValue.float(round(float(assessment.weight), 4))
     context.log.info("reliability weights: %s", {k: round(a.weight, 3) for k, a in assessments.items()})
     return dg.Output(assessments, metadata=metadata)
 

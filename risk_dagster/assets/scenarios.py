@@ -54,14 +54,15 @@ def build_scenario_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.
     ) -> Iterator[dg.Output | dg.AssetCheckResult]:
         scenario = scenario_library.load(context.partition_key)
         frames = contract_frames(scenario)
-        yield from validate_and_check(frames, as_of=run_settings.as_of_date())
+        yield from validate_and_check(frames, as_of=run_settings.as_of_date(), scenario=context.partition_key)
         # Contracts that do not apply to this layout pass vacuously, so every spec has a result.
         for dataset_id in SCENARIO_CONTRACTS:
             if dataset_id not in frames:
                 yield dg.AssetCheckResult(
                     check_name=f"contract_{dataset_id}",
                     passed=True,
-                    metadata={"applies": False, "reason": f"no {dataset_id} table in this scenario"},
+                    description=f"not applicable to {context.partition_key}: no {dataset_id} table in this scenario",
+                    metadata={"applies": False, "scenario": context.partition_key},
                 )
         path = write_parquet(output_dir.subdir("scenarios") / f"{scenario.scenario_id}.parquet", scenario.data)
         yield dg.Output(scenario, metadata=scenario_metadata(scenario) | {"output_path": dg.MetadataValue.path(str(path))})

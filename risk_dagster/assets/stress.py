@@ -99,15 +99,27 @@ def build_stress_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
             {"ai": summaries["ai"].to_json(), "traditional": summaries["traditional"].to_json(),
              "engine": {k: meta.get(k) for k in ("dtype", "device", "chunk_size", "revaluations_per_s") if k in meta}},
             metadata={
-                "loss_statistics": dg.MetadataValue.md((stats / 1e6).round(1).to_markdown() + "\n\n(USD millions)"),
-                "loss_by_segment": dg.MetadataValue.md((by_segment / 1e6).round(1).to_markdown() + "\n\n(USD millions)"),
+                "loss_statistics": dg.MetadataValue.md(
+                    (stats / 1e9).round(2).to_markdown() + "\n\nUSD bn; losses positive (a negative loss is a gain); "
+                    "horizon loss = the worst quarter of each sample's path."
+                ),
+                "loss_by_segment": dg.MetadataValue.md(
+                    (by_segment / 1e9).round(2).to_markdown() + "\n\nUSD bn, mean over samples at each sample's worst quarter."
+                ),
                 "pnl_distribution": dg.MetadataValue.md(png_markdown(png, "loss distribution")),
-                "top_positions": dg.MetadataValue.md(top.round(0).to_markdown(index=False)),
-                "ai_var_99": dg.MetadataValue.float(summaries["ai"].var_99),
-                "traditional_var_99": dg.MetadataValue.float(summaries["traditional"].var_99),
+                "top_positions": dg.MetadataValue.md(_usd_bn(top).to_markdown(index=False) + "\n\nUSD bn, central (median) path."),
+                "ai_var_99_usd_bn": dg.MetadataValue.float(round(summaries["ai"].var_99 / 1e9, 3)),
+                "traditional_var_99_usd_bn": dg.MetadataValue.float(round(summaries["traditional"].var_99 / 1e9, 3)),
                 "engine": dg.MetadataValue.json({k: str(v) for k, v in meta.items() if not isinstance(v, dict)}),
                 "output_path": dg.MetadataValue.path(str(folder)),
             },
         )
 
     return [stress_results]
+
+
+def _usd_bn(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in ("loss", "notional"):
+        out[column] = (out[column] / 1e9).round(3)
+    return out

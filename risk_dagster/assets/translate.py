@@ -6,6 +6,7 @@ downstream assets a small reference to load them from.
 """
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,9 @@ def _lane_asset(lane: str) -> dg.AssetsDefinition:
         if trains:
             training: TrainingSet = inputs["translator_training_set"]
             config = TransformerConfig.small() if translation_settings.transformer_preset == "small" else TransformerConfig()
+            # The run seed picks the ensemble seeds, so the experimental candidate is not a
+            # deterministic copy of a shipped version trained with the default seeds.
+            config = replace(config, base_seed=run_settings.seed % 100_000)
             model = TransformerTranslator(config).fit(training)
             version = registry.register(
                 model, lane="experimental", training=training, seed=run_settings.seed, metrics=_jsonable(model.summary())
@@ -212,7 +216,9 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
             row["registry_ref"] = (refs.get(lane) or {}).get("ref")
         summary["translator"]["registry_ref"] = summary["lanes"][outcome.chosen_lane]["registry_ref"]
         write_json(folder / "translation.json", summary)
-        yield from shock_checks(outcome.chosen, macro_scenarios, fed_history, outcome.draws[outcome.chosen_lane].report)
+        yield from shock_checks(
+            outcome.chosen, macro_scenarios, fed_history, outcome.draws[outcome.chosen_lane].report
+        )
         png = fan_chart_png(
             {f"AI ({outcome.chosen_lane})": outcome.chosen},
             factors=OPEN_FAN_FACTORS,
@@ -226,7 +232,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
                 "translator": f"{outcome.chosen.model_id} {outcome.chosen.model_version}",
                 "samples": dg.MetadataValue.int(outcome.chosen.n_samples),
                 "rejection_rate": dg.MetadataValue.float(round(1.0 - report.acceptance_rate, 4)),
-                "lanes": dg.MetadataValue.md(outcome.table().to_markdown(index=False)),
+                "lanes": dg.MetadataValue.md(_lanes_table(outcome, refs).to_markdown(index=False)),
                 "plausibility": dg.MetadataValue.md(report.to_markdown()),
                 "plausibility_details": dg.MetadataValue.json(_jsonable(report.to_metadata())),
                 "fan_chart": dg.MetadataValue.md(png_markdown(png, "fan chart")),
@@ -343,12 +349,21 @@ def shock_checks(
     yield dg.AssetCheckResult(
         check_name="fixed_factors_reproduce_scenario",
         passed=worst <= 1e-9,
-        metadata={"fixed_factors": len(fixed), "max_abs_gap": worst, "worst_factor": worst_factor},
+        metadata={
+            "scenario": scenario.scenario_id,
+            "fixed_factors": len(fixed),
+            "max_abs_gap": worst,
+            "worst_factor": worst_factor,
+        },
     )
     yield dg.AssetCheckResult(
         check_name="no_sample_breaks_a_hard_rule",
         passed=report.n_accepted == shockset.n_samples,
-        metadata={"accepted": int(report.n_accepted), "rejections": dg.MetadataValue.json(_jsonable(report.rejections))},
+        metadata={
+            "scenario": scenario.scenario_id,
+            "accepted": int(report.n_accepted),
+            "rejections": dg.MetadataValue.json(_jsonable(report.rejections)),
+        },
     )
 
 
@@ -437,6 +452,12 @@ def translator_backtest(
             "output_path": dg.MetadataValue.path(str(path)),
         }
     )
+
+
+def _lanes_table(outcome: Any, refs: dict[str, dict[str, str] | None]) -> pd.DataFrame:
+    table = outcome.table()
+    table.insert(1, "registry_ref", [(refs.get(lane) or {}).get("ref") for lane in table["lane"]])
+    return table.rename(columns={"version": "code_version"})
 
 
 def _round(frame: pd.DataFrame) -> pd.DataFrame:
