@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 
@@ -10,7 +9,7 @@ import pytest
 
 from risk_dagster.engine.benchmark import REPORT_KEYS, bench_command, benchmark_book, benchmark_shocks, run_engine_benchmark
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("QuantLib") is None, reason="QuantLib not installed")
+# QuantLib is in the [test] extras: the parity oracle must run, never be skipped.
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+import distributed  # noqa: F401 - a project dependency: fail loudly if it is missing
+
 from risk_dagster.engine.distributed import dask_client, revalue_distributed, revalue_with_backend
 from risk_dagster.engine.kernels import random_book
 from risk_dagster.engine.precision import PrecisionPolicy
@@ -15,7 +17,6 @@ from risk_dagster.engine.revalue import RevaluationCache, StressResult, revalue
 from risk_dagster.market.catalog import load_risk_factor_catalog
 from risk_dagster.translate.shockset import ShockSet
 
-pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ error is meaningless for an option worth a millionth of a dollar); the bound is 
 
 from __future__ import annotations
 
-import importlib.util
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ from risk_dagster.market.catalog import load_risk_factor_catalog
 TYPES = ("fixed_bond", "frn", "irs", "equity", "fx_forward", "equity_option", "loan")
 PER_TYPE = 200
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("QuantLib") is None, reason="QuantLib not installed")
+# QuantLib is in the [test] extras: the parity oracle must run, never be skipped.
 
 
 def test_engine_matches_quantlib_for_every_instrument_type() -> None:

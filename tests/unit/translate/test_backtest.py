@@ -178,7 +178,7 @@ def test_backtest_command_json(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_small_transformer_runs_side_by_side(factor_history: FactorHistory, fed_history_2026: MacroScenario) -> None:
-    transformer = pytest.importorskip("risk_dagster.translate.transformer")
+    import risk_dagster.translate.transformer as transformer
     config = transformer.TransformerConfig.small(n_seeds=1, max_epochs=30)
     res = run_backtest(
         factor_history,
