@@ -46,11 +46,13 @@ from risk_dagster.engine.revalue import (
     RevaluationCache,
     StressResult,
     _base_vector,
+    assemble_segment_pnl,
     auto_chunk_size,
+    central_position_pnl,
+    central_sample_index,
     loan_chunk_size,
     loan_pnl,
     market_chunk_pnl,
-    market_pnl,
     revalue,
     select_quarters,
     shockset_matrix,
@@ -245,16 +247,11 @@ def _revalue_on(client: Any, positions: pd.DataFrame, shockset: ShockSet, thread
     seg_l = np.concatenate(l_parts, axis=0) if l_parts else np.zeros((n_samp, n_q, nseg))
     t3 = time.perf_counter()
 
-    seg_map = np.array([all_segments.index(s) for s in book.segments], dtype=np.int64)
-    pnl = np.zeros((n_samp, n_q, len(all_segments)))
-    pnl[:, :, seg_map] = seg_m.reshape(n_samp, n_q, -1) + seg_l
-    totals = pnl[:, -1, :].sum(axis=1)
-    central = int(np.argsort(totals, kind="stable")[n_samp // 2])
+    pnl = assemble_segment_pnl(seg_m, seg_l, book.segments, all_segments, n_samp, n_q)
+    central = central_sample_index(pnl)
     # the central path is one sample: priced here with revalue's own calls (same chunking)
-    _, c_pos = market_pnl(tb, market_path[central], max(1, n_q), per_position=True, base=base)
-    _, c_loan = loan_pnl(book, loan_path[central : central + 1], qs, policy.pricing_dtype, dev, 1, per_position=True)
-    central_pos = c_pos.T.copy()  # type: ignore[union-attr]
-    central_pos[loan_rows] = c_loan[0].T  # type: ignore[index]
+    central_pos = central_position_pnl(tb, book, market_path[central], loan_path[central : central + 1], qs,
+                                       policy, dev, base)
     central_df = pd.DataFrame(central_pos, index=pd.Index(pids, name="position_id"),
                               columns=[shockset.quarters[q] for q in qs])
     t4 = time.perf_counter()

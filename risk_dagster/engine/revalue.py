@@ -335,6 +335,47 @@ def position_keys(frame: pd.DataFrame, shockset: ShockSet, quarters: Sequence[in
 
 
 # ------------------------------------------------------------------------- entry point
+def assemble_segment_pnl(
+    seg_market: FloatArray,
+    seg_loans: FloatArray,
+    book_segments: Sequence[str],
+    all_segments: Sequence[str],
+    n_samples: int,
+    n_quarters: int,
+) -> FloatArray:
+    """``[samples, quarters, segments]`` P&L: market rows ``[S*Q, G_book]`` plus loan paths, mapped
+    from the (sub-)book's segments onto the whole book's (one place for both backends)."""
+    seg_map = np.array([list(all_segments).index(s) for s in book_segments], dtype=np.int64)
+    pnl = np.zeros((n_samples, n_quarters, len(all_segments)))
+    pnl[:, :, seg_map] = seg_market.reshape(n_samples, n_quarters, -1) + seg_loans
+    return pnl
+
+
+def central_sample_index(pnl: FloatArray) -> int:
+    """The central path: the median sample by total P&L in the last quarter revalued."""
+    totals = pnl[:, -1, :].sum(axis=1)
+    return int(np.argsort(totals, kind="stable")[pnl.shape[0] // 2])
+
+
+def central_position_pnl(
+    tb: TorchBook,
+    book: Any,
+    market_path: FloatArray,
+    loan_path: FloatArray,
+    qs: Sequence[int],
+    policy: PrecisionPolicy,
+    dev: torch.device,
+    base: torch.Tensor,
+) -> FloatArray:
+    """Per-position P&L ``[positions, quarters]`` of one sample (the central path), priced here."""
+    n_q = market_path.shape[0]
+    _, c_pos = market_pnl(tb, market_path, max(1, n_q), per_position=True, base=base)
+    _, c_loan = loan_pnl(book, loan_path, qs, policy.pricing_dtype, dev, 1, per_position=True)
+    central_pos = c_pos.T.copy()  # type: ignore[union-attr]
+    central_pos[book.loan["rows"]] = c_loan[0].T  # type: ignore[index]
+    return central_pos
+
+
 def revalue(
     positions: pd.DataFrame,
     shockset: ShockSet,
@@ -417,11 +458,8 @@ def revalue(
     seg_l, pos_l = loan_pnl(book, loan_path, qs, policy.pricing_dtype, dev, loan_chunk, per_position=per_position)
     t3 = time.perf_counter()
 
-    # map the sub-book's segments onto the whole book's
-    seg_map = np.array([all_segments.index(s) for s in book.segments], dtype=np.int64)
     if cache is None:
-        pnl = np.zeros((n_samp, n_q, len(all_segments)))
-        pnl[:, :, seg_map] = seg_m.reshape(n_samp, n_q, -1) + seg_l
+        pnl = assemble_segment_pnl(seg_m, seg_l, book.segments, all_segments, n_samp, n_q)
         base_all = base_np
     else:
         sub_pos = pos_m.reshape(n_samp, n_q, -1)  # type: ignore[union-attr]
@@ -441,16 +479,12 @@ def revalue(
         pnl = np.einsum("gp,psq->sqg", onehot, per)
         cache.last_repriced, cache.last_hits = len(todo), int(hit.sum())
 
-    # central path: the median sample by total P&L in the last quarter revalued
-    totals = pnl[:, -1, :].sum(axis=1)
-    central = int(np.argsort(totals, kind="stable")[n_samp // 2])
+    central = central_sample_index(pnl)
     if cache is not None:
         central_pos = per[:, central, :]
     else:
-        c_m, c_pos = market_pnl(tb, market_path[central], max(1, n_q), per_position=True, base=base)
-        _, c_loan = loan_pnl(book, loan_path[central : central + 1], qs, policy.pricing_dtype, dev, 1, per_position=True)
-        central_pos = c_pos.T.copy()  # type: ignore[union-attr]
-        central_pos[loan_rows] = c_loan[0].T  # type: ignore[index]
+        central_pos = central_position_pnl(tb, book, market_path[central], loan_path[central : central + 1], qs,
+                                           policy, dev, base)
     central_df = pd.DataFrame(central_pos, index=pd.Index(pids, name="position_id"),
                               columns=[shockset.quarters[q] for q in qs])
     t4 = time.perf_counter()
