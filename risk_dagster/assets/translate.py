@@ -401,12 +401,12 @@ def synthetic_tail(
     accepted = report.accepted
     folder = output_dir.subdir("shocks", "synthetic-tail")
     path = accepted.save_npz(folder / "ai.npz")
-    paths = pd.DataFrame(drawn.metadata.get("paths", []))
+    paths = pd.DataFrame(drawn.metadata.get("paths", [])).drop(columns=["range"], errors="ignore").round(4)
     png = fan_chart_png({"synthetic tail": accepted}, title="synthetic-tail: novel severe scenarios (key factors)") if accepted.n_samples else b""
     return dg.Output(
         accepted,
         metadata={
-            "paths": dg.MetadataValue.md(_round(paths.drop(columns=[c for c in ("range",) if c in paths])).to_markdown(index=False)) if not paths.empty else "",
+            "paths": dg.MetadataValue.md(paths.to_markdown(index=False) if not paths.empty else "(none)"),
             "samples": dg.MetadataValue.int(accepted.n_samples),
             "rejection_rate": dg.MetadataValue.float(round(1.0 - report.acceptance_rate, 4)),
             "plausibility": dg.MetadataValue.md(report.to_markdown()),
@@ -461,7 +461,7 @@ def _lanes_table(outcome: Any, refs: dict[str, dict[str, str] | None]) -> pd.Dat
 
 
 def _round(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.round(4) if isinstance(frame, pd.DataFrame) else frame
+    return frame.round(4)
 
 
 def _jsonable(value: Any) -> Any:
