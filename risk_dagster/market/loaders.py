@@ -356,6 +356,53 @@ def apply_fred_transform(series: pd.Series, code: int) -> pd.Series:
     return out.rename(series.name)
 
 
+def _french_block(
+    path: Path, lines: list[str], block_title: str, *, bounds: tuple[float, float]
+) -> tuple[pd.DataFrame, int]:
+    """One stacked block of a French data-library file: ``date`` + the 12 industries, and the
+    0-based line of its title. The block ends at the first blank line; -99.99/-999 are NaN."""
+    title = next((i for i, line in enumerate(lines) if line.strip() == block_title), None)
+    if title is None:
+        raise InputFileError(path, "missing_block", f"no block titled {block_title!r}")
+    header_line = title + 1
+    header = [c.strip() for c in lines[header_line].split(",")] if header_line < len(lines) else []
+    if header[1:] != list(FRENCH_INDUSTRIES):
+        raise InputFileError(
+            path, "unexpected_header", f"expected ,{','.join(FRENCH_INDUSTRIES)}; got {header}",
+            row=header_line + 1,
+        )  # fmt: skip
+    rows: list[list[str]] = []
+    start = header_line + 1
+    for i in range(start, len(lines)):
+        line = lines[i].strip()
+        if not line:  # the block ends at the first blank line
+            break
+        cells = [c.strip() for c in line.split(",")]
+        if len(cells) != len(header):
+            raise InputFileError(path, "ragged_row", f"{len(cells)} cells, expected {len(header)}", row=i + 1)
+        rows.append(cells)
+    if not rows:
+        raise InputFileError(path, "empty_block", f"block {block_title!r} has no rows", row=title + 1)
+    raw = pd.DataFrame(rows, columns=["yyyymm", *FRENCH_INDUSTRIES])
+    dates = _parse_dates(path, raw["yyyymm"], "%Y%m", first_line=start + 1, column="yyyymm")
+    values = _to_numeric(path, raw, FRENCH_INDUSTRIES, first_line=start + 1, bounds=bounds, missing=FRENCH_MISSING)
+    return _finish(path, dates, values, first_line=start + 1), title
+
+
+def load_french_market_caps(path: str | Path | None = None) -> pd.DataFrame:
+    """Monthly market capitalisation of each of the 12 industry portfolios (USD millions).
+
+    ``Number of Firms in Portfolios`` x ``Average Firm Size`` of the same file as
+    :func:`load_french_industries`: the weights of the value-weighted portfolios.
+    """
+    path = Path(path) if path is not None else _shipped("market", "12_Industry_Portfolios.CSV")
+    lines = _read_text(path, encoding="latin-1").splitlines()
+    firms, _ = _french_block(path, lines, "Number of Firms in Portfolios", bounds=(0.0, 1e7))
+    size, _ = _french_block(path, lines, "Average Firm Size", bounds=(0.0, 1e9))
+    caps = firms.set_index("date")[list(FRENCH_INDUSTRIES)] * size.set_index("date")[list(FRENCH_INDUSTRIES)]
+    return caps.reset_index()
+
+
 # --------------------------------------------------------------------------- French
 def load_french_industries(path: str | Path | None = None) -> pd.DataFrame:
     """Kenneth R. French 12-industry portfolios, average value-weighted monthly returns.
@@ -377,35 +424,8 @@ def load_french_industries(path: str | Path | None = None) -> pd.DataFrame:
     """
     path = Path(path) if path is not None else _shipped("market", "12_Industry_Portfolios.CSV")
     lines = _read_text(path, encoding="latin-1").splitlines()
-    title = next((i for i, line in enumerate(lines) if line.strip() == FRENCH_BLOCK_TITLE), None)
-    if title is None:
-        raise InputFileError(path, "missing_block", f"no block titled {FRENCH_BLOCK_TITLE!r}")
-    header_line = title + 1
-    header = [c.strip() for c in lines[header_line].split(",")] if header_line < len(lines) else []
-    if header[1:] != list(FRENCH_INDUSTRIES):
-        raise InputFileError(
-            path, "unexpected_header", f"expected ,{','.join(FRENCH_INDUSTRIES)}; got {header}",
-            row=header_line + 1,
-        )  # fmt: skip
-    rows: list[list[str]] = []
-    start = header_line + 1
-    for i in range(start, len(lines)):
-        line = lines[i].strip()
-        if not line:  # the block ends at the first blank line
-            break
-        cells = [c.strip() for c in line.split(",")]
-        if len(cells) != len(header):
-            raise InputFileError(path, "ragged_row", f"{len(cells)} cells, expected {len(header)}", row=i + 1)
-        rows.append(cells)
-    if not rows:
-        raise InputFileError(path, "empty_block", f"block {FRENCH_BLOCK_TITLE!r} has no rows", row=title + 1)
-    raw = pd.DataFrame(rows, columns=["yyyymm", *FRENCH_INDUSTRIES])
-    dates = _parse_dates(path, raw["yyyymm"], "%Y%m", first_line=start + 1, column="yyyymm")
     # A monthly return below -100% is impossible; above +1000% would be a unit error.
-    values = _to_numeric(
-        path, raw, FRENCH_INDUSTRIES, first_line=start + 1, bounds=(-100.0, 1000.0), missing=FRENCH_MISSING
-    )
-    frame = _finish(path, dates, values, first_line=start + 1)
+    frame, title = _french_block(path, lines, FRENCH_BLOCK_TITLE, bounds=(-100.0, 1000.0))
     copyright_line = next(
         (line.strip() for line in reversed(lines) if line.strip().startswith(FRENCH_COPYRIGHT_PREFIX)), None
     )

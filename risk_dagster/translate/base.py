@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from risk_dagster.market.loaders import load_french_market_caps
 from risk_dagster.market.catalog import RiskFactorCatalog, load_risk_factor_catalog
 from risk_dagster.market.history import FactorHistory, default_source_weights
 from risk_dagster.paths import data_dir
@@ -399,33 +400,14 @@ def jump_off_levels(
 
 
 @lru_cache(maxsize=4)
-def _french_sizes(path: str) -> pd.DataFrame:
-    """Monthly market capitalisation (number of firms x average firm size) per industry."""
-    lines = Path(path).read_text(encoding="latin-1").splitlines()
-
-    def block(title: str) -> pd.DataFrame:
-        start = next(i for i, line in enumerate(lines) if line.strip() == title)
-        header = [c.strip() for c in lines[start + 1].split(",")][1:]
-        rows = []
-        for line in lines[start + 2 :]:
-            if not line.strip():
-                break
-            cells = [c.strip() for c in line.split(",")]
-            rows.append([cells[0], *map(float, cells[1:])])
-        frame = pd.DataFrame(rows, columns=["yyyymm", *header]).set_index("yyyymm")
-        return frame.where(frame > -99.0)  # -99.99 / -999 are the file's missing markers
-
-    return block("Number of Firms in Portfolios") * block("Average Firm Size")
-
-
 def sector_weights(asof: pd.Period | None = None, path: str | Path | None = None) -> dict[str, float]:
     """Market-capitalisation weights of the twelve equity sectors.
 
     From the Kenneth French file's ``Number of Firms in Portfolios`` x ``Average Firm Size``
-    blocks (the value-weighted portfolios' sizes), at the last month of ``asof``'s quarter or
-    the file's last month before it. The market loader exposes only the returns block, so the
-    two size blocks are read here. Falls back to equal weights when the file or its blocks
-    are missing (a documented approximation, not an error).
+    blocks (the value-weighted portfolios' sizes, via
+    :func:`~risk_dagster.market.loaders.load_french_market_caps`), at the last month of
+    ``asof``'s quarter or the file's last month before it. Falls back to equal weights when the
+    file or its blocks are missing (a documented approximation, not an error).
 
     Returns
     -------
@@ -435,12 +417,12 @@ def sector_weights(asof: pd.Period | None = None, path: str | Path | None = None
     equal = {f: 1.0 / len(SECTOR_FACTORS) for f in SECTOR_FACTORS}
     file = Path(path) if path is not None else data_dir() / "market" / "12_Industry_Portfolios.CSV"
     try:
-        sizes = _french_sizes(str(file))
-    except (OSError, StopIteration, ValueError):
+        sizes = load_french_market_caps(file).set_index("date")
+    except (OSError, ValueError):
         return equal
     if asof is not None:
         last = pd.Period(asof, freq="Q-DEC").asfreq("M", how="end")
-        sizes = sizes[sizes.index.astype(int) <= int(last.strftime("%Y%m"))]
+        sizes = sizes[sizes.index.to_period("M") <= last]
     sizes = sizes.dropna(how="any")
     if sizes.empty:
         return equal

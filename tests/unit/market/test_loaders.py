@@ -313,3 +313,14 @@ def test_usrec_and_wti_bad_values(tmp_path: Path) -> None:
     path.write_text("observation_date,DCOILWTICO\n2020-01-01,61.1\n2020-01-02,sixty\n")
     with pytest.raises(InputFileError, match=r"line 3: column 'DCOILWTICO': non_numeric"):
         load_wti(path)
+
+
+def test_french_market_caps_are_firms_times_average_size():
+    from risk_dagster.market.loaders import load_french_market_caps
+
+    caps = load_french_market_caps()
+    assert list(caps.columns)[0] == "date" and len(caps.columns) == 13
+    assert caps["date"].iloc[0] == pd.Timestamp("1926-07-01")
+    last = caps.iloc[-1]
+    assert last["date"] == pd.Timestamp("2024-12-01")
+    assert (last.drop("date") > 0).all()
