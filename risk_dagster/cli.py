@@ -203,7 +203,18 @@ def bench_engine_cli(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Engine throughput (fp64, fp32) against the QuantLib loop on the same book, with parity error."""
+    import importlib.util
+
     from risk_dagster.engine.benchmark import bench_command
+
+    # QuantLib is a dependency of the package; a broken or partial environment gets one line.
+    if importlib.util.find_spec("QuantLib") is None:
+        typer.echo(
+            "error: risk-dagster bench engine prices the reference with QuantLib, which is not installed in this "
+            "environment: pip install 'QuantLib>=1.34' (or reinstall the package: pip install .)",
+            err=True,
+        )
+        raise typer.Exit(code=2)
 
     typer.echo(bench_command(positions, scenarios, as_json))
 

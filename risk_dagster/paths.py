@@ -1,37 +1,64 @@
 """Where the project's shipped resources live, for a source checkout and an installed copy alike.
 
-``data_contracts/`` and ``regulatory_templates/`` sit at the top of the repository and are
-installed as the sub-packages ``risk_dagster.data_contracts`` and
-``risk_dagster.regulatory_templates`` (see ``pyproject.toml``), so both resolve through
-:mod:`importlib.resources`; shipped data lives in ``risk_dagster/data``.
+``data_contracts/`` and ``regulatory_templates/`` sit at the top of the repository, beside the
+``risk_dagster/`` package. A non-editable install copies them *into* the package
+(``site-packages/risk_dagster/data_contracts``, see ``pyproject.toml``); in a checkout, and in
+an editable install (which imports the checkout), they are siblings of the package folder.
+Both are found from this file's own location, never by importing them as modules: a process
+started in the repository root imports the checkout's ``risk_dagster/`` (the current directory
+comes first on ``sys.path``) even when a non-editable copy is installed, and the checkout's
+package folder holds no ``data_contracts`` sub-package. Shipped data lives in
+``risk_dagster/data`` in both layouts.
 """
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+"""The ``risk_dagster`` package folder this module was imported from."""
 
-def _package_path(package: str) -> Path:
-    path = Path(str(resources.files(package)))
-    if not path.is_dir():  # pragma: no cover - zipped installs are not supported
-        raise FileNotFoundError(f"resource package {package!r} is not a directory: {path}")
-    return path
+
+def resource_dir(name: str, *, marker: str) -> Path:
+    """The folder ``name`` shipped with the package: inside it (installed) or beside it (checkout).
+
+    Parameters
+    ----------
+    name
+        Folder name at the top of the repository (``data_contracts``, ``regulatory_templates``).
+    marker
+        A path inside the folder that must exist, so that an unrelated folder of the same name
+        is never taken for it.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming every place looked at, when neither layout holds the folder.
+    """
+    candidates = (PACKAGE_DIR / name, PACKAGE_DIR.parent / name)
+    for candidate in candidates:
+        if (candidate / marker).exists():
+            return candidate
+    looked = ", ".join(str(c / marker) for c in candidates)
+    raise FileNotFoundError(
+        f"risk_dagster: the {name}/ folder was not found (looked for {looked}); reinstall the package "
+        "(pip install .) or run from a complete checkout"
+    )
 
 
 def data_dir() -> Path:
     """Folder of the shipped public data (``risk_dagster/data``), with ``PROVENANCE.md``."""
-    return Path(__file__).resolve().parent / "data"
+    return PACKAGE_DIR / "data"
 
 
 def contracts_dir() -> Path:
     """Folder of the YAML data contracts and catalogs (``data_contracts/``)."""
-    return _package_path("risk_dagster.data_contracts")
+    return resource_dir("data_contracts", marker="sources.yaml")
 
 
 def templates_dir() -> Path:
     """Folder of the Jinja2 templates and print CSS (``regulatory_templates/``)."""
-    return _package_path("risk_dagster.regulatory_templates")
+    return resource_dir("regulatory_templates", marker="print.css")
 
 
 def fed_scenarios_dir() -> Path:

@@ -442,12 +442,15 @@ def translator_backtest(
     )
     doc = result.to_json()
     path = write_json(output_dir.subdir("translate") / "backtest.json", doc)
-    comparison = doc.get("comparison") or {}
+    # Both models are always scored, so the comparison exists; a renamed key fails here, loudly.
+    comparison = doc["comparison"]
+    low, high = comparison["es_ratio_interval_90"]
     return dg.MaterializeResult(
         metadata={
             "scores": dg.MetadataValue.md(result.to_markdown()),
-            "transformer_vs_satellite_es_ratio": dg.MetadataValue.float(float(comparison.get("ratio") or float("nan"))),
-            "goal_met": bool(comparison.get("goal_met", False)),
+            "transformer_vs_satellite_es_ratio": dg.MetadataValue.float(float(comparison["es_ratio"])),
+            "es_ratio_interval_90": f"{low:.3f}-{high:.3f}",
+            "goal_met": bool(comparison["goal_met"]),
             "notes": dg.MetadataValue.json(notes),
             "output_path": dg.MetadataValue.path(str(path)),
         }

@@ -5,6 +5,11 @@ quarters, fed the REALIZED macro path of the window (the features of its quarter
 preceding quarters as context for lags and input windows), and its one-quarter predictive
 distribution of factor changes is scored against the realized changes.
 
+These four windows are **design windows**: the study that chose the translators' design
+(``notes/translator-study.md``: the skip path, the regressor set, the input window, the LOO
+residuals) was scored on them, so the results here measure how well a design selected on these
+windows fits them. They are not out-of-sample evidence of the models' skill.
+
 What is scored
 --------------
 * Only the factors the scenario leaves OPEN: a factor the catalog marks ``fixed_by_fed`` is

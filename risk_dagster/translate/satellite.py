@@ -1,6 +1,9 @@
 """The traditional benchmark translator: statsmodels satellite regressions per risk factor.
 
-Model (all choices fixed in advance, none tuned on a test window):
+Model. The regressor set and the leave-one-out residuals were chosen in a study scored on the
+backtest's four crisis windows (2001, 2008Q3-2009Q2, 2020Q1-Q2, 2022; see
+``notes/translator-study.md``): those are design windows, so the backtest's results on them are
+not out-of-sample evidence for this design.
 
 * Mean. For each factor, weighted least squares of its one-quarter change on the nine
   :data:`~risk_dagster.translate.features.SATELLITE_REGRESSORS` and their first lags (an
@@ -11,7 +14,8 @@ Model (all choices fixed in advance, none tuned on a test window):
 * Tails. Quantile regressions (statsmodels ``QuantReg``) at 5% and 95% on the same design,
   reported as fit statistics (in-sample exceedance rates and the 5-95% band width).
 * Residuals. Leave-one-out residuals ``e_i / (1 - h_ii)`` from the weighted hat matrix: the
-  in-sample residuals are too narrow for crises (first study: 90% coverage 0.55).
+  in-sample residuals are too narrow for crises (first study, on the design windows: 90%
+  coverage 0.55).
 * Stress scale. A single residual scale per quarter, ``sigma_t^2 = exp(a + b' z_t)`` with
   ``z = (VIX level, VIX change, unemployment change)``, fitted as a Gamma GLM (log link) on
   the cross-factor mean of squared standardized LOO residuals, with coefficients restricted

@@ -1,13 +1,18 @@
 """The AI translator: a conditional generative transformer with a linear skip path.
 
-Model (all choices fixed in advance, none tuned on a test window; see
-``notes/translator-study.md`` for why each is there):
+Model (see ``notes/translator-study.md`` for why each choice is there). The design was shaped
+by a study scored on the four crisis windows of the backtest (2001, 2008Q3-2009Q2, 2020Q1-Q2,
+2022): the skip path, the 4-quarter window and the LOO residuals below were chosen because they
+scored better *there*. Those windows are therefore **design windows**: the backtest's results
+on them describe the fit of a design selected on them, not out-of-sample evidence. Choices made
+after the study (the stress scale, early stopping on stress, calibration) were compared on an
+inner validation set outside those windows (see "How the choices were made").
 
 * Mean, linear skip path. For each factor, the satellite's design -- the nine
   :data:`~risk_dagster.translate.features.SATELLITE_REGRESSORS` and their first lags -- fitted
   in closed form by weighted least squares (the training set's reliability weights). About
-  120 training quarters cannot teach a transformer the mean (the study: energy score 5.71
-  without the skip, 4.67 with it); the network learns the spread and the dependence around it
+  120 training quarters cannot teach a transformer the mean (the study, scored on the design
+  windows: energy score 5.71 without the skip, 4.67 with it); the network learns the spread and the dependence around it
   and a small mean correction. The network is trained on the skip's *leave-one-out*
   residuals, so the widths it learns are out-of-sample widths (in-sample residuals are far too
   narrow for crises).
@@ -38,16 +43,17 @@ Model (all choices fixed in advance, none tuned on a test window; see
 * Early stopping. Validation quarters fixed in advance: the last ``val_fraction`` (10%) of the
   training quarters outside :data:`CRISIS_QUARTERS`, plus the stress episodes
   :data:`STRESS_VALIDATION_QUARTERS` (1990Q3-1991Q1, 1998Q3-Q4, 2011Q3-Q4), which lie outside
-  every backtest test window, so the network stops on stress as well as calm quarters (the
+  the four design windows of the backtest, so the network stops on stress as well as calm quarters (the
   other crises stay in training, where the tails are learned). Each seed keeps its
   best-validation weights. The base model (above) uses every training quarter.
 * Post-hoc calibration (``calibrate``, off by default). One multiplier per factor class: the
   training quarters are cut into ``calib_folds`` contiguous blocks, the base model refitted
   without each, and ``c_class`` set so that the widened central 90% interval covers 90% of the
   out-of-fold standardized residuals (clipped to ``calib_range``).
-* How the choices were made (inner validation, decided before any candidate was run and
-  never touching a test window of the backtest: 2001, 2008Q3-2009Q2, 2020Q1-Q2, 2022).
-  Training = all quarters minus the four test windows minus one inner block; scored
+* How the later choices were made (inner validation, rule decided before any candidate was
+  run, scored outside the four design windows 2001, 2008Q3-2009Q2, 2020Q1-Q2, 2022; the base
+  design they refine was itself chosen on those windows, see above).
+  Training = all quarters minus the four design windows minus one inner block; scored
   (energy score on the open factors, 1000 samples, seed sets 0 and 1) on the inner block, for
   the three blocks of :data:`STRESS_VALIDATION_QUARTERS` (7 quarters). Rule: lowest pooled
   inner energy score. Inner results (ES / 90% coverage): satellite 4.364 / 0.93; transformer
@@ -57,7 +63,7 @@ Model (all choices fixed in advance, none tuned on a test window; see
   validation, calibration off (its multipliers came out at 0.99-1.07: no gain, five extra
   base fits). Differences under ~1% on 7 quarters are noise; the stress scale was kept for
   its coverage of stressed quarters (0.97 vs 0.82), at equal energy score.
-* Dependence. X-independent (the study: X-dependent covariance overfit): the training
+* Dependence. X-independent (the study, on the design windows: X-dependent covariance overfit): the training
   residuals of each member are mapped to normal scores, their pairwise-complete correlation
   matrix is reduced to ``rank`` factors plus a diagonal (``R = L L' + diag(d^2)``, unit
   diagonal).
@@ -146,7 +152,7 @@ STRESS_VALIDATION_QUARTERS: frozenset[pd.Period] = frozenset(
         *_quarters("2011Q3", "2011Q4"),  # euro-area crisis, US downgrade
     ]
 )
-"""Stress episodes fixed in advance OUTSIDE the backtest's test windows (2001, 2008Q3-2009Q2,
+"""Stress episodes fixed in advance OUTSIDE the backtest's four design windows (2001, 2008Q3-2009Q2,
 2020Q1-Q2, 2022): the network's early stopping (and the inner validation of the module
 notes) sees them so that it stops on how well stress is predicted, not only calm quarters."""
 
@@ -188,7 +194,7 @@ def validation_quarters(
 # =============================================================================== config
 @dataclass(frozen=True)
 class TransformerConfig:
-    """Hyperparameters of :class:`TransformerTranslator` (all fixed in advance).
+    """Hyperparameters of :class:`TransformerTranslator` (fixed before the backtest is run; the base design was chosen on its four crisis windows, see the module notes).
 
     Attributes
     ----------
@@ -774,7 +780,7 @@ class TransformerTranslator:
         class, the multiplier ``c`` is the weighted ``calib_level`` quantile of
         ``|u| / t_{nu}^{-1}((1 + level) / 2)`` over its out-of-fold cells, so that the base
         model's central ``calib_level`` interval, widened by ``c``, covers that share of them;
-        clipped to ``calib_range``. Training quarters only: no test window is ever seen.
+        clipped to ``calib_range``. Training quarters only: no backtest window is ever seen.
         """
         cfg = self.config
         T, F = target.shape

@@ -98,3 +98,24 @@ def test_models_promote_enforces_lane_order(tmp_path: Path):
     assert listing.exit_code == 0, listing.output
     skip = runner.invoke(app, ["models", "promote", "transformer", "v9999", "--to", "stable", "--registry", str(registry)])
     assert skip.exit_code == 2 and "error:" in skip.output
+
+
+def test_bench_engine_names_a_missing_quantlib_in_one_line(monkeypatch: pytest.MonkeyPatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "QuantLib" else real_find_spec(name, *a)
+    )
+    result = runner.invoke(app, ["bench", "engine", "--positions", "10", "--scenarios", "2"])
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "QuantLib" in lines[0] and "pip install" in lines[0]
+
+
+def test_quantlib_is_a_dependency_of_the_main_install():
+    # `risk-dagster bench engine` is listed in the README for set-up (a), which installs no extras.
+    from importlib.metadata import requires
+
+    main = [r for r in requires("risk-dagster") or [] if "extra ==" not in r]
+    assert any(r.lower().startswith("quantlib") for r in main), main

@@ -211,3 +211,14 @@ def test_translation_outputs_and_summary(pipeline):
     names = {c["name"] for c in doc["checks"]}
     assert "granular_shocks:fixed_factors_reproduce_scenario" in names
     assert "traditional_shocks:no_sample_breaks_a_hard_rule" in names
+
+
+def test_backtest_metadata_carries_the_es_ratio(pipeline):
+    backtest = json.loads((pipeline["root"] / "out" / "translate" / "backtest.json").read_text())
+    event = _instance(pipeline).get_latest_materialization_event(dg.AssetKey("translator_backtest"))
+    metadata = event.asset_materialization.metadata
+    shown = metadata["transformer_vs_satellite_es_ratio"].value
+    assert shown == pytest.approx(backtest["comparison"]["es_ratio"], rel=1e-12)
+    assert 0.2 < shown < 5.0  # a finite energy-score ratio, not NaN
+    low, high = (float(x) for x in metadata["es_ratio_interval_90"].value.split("-"))
+    assert low <= round(shown, 3) + 1e-3 and round(shown, 3) - 1e-3 <= high
