@@ -266,7 +266,8 @@ def read_fed_table(path: str | Path) -> FedTable:
         ``unknown_column``, ``duplicate_column``, ``ragged_row``, ``truncated``,
         ``no_data_rows``, ``missing_scenario_name``, ``mixed_scenarios``, ``bad_date``,
         ``non_numeric``, ``out_of_range``, ``duplicate_quarter``, ``out_of_order``, ``bad_quoting``,
-        ``quarter_gap``, ``interior_gap``.
+        ``quarter_gap``, ``interior_gap``, ``no_values``, ``blank_variable``,
+        ``incomplete_projection``.
     OSError
         When the file cannot be opened.
     """
@@ -341,14 +342,17 @@ def read_fed_table(path: str | Path) -> FedTable:
     )
     for i in positions:
         _check_interior_gaps(path, wide[head.variables[i].id], lines, head.names[i])
+    if scenario_name is None:  # unreachable: data rows exist and each names its scenario
+        raise InputFileError(path, "missing_scenario_name", "no row names its scenario", row=header_line)
+    kind = scenario_kind(scenario_name)
+    _check_usable_values(path, wide, {head.variables[i].id: head.names[i] for i in positions}, lines, kind)
 
-    assert scenario_name is not None
     present = [head.variables[i] for i in positions if wide[head.variables[i].id].notna().any()]
     scopes = {v.scope for v in present} or {head.variables[i].scope for i in positions}
     scope = scopes.pop() if len(scopes) == 1 else "combined"
     return FedTable(
         path=path,
-        kind=scenario_kind(scenario_name),
+        kind=kind,
         scope=scope,
         scenario_name=scenario_name,
         wide=wide,
@@ -391,6 +395,50 @@ def _check_sequence(path: Path, quarters: list[pd.Period], lines: list[int], col
                 f"quarter {quarter} follows {previous}: {missing} quarter(s) missing from {previous + 1}",
                 row=lines[k],
                 column=column,
+            )
+
+
+def _check_usable_values(
+    path: Path, wide: pd.DataFrame, headers: dict[str, str], lines: list[int], kind: str
+) -> None:
+    """Refuse a table that holds nothing usable, or a column it names but never fills.
+
+    * ``no_values``: every value cell is blank.
+    * ``blank_variable``: a variable named in the header is blank in every row (of any kind
+      of table: the header promises a series the file does not hold).
+    * ``incomplete_projection``: in a projection (any kind but ``historic``) a variable is
+      blank in its first or last quarters. Only history has series that start late (the BBB
+      yield before 1988 Q4); the Fed publishes every variable of a projection for every
+      quarter, and the translators condition on whole paths.
+    """
+    span = f"{wide.index[0]}-{wide.index[-1]}"
+    if not wide.notna().to_numpy().any():
+        raise InputFileError(
+            path,
+            "no_values",
+            f"every value cell is blank: {len(wide.index)} rows ({span}) of {wide.shape[1]} variable(s), no number",
+            row=lines[0],
+        )
+    for vid, header in headers.items():
+        observed = wide[vid].notna().to_numpy()
+        if not observed.any():
+            raise InputFileError(
+                path,
+                "blank_variable",
+                f"{vid} is blank in every row ({span}); fill the column or leave it out of the header",
+                row=lines[0],
+                column=header,
+            )
+        if kind != "historic" and not observed.all():
+            blank = [str(q) for q, seen in zip(wide.index, observed) if not seen]
+            first_blank = int((~observed).argmax())
+            raise InputFileError(
+                path,
+                "incomplete_projection",
+                f"{vid} is blank in {len(blank)} quarter(s) of this {kind} projection ({', '.join(blank[:4])}"
+                f"{' ...' if len(blank) > 4 else ''}); a projection gives every variable for every quarter",
+                row=lines[first_blank],
+                column=header,
             )
 
 

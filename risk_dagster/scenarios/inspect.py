@@ -7,11 +7,13 @@ from pathlib import Path
 
 from risk_dagster.scenarios import fed
 from risk_dagster.scenarios.catalog import load_variable_catalog
-from risk_dagster.scenarios.registry import detect_reader
+from risk_dagster.scenarios.registry import check_projection, detect_reader
 
 
 def _fed_summary(path: Path) -> dict[str, object]:
     table = fed.read_fed_table(path)
+    if table.kind != "historic":  # history is described as it is; a projection must be usable
+        check_projection(path, table.kind, table.jump_off, table.first_quarter, table.last_quarter)
     catalog = load_variable_catalog()
     present = table.variables
     scopes = ("domestic", "international") if table.scope == "combined" else (table.scope,)
@@ -42,6 +44,9 @@ def _joined(values: Iterable[object]) -> str | None:
 
 def _other_summary(path: Path, module: object) -> dict[str, object]:
     scenarios = module.read(path)  # type: ignore[attr-defined]
+    for scenario in scenarios:
+        if scenario.kind != "historic":
+            check_projection(path, scenario.kind, scenario.jump_off, scenario.first_quarter, scenario.last_quarter)
     layout = getattr(module, "SOURCE", module.__name__.rsplit(".", 1)[-1])  # type: ignore[attr-defined]
     catalog = load_variable_catalog()
     variables = list(dict.fromkeys(v for s in scenarios for v in s.variables))

@@ -19,6 +19,20 @@ ScenarioScope = Literal["domestic", "international", "combined", "regional", "cl
 
 SCENARIO_KINDS: tuple[str, ...] = ("historic", "baseline", "adverse", "severely_adverse", "custom")
 TIDY_COLUMNS: tuple[str, ...] = ("scenario_id", "quarter", "variable", "value")
+CAPITAL_HORIZON_QUARTERS = 9
+"""The planning horizon of a supervisory stress test: the nine quarters PQ1-PQ9 after the
+jump-off (12 CFR 225.8, the Fed's capital plan rule; the Fed's files carry 13 quarters). A
+projection shorter than this cannot be used for capital."""
+
+
+def horizon_quarters(jump_off: pd.Period | None, first: pd.Period, last: pd.Period) -> int:
+    """Quarters a projection spans after its jump-off (its first quarter's predecessor if unknown).
+
+    Annual paths (EBA, NGFS: values at Q4) count every quarter they span, so the EBA's
+    2025-2027 path from the 2024 jump-off spans 12.
+    """
+    start = jump_off if jump_off is not None else first - 1
+    return int(last.ordinal - start.ordinal)
 
 
 @dataclass

@@ -19,10 +19,12 @@ from functools import cache
 from pathlib import Path
 from types import ModuleType
 
+import pandas as pd
+
 from risk_dagster.errors import InputFileError
 from risk_dagster.paths import fed_scenarios_dir
 from risk_dagster.scenarios import fed, textio
-from risk_dagster.scenarios.model import MacroScenario
+from risk_dagster.scenarios.model import CAPITAL_HORIZON_QUARTERS, MacroScenario, horizon_quarters
 
 #: Shipped folder -> vintage label.
 SHIPPED_VINTAGES: dict[str, str] = {
@@ -225,8 +227,35 @@ def detect_reader(path: str | Path) -> ModuleType:
     )
 
 
+def check_projection(path: str | Path, kind: str, jump_off: pd.Period | None, first: pd.Period, last: pd.Period) -> None:
+    """Refuse a table that cannot serve as a scenario projection.
+
+    Raises
+    ------
+    InputFileError
+        ``no_projection`` for a historic (actual) table where a projection is expected;
+        ``short_projection`` for a projection spanning fewer than
+        :data:`~risk_dagster.scenarios.model.CAPITAL_HORIZON_QUARTERS` quarters after its jump-off.
+    """
+    if kind == "historic":
+        raise InputFileError(
+            path,
+            "no_projection",
+            f"holds only historic (actual) quarters {first}-{last}, not a projection: a scenario file holds a "
+            "baseline, adverse, severely adverse or custom path",
+        )
+    span = horizon_quarters(jump_off, first, last)
+    if span < CAPITAL_HORIZON_QUARTERS:
+        raise InputFileError(
+            path,
+            "short_projection",
+            f"the {kind} projection spans {span} quarter(s) after its jump-off ({first}-{last}); capital needs "
+            f"the {CAPITAL_HORIZON_QUARTERS}-quarter horizon PQ1-PQ{CAPITAL_HORIZON_QUARTERS}",
+        )
+
+
 def read_scenario_files(paths: Sequence[str | Path] | Iterable[str | Path]) -> list[MacroScenario]:
-    """Read a user's scenario files of any known layout.
+    """Read a user's scenario files of any known layout, where scenario projections are expected.
 
     Fed tables are grouped into scenarios (a domestic and an international table of one
     scenario become one :class:`MacroScenario`) with ids ``fed-<vintage>-<kind>``, suffixed
@@ -236,16 +265,23 @@ def read_scenario_files(paths: Sequence[str | Path] | Iterable[str | Path]) -> l
     Raises
     ------
     InputFileError
-        On the first bad file, or one no reader recognises (``unrecognised_layout``).
+        On the first bad file, or one no reader recognises (``unrecognised_layout``); a file
+        that is history, not a projection, or a projection shorter than the capital horizon
+        (:func:`check_projection`).
     """
     tables: list[fed.FedTable] = []
     others: list[MacroScenario] = []
     for path in paths:
         module = detect_reader(path)
         if module is fed:
-            tables.append(fed.read_fed_table(path))
+            table = fed.read_fed_table(path)
+            check_projection(path, table.kind, table.jump_off, table.first_quarter, table.last_quarter)
+            tables.append(table)
         else:
-            others.extend(module.read(path))
+            read = module.read(path)
+            for scenario in read:
+                check_projection(path, scenario.kind, scenario.jump_off, scenario.first_quarter, scenario.last_quarter)
+            others.extend(read)
     scenarios = fed.scenarios_from_tables(tables) if tables else []
     shipped = set(scenario_partition_ids()) if scenarios else set()
     for scenario in scenarios:

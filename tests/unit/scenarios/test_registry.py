@@ -137,17 +137,39 @@ def test_user_files_of_a_shipped_scenario_get_a_user_suffix(tmp_path: Path) -> N
 
 
 def test_user_files_group_into_scenarios(tmp_path: Path) -> None:
-    paths = [shutil.copy(p, tmp_path / f"file{i}.csv") for i, p in enumerate(sorted(FINAL.glob("*.csv")))]
+    projections = [p for p in sorted(FINAL.glob("*.csv")) if "Historic" not in p.name]
+    paths = [shutil.copy(p, tmp_path / f"file{i}.csv") for i, p in enumerate(projections)]
     ids = sorted(s.scenario_id for s in read_scenario_files(paths))
-    assert ids == ["fed-2026-baseline-user", "fed-2026-historic", "fed-2026-severely-adverse-user"]
+    assert ids == ["fed-2026-baseline-user", "fed-2026-severely-adverse-user"]
+
+
+def test_a_history_table_is_not_a_scenario_projection(tmp_path: Path) -> None:
+    # Renamed as a user would: what it is comes from its content ("Actual", 1976 Q1 onwards).
+    history = shutil.copy(FINAL / "2026_Final_Historic_Domestic.csv", tmp_path / "severely_adverse_2026.csv")
+    projection = shutil.copy(FINAL / "2026_Final_Supervisory_Severely_Adverse_Domestic.csv", tmp_path / "a.csv")
+    with pytest.raises(InputFileError) as info:
+        read_scenario_files([projection, history])
+    assert info.value.rule == "no_projection"
+    assert "severely_adverse_2026.csv" in str(info.value) and "1976Q1-2025Q4" in str(info.value)
+
+
+def _custom(path: Path, quarters: int) -> Path:
+    rows = [f"Bank stress,{2027 + k // 4} Q{k % 4 + 1},{6 + k * 0.1:.1f}" for k in range(quarters)]
+    path.write_text("Scenario Name,Date,Unemployment rate\n" + "\n".join(rows) + "\n")
+    return path
 
 
 def test_user_custom_scenario(tmp_path: Path) -> None:
-    path = tmp_path / "mine.csv"
-    path.write_text("Scenario Name,Date,Unemployment rate\nBank stress,2027 Q1,6\nBank stress,2027 Q2,7\n")
-    (scenario,) = read_scenario_files([path])
+    (scenario,) = read_scenario_files([_custom(tmp_path / "mine.csv", 9)])
     assert scenario.scenario_id == "fed-2027-custom-bank-stress"
     assert scenario.jump_off == q("2026Q4")
+
+
+def test_a_projection_shorter_than_the_capital_horizon_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError) as info:
+        read_scenario_files([_custom(tmp_path / "short.csv", 8)])
+    assert info.value.rule == "short_projection"
+    assert "spans 8 quarter(s)" in info.value.message and "PQ1-PQ9" in info.value.message
 
 
 def test_dispatch_on_content() -> None:
