@@ -10,7 +10,7 @@ from risk_dagster.assets.contract_checks import contract_check_specs, validate_a
 from risk_dagster.resources import OutputDir, RunSettings, ScenarioLibrary
 from risk_dagster.market.inputs import FED_HISTORY_VINTAGE
 from risk_dagster.paths import data_dir
-from risk_dagster.scenarios.frames import contract_frames, merge_contract_frames
+from risk_dagster.scenarios.frames import contract_frames, governed_variables, merge_contract_frames
 from risk_dagster.scenarios.ngfs import read as read_ngfs
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.scenarios.registry import load_fed_history
@@ -55,15 +55,7 @@ def build_scenario_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.
         scenario = scenario_library.load(context.partition_key)
         frames = contract_frames(scenario)
         yield from validate_and_check(frames, as_of=run_settings.as_of_date(), scenario=context.partition_key)
-        # Contracts that do not apply to this layout pass vacuously, so every spec has a result.
-        for dataset_id in SCENARIO_CONTRACTS:
-            if dataset_id not in frames:
-                yield dg.AssetCheckResult(
-                    check_name=f"contract_{dataset_id}",
-                    passed=True,
-                    description=f"not applicable to {context.partition_key}: no {dataset_id} table in this scenario",
-                    metadata={"applies": False, "scenario": context.partition_key},
-                )
+        yield from not_applicable_checks(scenario, frames, context.partition_key)
         path = write_parquet(output_dir.subdir("scenarios") / f"{scenario.scenario_id}.parquet", scenario.data)
         yield dg.Output(scenario, metadata=scenario_metadata(scenario) | {"output_path": dg.MetadataValue.path(str(path))})
 
@@ -106,6 +98,45 @@ def build_scenario_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.
         )
 
     return [macro_scenarios, fed_history, ngfs_scenarios]
+
+
+def not_applicable_checks(
+    scenario: MacroScenario, frames: dict[str, pd.DataFrame], partition: str
+) -> Iterator[dg.AssetCheckResult]:
+    """A result for each scenario contract that did not apply (every spec needs one).
+
+    Not a vacuous pass: it recomputes from the scenario which of its variables the contract
+    governs (:func:`~risk_dagster.scenarios.frames.governed_variables`) and fails when there are
+    any, since those variables would then reach the models without their contract.
+
+    Raises
+    ------
+    dagster.Failure
+        After the results were yielded, when any failed: the asset gives no output.
+    """
+    unvalidated: dict[str, list[str]] = {}
+    for dataset_id in SCENARIO_CONTRACTS:
+        if dataset_id in frames:
+            continue
+        stray = governed_variables(scenario, dataset_id)
+        if stray:
+            unvalidated[dataset_id] = stray
+        yield dg.AssetCheckResult(
+            check_name=f"contract_{dataset_id}",
+            passed=not stray,
+            description=(
+                f"not applicable to {partition}: it holds no variable of the {dataset_id} table"
+                if not stray
+                else f"{partition} holds {len(stray)} variable(s) of {dataset_id} that no contract validated: "
+                f"{', '.join(stray[:8])}"
+            ),
+            metadata={"applies": False, "scenario": partition, "unvalidated_variables": dg.MetadataValue.json(stray)},
+        )
+    if unvalidated:
+        raise dg.Failure(
+            description=f"{partition}: variables no contract validated: "
+            + "; ".join(f"{k}: {', '.join(v[:8])}" for k, v in unvalidated.items())
+        )
 
 
 def scenario_metadata(scenario: MacroScenario) -> dict[str, object]:

@@ -26,6 +26,28 @@ def contract_frames(scenario: MacroScenario) -> dict[str, pd.DataFrame]:
     return {}
 
 
+def governed_variables(scenario: MacroScenario, dataset_id: str) -> list[str]:
+    """The scenario's variables that the contract ``dataset_id`` governs, recomputed from the catalog.
+
+    Independent of :func:`contract_frames`: a scenario for which ``contract_frames`` builds no
+    frame of a contract must hold none of that contract's variables, else they would reach the
+    models unvalidated (the ``macro_scenarios`` asset checks this for every contract that does
+    not apply).
+    """
+    catalog = load_variable_catalog()
+    if dataset_id.startswith("fed_scenario_"):
+        scope = dataset_id.removeprefix("fed_scenario_")
+        ids = set(catalog.ids(source="fed", scope=scope))
+        return [v for v in scenario.variables if v in ids]
+    if dataset_id == "eba_adverse":
+        ids = set(catalog.ids(source="eba"))
+        return [v for v in scenario.variables if v.split(EBA_COUNTRY_SEPARATOR, 1)[0] in ids]
+    if dataset_id == "ngfs_iamc":
+        ids = set(catalog.ids(source="ngfs"))
+        return [v for v in scenario.variables if v in ids]
+    raise KeyError(f"no scenario contract {dataset_id!r}")
+
+
 def merge_contract_frames(scenarios: list[MacroScenario]) -> dict[str, pd.DataFrame]:
     """Contract frames of several scenarios stacked per contract (e.g. all NGFS scenarios of a file)."""
     stacked: dict[str, list[pd.DataFrame]] = {}

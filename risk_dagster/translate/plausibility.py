@@ -524,6 +524,23 @@ def hard_rule_violations(
     return {rule: bad for rule, (bad, _) in _rule_checks(shockset, rules, class_scale).items()}
 
 
+class PlausibilityError(RuntimeError):
+    """The filter's guarantee failed: an accepted sample breaks a hard rule."""
+
+
+def hard_rule_counts(
+    shockset: ShockSet, rules: HardRules, *, class_scale: Mapping[str, float] | None = None
+) -> dict[str, int]:
+    """Hard rule -> number of samples of ``shockset`` that break it (every rule, zeros included).
+
+    Recomputed from the samples themselves: this is what the ``no_sample_breaks_a_hard_rule``
+    asset check asserts of an accepted set. ``class_scale`` defaults to the set's own
+    :func:`severity_scale`, which equals its parent's whenever every sample carries the
+    supervisor's fixed path (the scale is a median over samples of the fixed factors).
+    """
+    return {r: int(v.sum()) for r, v in hard_rule_violations(shockset, rules, class_scale=class_scale).items()}
+
+
 # =============================================================================== discriminator
 def history_windows(
     changes: pd.DataFrame, length: int, *, min_factors: int = 20
@@ -1343,10 +1360,11 @@ class PlausibilityFilter:
         stack = np.stack(list(bad.values())) if bad else np.zeros((0, n), dtype=bool)
         rejected = stack.any(axis=0) if len(stack) else np.zeros(n, dtype=bool)
         accepted = shockset.select(~rejected)
-        # The guarantee: no accepted sample breaks a hard rule.
-        recheck = hard_rule_violations(accepted, self.rules, class_scale=scale)
-        broken = {r: int(v.sum()) for r, v in recheck.items() if v.any()}
-        assert not broken, f"plausibility filter accepted samples that break hard rules: {broken}"
+        # The guarantee: no accepted sample breaks a hard rule (raised, not asserted: it holds
+        # under ``python -O`` too).
+        broken = {r: c for r, c in hard_rule_counts(accepted, self.rules, class_scale=scale).items() if c}
+        if broken:
+            raise PlausibilityError(f"plausibility filter accepted samples that break hard rules: {broken}")
 
         n_rules = stack.sum(axis=0) if len(stack) else np.zeros(n, dtype=int)
         report = PlausibilityReport(

@@ -11,7 +11,10 @@ from risk_dagster.market.history import FactorHistory, build_factor_history
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.scenarios.registry import load_fed_history, load_scenario
 from risk_dagster.translate.base import TrainingSet, build_training_set
+from risk_dagster.translate.plausibility import PlausibilityFilter
 from risk_dagster.translate.satellite import SatelliteTranslator
+from risk_dagster.translate.shockset import ShockSet
+from ._support import N
 
 if TYPE_CHECKING:  # imported lazily below: torch/transformers only for the tests that need them
     from risk_dagster.translate.transformer import TransformerTranslator
@@ -53,3 +56,21 @@ def transformer_small(training_set: TrainingSet) -> TransformerTranslator:
     from risk_dagster.translate.transformer import TransformerConfig, TransformerTranslator
 
     return TransformerTranslator(TransformerConfig.small()).fit(training_set)
+
+
+@pytest.fixture(scope="session")
+def filt(factor_history: FactorHistory) -> PlausibilityFilter:
+    """The plausibility filter fitted on the shipped history (seed 0)."""
+    return PlausibilityFilter().fit(factor_history, seed=0)
+
+
+@pytest.fixture(scope="session")
+def sa_set(satellite: SatelliteTranslator, severely_adverse: MacroScenario, fed_history_2026: MacroScenario) -> ShockSet:
+    """N satellite samples of the 2026 severely adverse scenario (unfiltered)."""
+    return satellite.sample(severely_adverse, N, 1, history=fed_history_2026)
+
+
+@pytest.fixture(scope="session")
+def bl_set(satellite: SatelliteTranslator, baseline: MacroScenario, fed_history_2026: MacroScenario) -> ShockSet:
+    """N satellite samples of the 2026 baseline (unfiltered)."""
+    return satellite.sample(baseline, N, 2, history=fed_history_2026)

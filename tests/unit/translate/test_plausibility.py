@@ -30,22 +30,7 @@ from risk_dagster.translate.persistence import ModelFileError
 from risk_dagster.translate.satellite import SatelliteTranslator
 from risk_dagster.translate.shockset import ShockSet, shocks_from_levels
 
-N = 200
-
-
-@pytest.fixture(scope="module")
-def filt(factor_history: FactorHistory) -> PlausibilityFilter:
-    return PlausibilityFilter().fit(factor_history, seed=0)
-
-
-@pytest.fixture(scope="module")
-def sa_set(satellite: SatelliteTranslator, severely_adverse: MacroScenario, fed_history_2026: MacroScenario) -> ShockSet:
-    return satellite.sample(severely_adverse, N, 1, history=fed_history_2026)
-
-
-@pytest.fixture(scope="module")
-def bl_set(satellite: SatelliteTranslator, baseline: MacroScenario, fed_history_2026: MacroScenario) -> ShockSet:
-    return satellite.sample(baseline, N, 2, history=fed_history_2026)
+from ._support import N, with_level as _with_level
 
 
 def test_rules_file_documents_every_rule() -> None:
@@ -99,13 +84,6 @@ def test_fed_severely_adverse_path_itself_passes(filt: PlausibilityFilter, sa_se
     threshold = filt.discriminator(len(sa_set.quarters)).threshold
     assert (scores >= threshold).mean() >= 0.9
     assert checks["finite"].sum() == 0
-
-
-def _with_level(ss: ShockSet, sample: int, factor: str, quarter: int, level: float) -> None:
-    j = ss.factor_index(factor)
-    ss.shocks[sample, quarter, j] = shocks_from_levels(
-        ss.jump_off[j : j + 1], np.array([level]), [ss.shock_types[j]]
-    )[0]
 
 
 def test_injected_bad_samples_rejected_by_the_right_rule(filt: PlausibilityFilter, bl_set: ShockSet) -> None:

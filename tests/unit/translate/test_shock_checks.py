@@ -1,0 +1,86 @@
+"""The ShockSet asset checks fail when the set they guard is wrong (recomputed, not reported)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from risk_dagster.assets.translate import FIXED_FACTOR_TOLERANCE, shock_checks
+from risk_dagster.scenarios.model import MacroScenario
+from risk_dagster.translate.plausibility import PlausibilityError, PlausibilityFilter
+from risk_dagster.translate.shockset import ShockSet
+
+from ._support import with_level
+
+
+@pytest.fixture(scope="module")
+def accepted(filt: PlausibilityFilter, sa_set: ShockSet) -> ShockSet:
+    report = filt.apply(sa_set)
+    assert report.n_accepted >= 10
+    return report.accepted
+
+
+def _results(shockset, scenario, history, filt) -> dict[str, object]:
+    return {r.check_name: r for r in shock_checks(shockset, scenario, history, filt)}
+
+
+def test_an_accepted_set_passes_both_checks(accepted, severely_adverse, fed_history_2026, filt):
+    results = _results(accepted, severely_adverse, fed_history_2026, filt)
+    assert results["fixed_factors_reproduce_scenario"].passed
+    assert results["fixed_factors_reproduce_scenario"].metadata["max_abs_gap"].value <= FIXED_FACTOR_TOLERANCE
+    assert results["no_sample_breaks_a_hard_rule"].passed
+    counts = results["no_sample_breaks_a_hard_rule"].metadata["samples_breaking_by_rule"].value
+    assert counts and set(counts.values()) == {0}  # every rule was recomputed, none broken
+
+
+def test_a_moved_fixed_factor_fails(accepted, severely_adverse: MacroScenario, fed_history_2026, filt):
+    moved = accepted.select(np.arange(accepted.n_samples))
+    j = moved.factor_index("rates.ust.10y")  # fixed by the Fed
+    moved.shocks[3, 5, j] += 1.0  # one bp in one quarter of one sample
+    result = _results(moved, severely_adverse, fed_history_2026, filt)["fixed_factors_reproduce_scenario"]
+    assert not result.passed
+    assert result.metadata["worst_factor"].value == "rates.ust.10y"
+    assert result.metadata["max_abs_gap"].value == pytest.approx(1.0)
+
+
+def test_a_missing_fixed_factor_value_fails(accepted, severely_adverse, fed_history_2026, filt):
+    holed = accepted.select(np.arange(accepted.n_samples))
+    holed.shocks[0, 2, holed.factor_index("vol.vix")] = np.nan
+    result = _results(holed, severely_adverse, fed_history_2026, filt)["fixed_factors_reproduce_scenario"]
+    assert not result.passed and result.metadata["worst_factor"].value == "vol.vix"
+
+
+def test_a_sample_breaking_a_hard_rule_fails(accepted, severely_adverse, fed_history_2026, filt):
+    # What the filter's report says is not read: the rules are re-applied to the samples.
+    broken = accepted.select(np.arange(accepted.n_samples))
+    with_level(broken, 4, "credit.spread.baa_10y", 3, -0.5)  # open factor: below the spread floor
+    results = _results(broken, severely_adverse, fed_history_2026, filt)
+    check = results["no_sample_breaks_a_hard_rule"]
+    assert not check.passed
+    assert check.metadata["samples_breaking_by_rule"].value["credit_spread_floor"] == 1
+    assert "credit_spread_floor" in check.description
+    assert results["fixed_factors_reproduce_scenario"].passed  # the other check is not fooled
+
+
+def test_the_filter_raises_rather_than_asserts_its_guarantee(filt, sa_set, monkeypatch):
+    # A rejection step that lets a broken sample through: the filter's own recheck of what it
+    # accepted raises an exception (which `python -O` cannot remove, unlike an assert).
+    import risk_dagster.translate.plausibility as plausibility
+
+    real = plausibility._rule_checks  # noqa: SLF001 - the step whose output is distrusted
+    calls = []
+
+    def lenient_first_pass(shockset, rules, class_scale=None):
+        checks = real(shockset, rules, class_scale)
+        calls.append(shockset.n_samples)
+        if len(calls) == 1:  # the rejection pass: report nothing broken
+            return {rule: (np.zeros_like(bad), counts) for rule, (bad, counts) in checks.items()}
+        return checks  # the recheck of the accepted samples
+
+    broken = sa_set.select(np.arange(20))
+    with_level(broken, 0, "credit.spread.baa_10y", 3, -0.5)
+    monkeypatch.setattr(plausibility, "_rule_checks", lenient_first_pass)
+    monkeypatch.setattr(PlausibilityFilter, "uses_discriminator", property(lambda self: False))
+    with pytest.raises(PlausibilityError, match="credit_spread_floor"):
+        filt.apply(broken)
+    assert len(calls) == 2
