@@ -17,14 +17,9 @@ import pytest
 
 from risk_dagster.market.history import FactorHistory
 from risk_dagster.scenarios.model import MacroScenario
-from risk_dagster.translate.base import (
-    TENOR_YEARS,
-    CoherenceModel,
-    TrainingSet,
-    _ar_path,
-    _soft_floor,
-    apply_consistency,
-)
+from risk_dagster.translate.coherence import CoherenceModel, _ar_path, _soft_floor
+from risk_dagster.translate.consistency import TENOR_YEARS, apply_consistency
+from risk_dagster.translate.training import TrainingSet
 from risk_dagster.translate.plausibility import (
     HardRules,
     PlausibilityFilter,

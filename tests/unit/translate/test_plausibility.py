@@ -71,9 +71,9 @@ def test_fed_severely_adverse_path_itself_passes(filt: PlausibilityFilter, sa_se
     checks = filt.violations(sa_set)
     fixed = set(sa_set.metadata["fixed_factors"])
     assert fixed
-    from risk_dagster.translate.plausibility import _rule_checks
+    from risk_dagster.translate.plausibility.rules import rule_checks
 
-    for rule, (_, by_factor) in _rule_checks(sa_set, filt.rules).items():
+    for rule, (_, by_factor) in rule_checks(sa_set, filt.rules).items():
         assert not fixed & set(by_factor), (rule, fixed & set(by_factor))
     # ... the central (median) sample, consistent with the Fed's path, breaks no hard rule ...
     central = sa_set.select([0])
