@@ -63,6 +63,7 @@ from risk_dagster.translate.plausibility.rules import (
     hard_rule_violations,
     load_plausibility_rules,
     severity_scale,
+    unchecked_level_rules,
 )
 
 __all__ = [
@@ -87,4 +88,5 @@ __all__ = [
     "load_plausibility_rules",
     "roc_auc",
     "severity_scale",
+    "unchecked_level_rules",
 ]

@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
@@ -40,6 +40,7 @@ from risk_dagster.translate.plausibility.rules import (
     load_plausibility_rules,
     rule_checks,
     severity_scale,
+    unchecked_level_rules,
 )
 from risk_dagster.translate.shockset import FloatArray, ShockSet
 
@@ -70,6 +71,9 @@ class PlausibilityReport:
         Discriminator score distribution: threshold, quantiles, histogram (edges and counts).
     parameters
         Rule parameters and derived limits in force.
+    unchecked
+        Level rule -> factors it could not check for want of a jump-off level
+        (:func:`~risk_dagster.translate.plausibility.rules.unchecked_level_rules`).
     """
 
     accepted: ShockSet
@@ -81,6 +85,7 @@ class PlausibilityReport:
     scores: dict[str, Any]
     parameters: dict[str, Any]
     scenario_id: str = ""
+    unchecked: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def n_rejected(self) -> int:
@@ -102,6 +107,7 @@ class PlausibilityReport:
             "only_rule": dict(self.only_rule),
             "breaches": {r: dict(v) for r, v in self.breaches.items()},
             "scores": dict(self.scores),
+            "unchecked": {r: list(v) for r, v in self.unchecked.items()},
         }
 
     def to_markdown(self) -> str:
@@ -122,6 +128,8 @@ class PlausibilityReport:
                 + (", ".join(f"{k} ({v})" for k, v in top) or "-")
                 + " |"
             )
+        for rule, factors in self.unchecked.items():
+            lines.append(f"| {rule}: not checked (no jump-off level) | - | - | {', '.join(factors)} |")
         s = self.scores
         if s.get("quantiles"):
             q = s["quantiles"]
@@ -285,6 +293,7 @@ class PlausibilityFilter:
             scores=scores_info,
             parameters={**self.summary(), "severity_scale": {k: round(v, 4) for k, v in scale.items()}},
             scenario_id=shockset.scenario_id,
+            unchecked=unchecked_level_rules(shockset, self.rules),
         )
         accepted.metadata["plausibility"] = {
             "n_samples": n,

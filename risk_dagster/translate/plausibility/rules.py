@@ -419,6 +419,26 @@ def rule_checks(
     return out
 
 
+def unchecked_level_rules(shockset: ShockSet, rules: HardRules) -> dict[str, list[str]]:
+    """Level rule -> factors of the set it could not check, for want of a jump-off level.
+
+    The level floors and ``price_positive`` judge levels, which need the factor's jump-off level;
+    a factor without one (no market history at the jump-off) is skipped by them, and reported
+    here so the skip is never silent (the ``finite`` and ``move_multiple`` rules still apply).
+    """
+    pos = {f: i for i, f in enumerate(shockset.factor_ids)}
+    missing = {f for f, i in pos.items() if not np.isfinite(shockset.jump_off[i])}
+    out: dict[str, list[str]] = {}
+    for rule, per in rules.floors.items():
+        skipped = sorted(f for f in per if f in missing)
+        if skipped:
+            out[rule] = skipped
+    prices = sorted(f for f in missing if shockset.shock_types[pos[f]] == "log_return")
+    if prices:
+        out["price_positive"] = prices
+    return out
+
+
 def hard_rule_violations(
     shockset: ShockSet, rules: HardRules, *, class_scale: Mapping[str, float] | None = None
 ) -> dict[str, BoolArray]:

@@ -236,3 +236,16 @@ def test_save_replaces_a_saved_filter_never_a_foreign_folder(filt: PlausibilityF
     assert sorted(p.name for p in again.iterdir()) == sorted(p.name for p in saved.iterdir())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again", "foreign"]
     PlausibilityFilter.load(again)
+
+
+def test_level_rules_report_factors_without_a_jump_off(filt: PlausibilityFilter, bl_set: ShockSet) -> None:
+    holed = bl_set.select(np.arange(5))
+    holed.jump_off = holed.jump_off.copy()
+    holed.jump_off[holed.factor_index("credit.spread.baa_10y")] = np.nan
+    holed.jump_off[holed.factor_index("equity.sector.hlth")] = np.nan
+    report = filt.apply(holed)
+    assert "credit.spread.baa_10y" in report.unchecked["credit_spread_floor"]
+    assert report.unchecked["price_positive"] == ["equity.sector.hlth"]
+    assert report.to_metadata()["unchecked"] == report.unchecked
+    assert "not checked (no jump-off level)" in report.to_markdown()
+    assert not filt.apply(bl_set.select(np.arange(5))).unchecked
