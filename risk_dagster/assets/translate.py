@@ -24,6 +24,7 @@ from risk_dagster.translate.backtest import run_backtest
 from risk_dagster.translate.base import TrainingSet, build_training_set
 from risk_dagster.translate.persistence import load_translator, save_translator
 from risk_dagster.translate.pipeline import draw_filtered, translate_lanes
+from risk_dagster.translate.pair_envelope import pair_summary, pair_table, pairs_outside_history
 from risk_dagster.translate.plausibility import PlausibilityFilter
 from risk_dagster.translate.registry import ModelRegistry, bootstrap, training_data_hash
 from risk_dagster.translate.satellite import SatelliteTranslator
@@ -32,6 +33,11 @@ from risk_dagster.translate.synthetic import generate_synthetic_tail
 from risk_dagster.translate.transformer import TransformerConfig, TransformerTranslator
 
 LANES: tuple[str, ...] = ("stable", "current", "experimental")
+PAIR_CHECK = "open_factors_follow_fixed_siblings"
+PAIR_CHECK_DESCRIPTION = (
+    "Every open factor with a fixed sibling (Baa and Aaa vs the BBB spread, 20y and 30y vs the 10y, fed funds "
+    "and 1m vs the 3m): the median ratio or basis of every projected quarter inside its historical range."
+)
 FIXED_FACTOR_TOLERANCE = 1e-9
 """Largest gap (level units) between a sample's fixed factor and the supervisor's path."""
 SYNTHETIC_BASE_SCENARIOS = ("fed-2026-severely-adverse", "fed-2026-baseline")
@@ -182,6 +188,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
         check_specs=[
             dg.AssetCheckSpec("fixed_factors_reproduce_scenario", asset="granular_shocks", blocking=True),
             dg.AssetCheckSpec("no_sample_breaks_a_hard_rule", asset="granular_shocks", blocking=True),
+            dg.AssetCheckSpec(PAIR_CHECK, asset="granular_shocks", blocking=True, description=PAIR_CHECK_DESCRIPTION),
         ],
         kinds={"transformers", "numpy"},
         description="AI scenario set: joint granular shocks drawn by every registry lane, filtered for "
@@ -219,7 +226,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
             row["registry_ref"] = (refs.get(lane) or {}).get("ref")
         summary["translator"]["registry_ref"] = summary["lanes"][outcome.chosen_lane]["registry_ref"]
         write_json(folder / "translation.json", summary)
-        yield from shock_checks(outcome.chosen, macro_scenarios, fed_history, plausibility)
+        yield from shock_checks(outcome.chosen, macro_scenarios, fed_history, plausibility, factor_history.levels)
         png = fan_chart_png(
             {f"AI ({outcome.chosen_lane})": outcome.chosen},
             factors=OPEN_FAN_FACTORS,
@@ -235,6 +242,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
                 "rejection_rate": dg.MetadataValue.float(round(1.0 - report.acceptance_rate, 4)),
                 "lanes": dg.MetadataValue.md(_lanes_table(outcome, refs).to_markdown(index=False)),
                 "plausibility": dg.MetadataValue.md(report.to_markdown()),
+                "open_fixed_pairs": dg.MetadataValue.md(pair_markdown(pair_table(outcome.chosen, factor_history.levels))),
                 "plausibility_details": dg.MetadataValue.json(_jsonable(report.to_metadata())),
                 "fan_chart": dg.MetadataValue.md(png_markdown(png, "fan chart")),
                 "translation": dg.MetadataValue.json(_jsonable(summary)),
@@ -248,6 +256,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
         check_specs=[
             dg.AssetCheckSpec("fixed_factors_reproduce_scenario", asset="traditional_shocks", blocking=True),
             dg.AssetCheckSpec("no_sample_breaks_a_hard_rule", asset="traditional_shocks", blocking=True),
+            dg.AssetCheckSpec(PAIR_CHECK, asset="traditional_shocks", blocking=True, description=PAIR_CHECK_DESCRIPTION),
         ],
         kinds={"statsmodels", "numpy"},
         description="Traditional scenario set: the satellite benchmark's joint shocks, filtered like the AI set.",
@@ -278,7 +287,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
             raise dg.Failure(f"{context.partition_key}: the plausibility filter rejected every satellite sample")
         folder = output_dir.subdir("shocks", context.partition_key)
         path = accepted.save_npz(folder / "traditional.npz")
-        yield from shock_checks(accepted, macro_scenarios, fed_history, plausibility)
+        yield from shock_checks(accepted, macro_scenarios, fed_history, plausibility, factor_history.levels)
         png = fan_chart_png(
             {"traditional (satellite)": accepted}, factors=OPEN_FAN_FACTORS, title=f"{context.partition_key}: traditional set"
         )
@@ -289,6 +298,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
                 "samples": dg.MetadataValue.int(accepted.n_samples),
                 "rejection_rate": dg.MetadataValue.float(round(1.0 - report.acceptance_rate, 4)),
                 "plausibility": dg.MetadataValue.md(report.to_markdown()),
+                "open_fixed_pairs": dg.MetadataValue.md(pair_markdown(pair_table(accepted, factor_history.levels))),
                 "fan_chart": dg.MetadataValue.md(png_markdown(png, "fan chart")),
                 "output_path": dg.MetadataValue.path(str(path)),
             },
@@ -334,7 +344,11 @@ def build_fan_chart_assets(partitions: dg.PartitionsDefinition) -> list[dg.Asset
 
 
 def shock_checks(
-    shockset: ShockSet, scenario: MacroScenario, history: MacroScenario, plausibility: PlausibilityFilter
+    shockset: ShockSet,
+    scenario: MacroScenario,
+    history: MacroScenario,
+    plausibility: PlausibilityFilter,
+    history_levels: pd.DataFrame,
 ) -> Iterator[dg.AssetCheckResult]:
     """Checks of a ShockSet, each recomputed from the samples it guards.
 
@@ -342,6 +356,9 @@ def shock_checks(
       fixes equals the scenario's (largest absolute gap <= 1e-9 in the factor's level unit).
     * ``no_sample_breaks_a_hard_rule``: every hard rule of the plausibility filter, re-applied
       to the samples of the set (not read from the filter's report), is broken by none.
+    * ``open_factors_follow_fixed_siblings``: per open-fixed pair and quarter, the median ratio
+      or basis over samples lies inside the range history shows
+      (:func:`~risk_dagster.translate.pair_envelope.pair_table`).
     """
     from risk_dagster.translate.base import fixed_factor_paths
     from risk_dagster.translate.plausibility import hard_rule_counts
@@ -380,6 +397,38 @@ def shock_checks(
             "samples_breaking_by_rule": dg.MetadataValue.json(counts),
         },
         description=None if not broken else f"{sum(broken.values())} rule breaks among {shockset.n_samples} samples: {broken}",
+    )
+    table = pair_table(shockset, history_levels)
+    outside = pairs_outside_history(table)
+    yield dg.AssetCheckResult(
+        check_name=PAIR_CHECK,
+        passed=bool(len(table)) and outside.empty,
+        metadata={
+            "scenario": scenario.scenario_id,
+            "pairs": dg.MetadataValue.md(pair_markdown(table)),
+            "quarters_outside": dg.MetadataValue.int(len(outside)),
+        },
+        description=(
+            None
+            if len(table) and outside.empty
+            else "no open-fixed pair could be measured"
+            if not len(table)
+            else "median outside the historical range: "
+            + "; ".join(f"{r.pair} {r.quarter} {r.median:.2f} (history {r.history_min:.2f} to {r.history_max:.2f})"
+                        for r in outside.head(6).itertuples())
+        ),
+    )
+
+
+def pair_markdown(table: pd.DataFrame) -> str:
+    """The open-fixed pairs for a risk reader: per pair the medians and bands beside history."""
+    if table.empty:
+        return "(no open-fixed pair in this set)"
+    return (
+        pair_summary(table).round(2).to_markdown(index=False)
+        + "\n\nRatio (spreads) or basis in percentage points (rates) of each open factor to its fixed "
+        "sibling: range over the projected quarters of the median and of the 5-95% band, beside the "
+        "range of the same quantity in quarterly history."
     )
 
 

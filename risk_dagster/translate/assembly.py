@@ -18,8 +18,8 @@ from risk_dagster.translate.consistency import (
     apply_consistency,
     fixed_factor_paths,
     jump_off_frame,
-    jump_off_levels,
     sector_weights,
+    stale_jump_offs,
 )
 from risk_dagster.translate.features import (
     jump_off_quarter,
@@ -146,14 +146,16 @@ def assemble_shockset(
     weights = equity_weights if equity_weights is not None else sector_weights(jump_off_quarter(scenario))
     levels = factor_history if factor_history is not None else translator.levels_
     coherence: CoherenceModel | None = translator.coherence_
+    jump = jump_off_frame(scenario, history, levels, ids, catalog)
     shocks = apply_consistency(
         cumulative,
         ids,
         fixed,
         equity_weights=weights,
         coherence=coherence,
-        jump_off=jump_off_levels(scenario, history, levels, ids, catalog),
+        jump_off=jump["level"].to_numpy(dtype=np.float64),
         center=np.cumsum(mean_changes(X, feats), axis=0),
+        stale=stale_jump_offs(jump, scenario),
     )
     meta = dict(metadata(X)) if metadata is not None else {}
     meta["training"] = translator.training_summary_

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from risk_dagster.translate.consistency import TENOR_YEARS, maturity_weights
+from risk_dagster.translate.relations import Relation, fit_relations
 from risk_dagster.translate.shockset import FloatArray
 from risk_dagster.translate.training import TrainingSet
 
@@ -130,6 +131,13 @@ class CoherenceModel:
     (:meth:`to_dict`: arrays for safetensors, the rest JSON). Applied by
     :func:`apply_consistency` (``coherence=``) to the drawn cumulative shocks:
 
+    0. **Relations to fixed siblings** (:attr:`relations`, :mod:`risk_dagster.translate.relations`):
+       the Baa-10y and Aaa-10y spreads follow the fixed BBB-10y spread, the 20y the fixed
+       10y-5y / 10y-3m slopes over the 10y, the 30y the 10y-5y slope over the coherent 20y,
+       each through a regression fitted on history with an AR(1) residual driven by the drawn
+       innovations. These replace steps 1-2 for their factors and are not enveloped (step 3):
+       they carry the scenario's own severity. Open factors whose jump-off level is stale
+       (``stale``) start their spread at its mean rather than at the stale value.
     1. **Open tenors and fed funds: the Fed's curve plus a mean-reverting spread.** Each open
        Treasury tenor is the curve the scenario fixes (:data:`FED_CURVE_NODES`) interpolated at
        its maturity plus a spread ``s``; fed funds is the fixed 3m plus a spread. The spread
@@ -182,8 +190,8 @@ class CoherenceModel:
        the identity above about ``zlb_floor + 0.7`` pp and never below ``zlb_floor`` = -0.25 %
        (quarter-end history's minimum is 0.0 %, daily bills touched about -0.1 %: a shadow rate
        with a little room, no hard wall). Credit spreads other than CP-fed funds: the same map
-       at ``min(0, historical minimum)`` with width ``spread_floor_width`` (a spread below zero
-       is no credit spread). CP-fed funds is recomputed from the floored rates.
+       at their historical minimum (training quarters) with width ``spread_floor_width``: no
+       generated spread goes below the lowest level of its history. CP-fed funds is recomputed from the floored rates.
 
     Attributes
     ----------
@@ -203,6 +211,9 @@ class CoherenceModel:
     envelope_ids, envelope
         Factors with an envelope and ``[factors, horizon]`` their largest ``|h-quarter change|``
         in training (shock units), non-decreasing in h, floored like the filter's.
+    relations
+        Open factor -> fitted :class:`~risk_dagster.translate.relations.Relation` (step 0);
+        empty for a model saved before the relations.
     margin, zlb_floor, zlb_width, spread_floor_width, phi_max
         The parameters above (``phi`` is clipped to ``[0, phi_max]``; ``phi = 1`` -- the old
         random walk -- where a spread has under 20 quarter pairs of history).
@@ -218,6 +229,7 @@ class CoherenceModel:
     envelope: FloatArray
     chain: dict[str, str] = field(default_factory=dict)
     spread_diff_sd: dict[str, float] = field(default_factory=dict)
+    relations: dict[str, Relation] = field(default_factory=dict)
     margin: float = 1.5
     zlb_floor: float = -0.25
     zlb_width: float = 0.10
@@ -305,6 +317,7 @@ class CoherenceModel:
             envelope=env[has],
             chain=chain,
             spread_diff_sd={f: _diff_sd(spreads[f]) * 100.0 for f in chain},  # bp
+            relations=fit_relations(levels, phi_max=phi_max),
             margin=float(margin),
             zlb_floor=float(zlb_floor),
             zlb_width=float(zlb_width),
@@ -332,6 +345,7 @@ class CoherenceModel:
         jump_off: FloatArray | None = None,
         center: FloatArray | None = None,
         curve: bool = True,
+        stale: Sequence[str] = (),
     ) -> tuple[FloatArray, set[str]]:
         """Steps 1-5 of the class docstring on cumulative shocks.
 
@@ -352,6 +366,11 @@ class CoherenceModel:
             ``None``.
         curve
             Rebuild the open tenors on the fixed curve (step 1 for tenors).
+        stale
+            Open factors whose jump-off level is older than the jump-off quarter (the market
+            history ends earlier). Their jump-off spread says nothing of today's: it does not
+            decay from that value but starts at its mean (the relation's, or the historical
+            one), the catch-up from the stale level falling in the first quarter's shock.
 
         Returns
         -------
@@ -370,6 +389,11 @@ class CoherenceModel:
             c = np.asarray(center, dtype=np.float64)
             base = np.array(c[None] if c.ndim == 2 else c, copy=True)
         steps = np.arange(1, n_q + 1)
+        stale_ids = set(stale)
+
+        def persistence(f: str, phi: float) -> FloatArray:
+            """How much of the jump-off gap to the mean is left after each quarter."""
+            return np.zeros(n_q) if f in stale_ids else phi**steps
 
         def inc(x: FloatArray) -> FloatArray:
             return np.diff(x, axis=1, prepend=0.0)
@@ -388,7 +412,7 @@ class CoherenceModel:
                     e = e * (diff_sd / rms)
             s0 = j0[pos[f]] - sum(w * j0[pos[a]] for a, w in anchor_w.items())
             gap = s0 - self.spread_mean.get(f, np.nan)
-            decay = (self.phi[f] ** steps - 1.0) * (gap if np.isfinite(gap) else 0.0) * 100.0  # bp
+            decay = (persistence(f, self.phi[f]) - 1.0) * (gap if np.isfinite(gap) else 0.0) * 100.0  # bp
             if all(a in fixed for a in anchor_w):
                 level_part = sum(w * fixed[a] for a, w in anchor_w.items()) + decay  # [Q]
                 out[:, :, pos[f]] = level_part[None, :] + _ar_path(e, self.phi[f])
@@ -401,13 +425,54 @@ class CoherenceModel:
                 base[:, :, pos[f]] = anchor(base) + decay[None, :]
             owned.add(f)
 
-        # 1. Open tenors on the fixed curve (outside the nodes: chained to the adjacent tenor),
-        # fed funds on the fixed 3m.
+        related: set[str] = set()
+
+        def relate(f: str) -> bool:
+            """Step 0 for one open factor with a fitted relation to fixed (or already coherent)
+            factors (:mod:`risk_dagster.translate.relations`); False when it cannot apply."""
+            rel = self.relations.get(f)
+            if rel is None:
+                return False
+            spec = rel.spec
+            inputs = spec.inputs
+            if any(a not in pos for a in inputs) or any(a not in fixed and a not in owned for a in inputs):
+                return False
+            if not np.isfinite(j0[[pos[a] for a in (f, *inputs)]]).all():
+                return False
+
+            def shock_of(a: str, x: FloatArray) -> FloatArray:
+                return fixed[a][None, :] if a in fixed else x[:, :, pos[a]]
+
+            def y_shock(x: FloatArray) -> FloatArray:
+                return x[:, :, pos[f]] - (x[:, :, pos[spec.base]] if spec.base else 0.0)
+
+            m0 = float(rel.mean(rel.regressor_levels({a: j0[pos[a]] for a in inputs})))
+            y0 = j0[pos[f]] - (j0[pos[spec.base]] if spec.base else 0.0)
+            decay = (persistence(f, rel.phi) - 1.0) * (y0 - m0) * 100.0  # bp: the jump-off residual decays
+            e = inc(y_shock(raw)) - inc(y_shock(base_raw))  # drawn innovations less the model's mean
+            if np.isfinite(rel.diff_sd) and e.size:
+                with np.errstate(invalid="ignore"):
+                    rms = float(np.sqrt(np.nanmean(e**2)))
+                if np.isfinite(rms) and rms > rel.diff_sd:
+                    e = e * (rel.diff_sd / rms)
+            for x, noise in ((out, _ar_path(e, rel.phi)), (base, 0.0)):
+                levels_x = {a: j0[pos[a]] + shock_of(a, x) / 100.0 for a in inputs}
+                mean_shock = (rel.mean(rel.regressor_levels(levels_x)) - m0) * 100.0
+                over = shock_of(spec.base, x) if spec.base else 0.0
+                x[:, :, pos[f]] = over + mean_shock + decay[None, :] + noise
+            owned.add(f)
+            related.add(f)
+            return True
+
+        # 1. Open tenors on the fixed curve (outside the nodes: chained to the adjacent tenor, or
+        # related to the fixed slopes), fed funds on the fixed 3m.
         chained: dict[str, str] = {}  # open tenor -> the OPEN tenor it is chained to
         if curve and self.nodes and all(f in fixed for f in self.nodes):
             node_years = np.array([TENOR_YEARS[f] for f in self.nodes])
             for f in TENOR_YEARS:  # in maturity order: an inner tenor before the one chained to it
                 if f in pos and f not in fixed and f in self.phi:
+                    if relate(f):
+                        continue
                     parent = self.chain.get(f)
                     if parent is not None and parent in pos and (parent in fixed or parent in owned):
                         spread_to(f, {parent: 1.0}, self.spread_diff_sd.get(f, np.nan))
@@ -420,9 +485,12 @@ class CoherenceModel:
             if f in pos and f not in fixed and anchor in fixed and f in self.phi:
                 spread_to(f, {anchor: 1.0})
 
-        # 2. Credit spreads: cumulative change mean-reverting toward the jump-off level.
+        # 2. Credit spreads: related to the fixed BBB spread where a relation is fitted, else the
+        # cumulative change mean-reverting toward the jump-off level.
         for f in factor_ids:
             if f.startswith("credit.spread.") and f not in fixed and f in self.phi:
+                if relate(f):
+                    continue
                 for x in (out, base):
                     x[:, :, pos[f]] = _ar_path(inc(x[:, :, pos[f]]), self.phi[f])
 
@@ -435,8 +503,8 @@ class CoherenceModel:
         chain_spread = {f: (out[:, :, pos[f]] - out[:, :, pos[p]], base[:, :, pos[f]] - base[:, :, pos[p]])
                         for f, p in chained.items()}  # fmt: skip
         for f in factor_ids:
-            if f in fixed or f in identities or f not in self.envelope_ids or f in chained:
-                continue
+            if f in fixed or f in identities or f not in self.envelope_ids or f in chained or f in related:
+                continue  # a related factor follows its fixed sibling: the scenario's severity
             if f in TENOR_YEARS and f not in owned:
                 continue  # left to apply_consistency's plain curve step
             i = pos[f]
@@ -465,7 +533,8 @@ class CoherenceModel:
 
         for f in factor_ids:
             if f.startswith("credit.spread.") and f != CP_SPREAD and f not in fixed and f in self.spread_min:
-                floor = min(0.0, self.spread_min[f]) if np.isfinite(self.spread_min[f]) else 0.0
+                # Never below the lowest level of its history (a spread at 0 is no credit spread).
+                floor = self.spread_min[f] if np.isfinite(self.spread_min[f]) else 0.0
                 floor_level(pos[f], floor, self.spread_floor_width)
         for f in (*TENOR_YEARS, FED_FUNDS, CP_RATE):
             if f in pos and f not in fixed:
@@ -521,6 +590,7 @@ class CoherenceModel:
             "spread_floor_width": self.spread_floor_width,
             "phi_max": self.phi_max,
             "chain": dict(self.chain),
+            "relations": {k: r.to_json() for k, r in self.relations.items()},
             "arrays": {
                 "coherence_phi": column(self.phi),
                 "coherence_phi_raw": column(self.phi_raw),
@@ -564,6 +634,8 @@ class CoherenceModel:
                 for k, v in (mapping("coherence_spread_diff_sd") if "coherence_spread_diff_sd" in a else {}).items()
                 if np.isfinite(v)
             },
+            # Saved before the relations: none (the AR(1) spreads and chain apply).
+            relations={str(k): Relation.from_json(v) for k, v in state.get("relations", {}).items()},
         )
 
     def summary(self) -> dict[str, Any]:
@@ -580,6 +652,17 @@ class CoherenceModel:
             "nodes": list(self.nodes),
             "chain": dict(sorted(self.chain.items())),
             "spread_diff_sd_bp": rounded(self.spread_diff_sd),
+            "relations": {
+                k: {
+                    "over": r.spec.base,
+                    "intercept": round(r.intercept, 4),
+                    "coef": {n: round(b, 4) for n, b in r.coef.items()},
+                    "phi": round(r.phi, 4),
+                    "r2": round(r.r2, 3),
+                    "quarters": f"{r.first}-{r.last} ({r.n_quarters})",
+                }
+                for k, r in sorted(self.relations.items())
+            },
             "envelope_margin": self.margin,
             "zlb_floor": self.zlb_floor,
             "zlb_width": self.zlb_width,

@@ -182,6 +182,12 @@ def jump_off_frame(
     return out
 
 
+def stale_jump_offs(jump: pd.DataFrame, scenario: MacroScenario) -> list[str]:
+    """Factors of a :func:`jump_off_frame` whose level is older than the scenario's jump-off quarter."""
+    quarter = str(jump_off_quarter(scenario))
+    return [str(f) for f, asof in jump["asof"].items() if asof is not None and asof != quarter]
+
+
 def jump_off_levels(
     scenario: MacroScenario,
     history: MacroScenario,
@@ -252,6 +258,7 @@ def apply_consistency(
     coherence: CoherenceModel | None = None,
     jump_off: FloatArray | None = None,
     center: FloatArray | None = None,
+    stale: Sequence[str] = (),
 ) -> FloatArray:
     """Impose the fixed factor paths on every sample and keep the open factors coherent.
 
@@ -292,6 +299,9 @@ def apply_consistency(
     center
         The model's conditional-mean cumulative path (``[quarters, factors]``) for step 0's
         envelope.
+    stale
+        Open factors whose jump-off level predates the jump-off quarter (step 0, see
+        :meth:`CoherenceModel.transform`).
 
     Returns
     -------
@@ -310,7 +320,9 @@ def apply_consistency(
 
     owned: set[str] = set()
     if coherence is not None:
-        out, owned = coherence.transform(out, factor_ids, fixed, jump_off=jump_off, center=center, curve=curve)
+        out, owned = coherence.transform(
+            out, factor_ids, fixed, jump_off=jump_off, center=center, curve=curve, stale=stale
+        )
 
     if curve:
         nodes = sorted((f for f in fixed if f in TENOR_YEARS), key=TENOR_YEARS.__getitem__)

@@ -131,7 +131,7 @@ class SatelliteTranslator:
     """
 
     model_id: str = "satellite"
-    version: str = "1.1.0"
+    version: str = "1.2.0"  # 1.2.0: open credit spreads and 20y/30y related to their fixed siblings (relations.py)
 
     def __init__(
         self,

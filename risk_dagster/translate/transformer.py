@@ -550,7 +550,7 @@ class TransformerTranslator:
     """
 
     model_id: str = "transformer"
-    version: str = "1.2.0"
+    version: str = "1.3.0"  # 1.3.0: open credit spreads and 20y/30y related to their fixed siblings (relations.py)
 
     def __init__(self, config: TransformerConfig | None = None, **overrides: Any) -> None:
         config = config if config is not None else TransformerConfig()

@@ -33,6 +33,8 @@ FAILING_TESTS: dict[str, str] = {
     "traditional_shocks:fixed_factors_reproduce_scenario": "tests.unit.translate.test_shock_checks::test_a_moved_fixed_factor_fails",
     "granular_shocks:no_sample_breaks_a_hard_rule": "tests.unit.translate.test_shock_checks::test_a_sample_breaking_a_hard_rule_fails",
     "traditional_shocks:no_sample_breaks_a_hard_rule": "tests.unit.translate.test_shock_checks::test_a_sample_breaking_a_hard_rule_fails",
+    "granular_shocks:open_factors_follow_fixed_siblings": "tests.unit.translate.test_shock_checks::test_an_open_spread_drifting_from_its_fixed_sibling_fails",
+    "traditional_shocks:open_factors_follow_fixed_siblings": "tests.unit.translate.test_shock_checks::test_an_open_spread_drifting_from_its_fixed_sibling_fails",
     "portfolio:contract_portfolio_positions": "tests.unit.assets.test_every_check_can_fail::test_portfolio_check_fails_on_a_broken_book",
 }
 

@@ -20,41 +20,44 @@ def accepted(filt: PlausibilityFilter, sa_set: ShockSet) -> ShockSet:
     return report.accepted
 
 
-def _results(shockset, scenario, history, filt) -> dict[str, object]:
-    return {r.check_name: r for r in shock_checks(shockset, scenario, history, filt)}
+def _results(shockset, scenario, history, filt, levels) -> dict[str, object]:
+    return {r.check_name: r for r in shock_checks(shockset, scenario, history, filt, levels)}
 
 
-def test_an_accepted_set_passes_both_checks(accepted, severely_adverse, fed_history_2026, filt):
-    results = _results(accepted, severely_adverse, fed_history_2026, filt)
+def test_an_accepted_set_passes_every_check(accepted, severely_adverse, fed_history_2026, filt, factor_history):
+    results = _results(accepted, severely_adverse, fed_history_2026, filt, factor_history.levels)
     assert results["fixed_factors_reproduce_scenario"].passed
     assert results["fixed_factors_reproduce_scenario"].metadata["max_abs_gap"].value <= FIXED_FACTOR_TOLERANCE
     assert results["no_sample_breaks_a_hard_rule"].passed
     counts = results["no_sample_breaks_a_hard_rule"].metadata["samples_breaking_by_rule"].value
     assert counts and set(counts.values()) == {0}  # every rule was recomputed, none broken
+    pairs = results["open_factors_follow_fixed_siblings"]
+    assert pairs.passed, pairs.description
+    assert "credit.spread.baa_10y / credit.spread.bbb_10y" in pairs.metadata["pairs"].value
 
 
-def test_a_moved_fixed_factor_fails(accepted, severely_adverse: MacroScenario, fed_history_2026, filt):
+def test_a_moved_fixed_factor_fails(accepted, severely_adverse: MacroScenario, fed_history_2026, filt, factor_history):
     moved = accepted.select(np.arange(accepted.n_samples))
     j = moved.factor_index("rates.ust.10y")  # fixed by the Fed
     moved.shocks[3, 5, j] += 1.0  # one bp in one quarter of one sample
-    result = _results(moved, severely_adverse, fed_history_2026, filt)["fixed_factors_reproduce_scenario"]
+    result = _results(moved, severely_adverse, fed_history_2026, filt, factor_history.levels)["fixed_factors_reproduce_scenario"]
     assert not result.passed
     assert result.metadata["worst_factor"].value == "rates.ust.10y"
     assert result.metadata["max_abs_gap"].value == pytest.approx(1.0)
 
 
-def test_a_missing_fixed_factor_value_fails(accepted, severely_adverse, fed_history_2026, filt):
+def test_a_missing_fixed_factor_value_fails(accepted, severely_adverse, fed_history_2026, filt, factor_history):
     holed = accepted.select(np.arange(accepted.n_samples))
     holed.shocks[0, 2, holed.factor_index("vol.vix")] = np.nan
-    result = _results(holed, severely_adverse, fed_history_2026, filt)["fixed_factors_reproduce_scenario"]
+    result = _results(holed, severely_adverse, fed_history_2026, filt, factor_history.levels)["fixed_factors_reproduce_scenario"]
     assert not result.passed and result.metadata["worst_factor"].value == "vol.vix"
 
 
-def test_a_sample_breaking_a_hard_rule_fails(accepted, severely_adverse, fed_history_2026, filt):
+def test_a_sample_breaking_a_hard_rule_fails(accepted, severely_adverse, fed_history_2026, filt, factor_history):
     # What the filter's report says is not read: the rules are re-applied to the samples.
     broken = accepted.select(np.arange(accepted.n_samples))
     with_level(broken, 4, "credit.spread.baa_10y", 3, -0.5)  # open factor: below the spread floor
-    results = _results(broken, severely_adverse, fed_history_2026, filt)
+    results = _results(broken, severely_adverse, fed_history_2026, filt, factor_history.levels)
     check = results["no_sample_breaks_a_hard_rule"]
     assert not check.passed
     assert check.metadata["samples_breaking_by_rule"].value["credit_spread_floor"] == 1
@@ -78,3 +81,19 @@ def test_the_filter_raises_rather_than_asserts_its_guarantee(filt, sa_set, monke
     monkeypatch.setattr(PlausibilityFilter, "uses_discriminator", property(lambda self: False))
     with pytest.raises(PlausibilityError, match="credit_spread_floor"):
         filt.apply(broken)
+
+
+def test_an_open_spread_drifting_from_its_fixed_sibling_fails(accepted, severely_adverse, fed_history_2026, filt, factor_history):
+    # Baa-10y at a third of its level in every sample from the fifth quarter: the median ratio
+    # to the Fed's BBB-10y falls below anything in history (0.85 since 1988).
+    drifted = accepted.select(np.arange(accepted.n_samples))
+    j = drifted.factor_index("credit.spread.baa_10y")
+    for q in range(4, len(drifted.quarters)):
+        for k in range(drifted.n_samples):
+            with_level(drifted, k, "credit.spread.baa_10y", q, float(drifted.levels[k, q, j]) / 3.0)
+    check = _results(drifted, severely_adverse, fed_history_2026, filt, factor_history.levels)[
+        "open_factors_follow_fixed_siblings"
+    ]
+    assert not check.passed
+    assert "credit.spread.baa_10y / credit.spread.bbb_10y" in check.description
+    assert check.metadata["quarters_outside"].value == len(drifted.quarters) - 4
