@@ -658,7 +658,9 @@ def default_models(quick: bool = False) -> tuple[dict[str, ModelFactory], list[s
 
 
 def backtest_command(json: bool, quick: bool = False) -> str:  # noqa: A002 - the CLI flag's name
-    """``risk-dagster backtest [--json]``: the outcomes analysis on the shipped data.
+    """``risk-dagster backtest [--json]``: the outcomes analysis on the shipped data: the
+    leave-crisis-out backtest on the four design windows, then the rolling-origin evaluation
+    over all quarters (:mod:`risk_dagster.translate.rolling_origin`, key ``rolling_origin``).
 
     Parameters
     ----------
@@ -691,8 +693,21 @@ def backtest_command(json: bool, quick: bool = False) -> str:  # noqa: A002 - th
         n_boot=1000 if quick else 5000,
     )
     result.notes.extend(notes)
+    from risk_dagster.translate.rolling_origin import recession_indicator, rolling_origin, rolling_origin_markdown
+
+    rolling = rolling_origin(
+        history,
+        fed,
+        models=models,
+        recession=recession_indicator(),
+        first_origin="2016Q1" if quick else "2000Q1",
+        n_samples=200 if quick else 1000,
+        seeds=(0,) if quick else (0, 1),
+        n_boot=1000 if quick else 2000,
+    )
     if json:
         out = result.to_json()
         out.setdefault("transformer", None)  # the issue's key, null when the model was not run
+        out["rolling_origin"] = rolling
         return _json.dumps(out, indent=2)
-    return result.to_markdown()
+    return result.to_markdown() + "\n" + rolling_origin_markdown(rolling)

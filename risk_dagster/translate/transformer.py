@@ -606,6 +606,12 @@ class TransformerTranslator:
         for j in range(F):
             obs = np.isfinite(Y[:, j])
             rows = obs & complete
+            if obs.sum() < 2:
+                # No history in the training quarters (a rolling origin before the series
+                # starts): nothing to fit; its draws are NaN (see ``unfitted_``), so scoring
+                # masks it. A unit scale keeps the network's arithmetic finite (no loss cell).
+                sigma[j] = 1.0
+                continue
             if rows.sum() < max(self.config.min_obs, P + 5):
                 # Too short for its own regression: weighted mean, residual std as scale.
                 y = Y[obs, j]
@@ -681,6 +687,7 @@ class TransformerTranslator:
         self.regressor_mean_ = np.nanmean(np.where(np.isfinite(D).all(axis=1)[:, None], D, np.nan), axis=0)
         self.regressor_mean_[0] = 1.0
         self.skip_coef_, loo_fit, self.sigma_ = self._fit_skip(D, Y, w)
+        self.unfitted_ = [j for j in range(Y.shape[1]) if np.isfinite(Y[:, j]).sum() < 2]
         self.exact_ = self.sigma_ <= 0
         x = training.X.reindex(columns=FEATURES).to_numpy(dtype=np.float64)
         self.x_mean_ = np.nan_to_num(np.nanmean(x, axis=0))
@@ -975,6 +982,9 @@ class TransformerTranslator:
             drawn[q] = i
         back = np.empty_like(order)
         back[order] = np.arange(len(order))
+        unfitted = getattr(self, "unfitted_", [])  # a model saved before 1.3.0 has none
+        if unfitted:
+            out[:, :, unfitted] = np.nan
         return out[:, back]
 
     def _joint_t(self, rng: np.random.Generator, member: int, dof: FloatArray) -> FloatArray:
