@@ -246,6 +246,23 @@ class ModelVersion:
         }
 
 
+def content_hash(files: Mapping[str, str]) -> str:
+    """``sha256:`` of a version's model files (relative path and sha256 of each, sorted): two
+    versions with the same content hash are the same model, byte for byte."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(f"{name}\0{files[name]}\n".encode())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _content_hash_of(version: ModelVersion) -> str | None:
+    recorded = version.metadata.get("content_hash")
+    if recorded:
+        return str(recorded)
+    files = version.metadata.get("files")  # a version registered before content hashes
+    return content_hash(files) if isinstance(files, Mapping) and files else None
+
+
 def _parse_version_number(name: str) -> int | None:
     if name.startswith(_VERSION_PREFIX) and name[len(_VERSION_PREFIX) :].isdigit():
         return int(name[len(_VERSION_PREFIX) :])
@@ -457,6 +474,11 @@ class ModelRegistry:
             except ModelFileError as exc:
                 raise RegistryError(f"register: {model_id} wrote forbidden files: {exc}") from exc
             files = {p.relative_to(staging).as_posix(): _file_sha256(p) for p in check_model_files(staging)}
+            content = content_hash(files)
+            same = next((v for v in self.list_versions(model_id) if _content_hash_of(v) == content), None)
+            if same is not None:
+                # An identical retrain (same files, byte for byte) is the version that exists.
+                return self._register_duplicate(same, lane=lane, data_hash=data_hash)
             meta: dict[str, Any] = {
                 "model_id": model_id,
                 "version": None,  # filled once the number is claimed
@@ -470,6 +492,7 @@ class ModelRegistry:
                 "config": dict(config or {}),
                 "notes": notes,
                 "files": files,
+                "content_hash": content,
             }
             with self._locked():
                 number = self._next_number(model_id)
@@ -507,6 +530,29 @@ class ModelRegistry:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
         return self.version(model_id, version)
+
+    def _register_duplicate(self, existing: ModelVersion, *, lane: str | None, data_hash: str | None) -> ModelVersion:
+        """Record that a registration produced the files of ``existing``; the lane points at it."""
+        with self._locked():
+            lanes = self._read_lanes()
+            previous = lanes.get(lane) if lane else None
+            entry = {"model_id": existing.model_id, "version": existing.version}
+            if lane and previous != entry:
+                lanes[lane] = entry
+                self._write_lanes(lanes)
+            self._append_history(
+                {
+                    "event": "register_identical",
+                    "timestamp": _utc_now(),
+                    "model_id": existing.model_id,
+                    "version": existing.version,
+                    "to_lane": lane,
+                    "replaced": previous if previous != entry else None,
+                    "training_data_hash": data_hash,
+                    "note": "identical to an existing version (content hash): no new version",
+                }
+            )
+        return existing
 
     # ----------------------------------------------------------------- lanes
     def lane(self, name: str) -> ModelVersion | None:

@@ -33,12 +33,22 @@ def draw(satellite: SatelliteTranslator, severely_adverse: MacroScenario, fed_hi
     return satellite.sample(severely_adverse, 200, 7, history=fed_history_2026)
 
 
+def _variant(training: TrainingSet, block_length: int) -> SatelliteTranslator:
+    """Another satellite (another bootstrap block length): other files, so another version."""
+    return SatelliteTranslator(block_length=block_length, quantiles=()).fit(training)
+
+
+@pytest.fixture(scope="module")
+def satellite_b(training_set: TrainingSet) -> SatelliteTranslator:
+    return _variant(training_set, 2)
+
+
 def _registry_with_lanes(root: Path, satellite: SatelliteTranslator, training: TrainingSet) -> ModelRegistry:
     registry = ModelRegistry(root)
     registry.register(satellite, metrics={"energy_score": 4.2}, training=training, seed=0)
     registry.promote("satellite", "v0001", "current")
     registry.promote("satellite", "v0001", "stable")
-    registry.register(satellite, metrics={"energy_score": 4.0}, training=training)
+    registry.register(_variant(training, 2), metrics={"energy_score": 4.0}, training=training)
     return registry
 
 
@@ -75,7 +85,7 @@ def test_register_and_load_reproduce_samples_bit_for_bit(
     assert meta["metrics"] == {"energy_score": 4.2} and meta["seed"] == 3
     assert meta["created"].endswith("+00:00")  # UTC ISO
     # versions are monotone per model id
-    assert registry.register(satellite).version == "v0002"
+    assert registry.register(_variant(training_set, 2)).version == "v0002"
     assert [v.version for v in registry.list_versions("satellite")] == ["v0001", "v0002"]
 
 
@@ -113,7 +123,9 @@ def test_corrupted_or_missing_file_names_the_path(tmp_path: Path, satellite: Sat
         ModelRegistry(tmp_path / "empty").load("stable")
 
 
-def test_promotion_order_is_enforced_and_recorded(tmp_path: Path, satellite: SatelliteTranslator) -> None:
+def test_promotion_order_is_enforced_and_recorded(
+    tmp_path: Path, satellite: SatelliteTranslator, satellite_b: SatelliteTranslator
+) -> None:
     registry = ModelRegistry(tmp_path)
     registry.register(satellite)
     with pytest.raises(RegistryError, match="one lane at a time"):
@@ -125,7 +137,7 @@ def test_promotion_order_is_enforced_and_recorded(tmp_path: Path, satellite: Sat
     registry.promote("satellite", "v0001", "current")
     with pytest.raises(RegistryError, match="already"):
         registry.promote("satellite", "v0001", "current")
-    registry.register(satellite)  # v0002 takes experimental
+    registry.register(satellite_b)  # v0002 takes experimental
     with pytest.raises(RegistryError, match="one lane at a time"):
         registry.promote("satellite", "v0002", "stable")
     message = promote_command(tmp_path, "satellite", "v0001", "stable")
@@ -156,7 +168,7 @@ def test_bootstrap_seeds_a_fresh_registry_from_a_shipped_one(
     assert model.sample(severely_adverse, 200, 7, history=fed_history_2026).shocks.tobytes() == draw.shocks.tobytes()
     assert [e["event"] for e in fresh.history()] == ["bootstrap"]
     # idempotent: a second call changes nothing; local lanes are never overwritten
-    fresh.register(satellite)  # v0003 into experimental
+    fresh.register(_variant(training_set, 3))  # v0003 into experimental
     bootstrap(fresh.root, shipped=shipped.root)
     assert fresh.lane("experimental").version == "v0003"  # type: ignore[union-attr]
     assert [e["event"] for e in fresh.history()] == ["bootstrap", "register"]
@@ -215,3 +227,19 @@ def test_most_conservative_picks_the_more_severe(draw: ShockSet) -> None:
     assert lane == "stable"
     with pytest.raises(ValueError):
         most_conservative({})
+
+
+def test_an_identical_retrain_is_not_a_new_version(
+    tmp_path: Path, satellite: SatelliteTranslator, satellite_b: SatelliteTranslator, training_set: TrainingSet
+) -> None:
+    registry = ModelRegistry(tmp_path)
+    first = registry.register(satellite, training=training_set)
+    refit = SatelliteTranslator().fit(training_set)  # the same data, the same code: the same files
+    registry.register(satellite_b)  # v0002 takes experimental
+    again = registry.register(refit, training=training_set)
+    assert again.ref == first.ref == "satellite/v0001"
+    assert [v.version for v in registry.list_versions("satellite")] == ["v0001", "v0002"]
+    assert registry.lane("experimental").ref == "satellite/v0001"  # type: ignore[union-attr]
+    event = registry.history()[-1]
+    assert event["event"] == "register_identical" and event["replaced"] == {"model_id": "satellite", "version": "v0002"}
+    assert json.loads((first.path / "metadata.json").read_text())["content_hash"].startswith("sha256:")
