@@ -158,14 +158,42 @@ def models_promote(
     version: str = typer.Argument(..., help="e.g. v0003"),
     to_lane: str = typer.Option(..., "--to", help="current (from experimental) or stable (from current)."),
     registry: Path = typer.Option(Path("risk_output/registry"), "--registry", help="Registry folder."),
+    force: bool = typer.Option(False, "--force", help="Promote past failed backtest gates (needs --note)."),
+    note: str = typer.Option("", "--note", help="Why; recorded in the registry history."),
 ) -> None:
-    """Promote a version one lane up: experimental -> current -> stable."""
+    """Promote a version one lane up (experimental -> current -> stable), through the backtest gates."""
     from risk_dagster.translate.registry import RegistryError, bootstrap, promote_command
 
     try:
         bootstrap(registry)
-        typer.echo(promote_command(registry, model_id, version, to_lane))
+        typer.echo(promote_command(registry, model_id, version, to_lane, force=force, note=note or None))
     except (RegistryError, KeyError, OSError) as error:
+        typer.echo(f"error: {_one_line(error)}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+@models_app.command("record-backtest")
+def models_record_backtest(
+    model_id: str = typer.Argument(..., help="e.g. transformer"),
+    version: str = typer.Argument(..., help="e.g. v0003"),
+    from_json: Path = typer.Option(..., "--from", help="Output of `risk-dagster backtest --json`."),
+    model_key: str = typer.Option("transformer", "--model", help="Which model's rolling-origin scores to record."),
+    registry: Path = typer.Option(Path("risk_output/registry"), "--registry", help="Registry folder."),
+) -> None:
+    """Record a version's rolling-origin backtest scores, which `models promote` gates on."""
+    from risk_dagster.translate.registry import RegistryError, bootstrap
+
+    try:
+        doc = json.loads(from_json.read_text(encoding="utf-8"))
+        scores = (doc.get("rolling_origin") or {}).get(model_key)
+        if not scores:
+            raise RegistryError(f"{from_json}: no rolling_origin scores for model {model_key!r}")
+        keep = {k: scores[k] for k in ("energy_score", "crps", "coverage_90", "coverage_99") if k in scores}
+        keep["stress"] = {k: scores["stress"].get(k) for k in ("energy_score", "coverage_90")} if "stress" in scores else None
+        keep["evaluation"] = f"rolling origin ({from_json.name}, {model_key})"
+        mv = bootstrap(registry).record_backtest(f"{model_id}/{version}", keep)
+        typer.echo(f"recorded backtest of {mv.ref}: energy score {keep['energy_score']:.3f}, coverage 90% {keep['coverage_90']:.3f}")
+    except (RegistryError, KeyError, OSError, ValueError) as error:
         typer.echo(f"error: {_one_line(error)}", err=True)
         raise typer.Exit(code=2) from None
 

@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 
 from risk_dagster.storage import write_json, write_text
+from risk_dagster.translate.promotion import GateResult, promotion_gates
 from risk_dagster.translate.persistence import (
     ModelFileError,
     check_model_files,
@@ -635,12 +636,45 @@ class ModelRegistry:
             raise RegistryError(str(exc)) from exc
         return model
 
-    def promote(self, model_id: str, version: str, to_lane: str, *, note: str | None = None) -> ModelVersion:
+    def record_backtest(self, ref: str | ModelVersion, scores: Mapping[str, Any]) -> ModelVersion:
+        """Record a version's backtest scores (``metrics["backtest"]``: at least ``energy_score``
+        and ``coverage_90``), which the promotion gates read (:mod:`risk_dagster.translate.promotion`)."""
+        missing = [k for k in ("energy_score", "coverage_90") if k not in scores]
+        if missing:
+            raise RegistryError(f"record_backtest: scores lack {missing}")
+        mv = self.resolve(ref)
+        with self._locked():
+            meta = self._read_metadata(mv.path)
+            meta.setdefault("metrics", {})["backtest"] = _jsonable(dict(scores))
+            write_json(mv.path / METADATA_FILE, meta)
+            self._append_history(
+                {"event": "record_backtest", "timestamp": _utc_now(), "model_id": mv.model_id, "version": mv.version,
+                 "scores": {k: scores[k] for k in ("energy_score", "coverage_90")}}
+            )  # fmt: skip
+        return self.version(mv.model_id, mv.version)
+
+    def promotion_gates(self, model_id: str, version: str, to_lane: str) -> GateResult:
+        """The backtest gates of promoting ``model_id/version`` into ``to_lane`` (not applied)."""
+        candidate = self.version(model_id, version)
+        incumbent = self.lane(to_lane) if to_lane in LANES else None
+        if incumbent is not None and incumbent == candidate:
+            incumbent = None
+        return promotion_gates(
+            candidate.metrics,
+            incumbent.metrics if incumbent is not None else None,
+            incumbent_ref=incumbent.ref if incumbent is not None else None,
+        )
+
+    def promote(
+        self, model_id: str, version: str, to_lane: str, *, note: str | None = None, force: bool = False
+    ) -> ModelVersion:
         """Move ``model_id/version`` one lane up: experimental -> current -> stable.
 
         The version must sit in the lane directly below ``to_lane`` (skipping a lane, or
-        promoting a version that is not there, is refused). The lane below keeps it; the
-        replaced occupant of ``to_lane`` is recorded in ``history.jsonl`` with a UTC timestamp.
+        promoting a version that is not there, is refused), and pass the backtest gates against
+        the occupant of ``to_lane`` (:meth:`promotion_gates`), unless ``force`` with a ``note``.
+        The lane below keeps it; the replaced occupant of ``to_lane``, the gates' outcome and any
+        forcing are recorded in ``history.jsonl`` with a UTC timestamp.
 
         Returns
         -------
@@ -672,6 +706,15 @@ class ModelRegistry:
                     f"{from_lane!r} (now {_ref(below)}); {model_id}/{version} is in "
                     f"{', '.join(repr(w) for w in where) if where else 'no lane'}"
                 )
+            gates = self.promotion_gates(model_id, version, to_lane)
+            if force and not (note and note.strip()):
+                raise RegistryError("a forced promotion needs a note saying why the gates are overridden")
+            if not gates.passed and not force:
+                raise RegistryError(
+                    f"{model_id}/{version} does not pass the promotion gates into {to_lane!r}: "
+                    + "; ".join(gates.failed())
+                    + " (record its backtest with ModelRegistry.record_backtest, or force with a note)"
+                )
             previous = lanes[to_lane]
             lanes[to_lane] = {"model_id": model_id, "version": version}
             self._write_lanes(lanes)
@@ -685,6 +728,8 @@ class ModelRegistry:
                     "to_lane": to_lane,
                     "replaced": previous,
                     "note": note,
+                    "gates": gates.checks,
+                    "forced": bool(force and not gates.passed),
                 }
             )
         return mv
@@ -920,7 +965,9 @@ def most_conservative(
 
 
 # =============================================================================== CLI helpers
-def promote_command(registry_root: str | Path, model_id: str, version: str, to_lane: str) -> str:
+def promote_command(
+    registry_root: str | Path, model_id: str, version: str, to_lane: str, *, force: bool = False, note: str | None = None
+) -> str:
     """``risk-dagster registry promote``: promote and return a one-line message.
 
     Raises
@@ -930,9 +977,12 @@ def promote_command(registry_root: str | Path, model_id: str, version: str, to_l
     """
     registry = ModelRegistry(registry_root)
     previous = registry.lane(to_lane) if to_lane in LANES else None
-    mv = registry.promote(model_id, version, to_lane)
+    gates = registry.promotion_gates(model_id, version, to_lane) if to_lane in LANES else None
+    mv = registry.promote(model_id, version, to_lane, force=force, note=note)
     replaced = f" (replacing {previous.ref})" if previous is not None and previous != mv else ""
-    return f"promoted {mv.ref} from {LANES[LANES.index(to_lane) - 1]} to {to_lane}{replaced}"
+    forced = " -- FORCED past failed gates: " + (note or "") if gates is not None and not gates.passed else ""
+    lines = [f"promoted {mv.ref} from {LANES[LANES.index(to_lane) - 1]} to {to_lane}{replaced}{forced}"]
+    return "\n".join(lines + (gates.lines() if gates is not None else []))
 
 
 def describe_command(root: str | Path) -> list[dict[str, str]]:
@@ -946,7 +996,7 @@ def describe_command(root: str | Path) -> list[dict[str, str]]:
     """
     rows = []
     for row in ModelRegistry(root).describe():
-        metrics = ", ".join(f"{k}={_short(v)}" for k, v in sorted(row["metrics"].items())) or "-"
+        metrics = ", ".join(_metric_text(k, v) for k, v in sorted(row["metrics"].items())) or "-"
         data_hash = row["training_data_hash"]
         rows.append(
             {
@@ -959,6 +1009,12 @@ def describe_command(root: str | Path) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def _metric_text(key: str, value: Any) -> str:
+    if key == "backtest" and isinstance(value, Mapping):  # the gates' scores, compactly
+        return f"backtest ES={_short(value.get('energy_score'))} cov90={_short(value.get('coverage_90'))}"
+    return f"{key}={_short(value)}"
 
 
 def _short(value: Any) -> str:

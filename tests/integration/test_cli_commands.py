@@ -119,3 +119,24 @@ def test_quantlib_is_a_dependency_of_the_main_install():
 
     main = [r for r in requires("risk-dagster") or [] if "extra ==" not in r]
     assert any(r.lower().startswith("quantlib") for r in main), main
+
+
+def test_models_record_backtest_writes_the_gate_scores(tmp_path: Path):
+    registry = tmp_path / "registry"
+    assert runner.invoke(app, ["models", "list", "--registry", str(registry)]).exit_code == 0  # seeded lanes
+    lanes = json.loads((registry / "lanes.json").read_text())
+    candidate = lanes["experimental"]["version"]
+    scores = tmp_path / "backtest.json"
+    scores.write_text(json.dumps({"rolling_origin": {"transformer": {
+        "energy_score": 3.4, "crps": 0.4, "coverage_90": 0.87, "coverage_99": 0.97,
+        "stress": {"energy_score": 5.0, "coverage_90": 0.8}}}}))
+    recorded = runner.invoke(
+        app, ["models", "record-backtest", "transformer", candidate, "--from", str(scores), "--registry", str(registry)]
+    )
+    assert recorded.exit_code == 0, recorded.output
+    assert "energy score 3.400, coverage 90% 0.870" in recorded.stdout
+    meta = json.loads((registry / "transformer" / candidate / "metadata.json").read_text())
+    assert meta["metrics"]["backtest"]["coverage_90"] == 0.87
+    bad = runner.invoke(app, ["models", "record-backtest", "transformer", candidate, "--from", str(tmp_path / "none.json"),
+                              "--registry", str(registry)])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: ")

@@ -33,6 +33,9 @@ def draw(satellite: SatelliteTranslator, severely_adverse: MacroScenario, fed_hi
     return satellite.sample(severely_adverse, 200, 7, history=fed_history_2026)
 
 
+GOOD = {"energy_score": 3.50, "coverage_90": 0.88, "evaluation": "rolling origin (test)"}
+
+
 def _variant(training: TrainingSet, block_length: int) -> SatelliteTranslator:
     """Another satellite (another bootstrap block length): other files, so another version."""
     return SatelliteTranslator(block_length=block_length, quantiles=()).fit(training)
@@ -46,6 +49,7 @@ def satellite_b(training_set: TrainingSet) -> SatelliteTranslator:
 def _registry_with_lanes(root: Path, satellite: SatelliteTranslator, training: TrainingSet) -> ModelRegistry:
     registry = ModelRegistry(root)
     registry.register(satellite, metrics={"energy_score": 4.2}, training=training, seed=0)
+    registry.record_backtest("satellite/v0001", GOOD)
     registry.promote("satellite", "v0001", "current")
     registry.promote("satellite", "v0001", "stable")
     registry.register(_variant(training, 2), metrics={"energy_score": 4.0}, training=training)
@@ -128,6 +132,7 @@ def test_promotion_order_is_enforced_and_recorded(
 ) -> None:
     registry = ModelRegistry(tmp_path)
     registry.register(satellite)
+    registry.record_backtest("satellite/v0001", GOOD)
     with pytest.raises(RegistryError, match="one lane at a time"):
         registry.promote("satellite", "v0001", "stable")  # skipping current
     with pytest.raises(RegistryError, match="register"):
@@ -201,11 +206,11 @@ def test_describe_rows(tmp_path: Path, satellite: SatelliteTranslator, training_
     assert [r["lane"] for r in rows] == ["stable", "current", "experimental"]
     assert all(tuple(r) == DESCRIBE_COLUMNS for r in rows)
     assert rows[0]["version"] == "v0001" and rows[2]["version"] == "v0002"
-    assert rows[0]["metrics"] == {"energy_score": 4.2}
+    assert rows[0]["metrics"] == {"energy_score": 4.2, "backtest": GOOD}  # as registered, plus its recorded backtest
     assert rows[0]["training_data_hash"] == training_data_hash(training_set)
     table = describe_command(tmp_path)
     assert all(isinstance(v, str) for row in table for v in row.values())
-    assert table[0]["metrics"] == "energy_score=4.2"
+    assert table[0]["metrics"] == "backtest ES=3.5 cov90=0.88, energy_score=4.2"
     assert describe_command(tmp_path / "none")[0]["version"] == "-"
 
 
@@ -243,3 +248,31 @@ def test_an_identical_retrain_is_not_a_new_version(
     event = registry.history()[-1]
     assert event["event"] == "register_identical" and event["replaced"] == {"model_id": "satellite", "version": "v0002"}
     assert json.loads((first.path / "metadata.json").read_text())["content_hash"].startswith("sha256:")
+
+
+def test_promotion_passes_the_backtest_gates_or_is_refused(
+    tmp_path: Path, satellite: SatelliteTranslator, satellite_b: SatelliteTranslator
+) -> None:
+    registry = ModelRegistry(tmp_path)
+    registry.register(satellite)
+    with pytest.raises(RegistryError, match="backtest recorded"):
+        registry.promote("satellite", "v0001", "current")  # no scores: refused
+    registry.record_backtest("satellite/v0001", GOOD)
+    registry.promote("satellite", "v0001", "current")
+    registry.register(satellite_b)
+    registry.record_backtest("satellite/v0002", {"energy_score": 3.65, "coverage_90": 0.88})  # 4% worse
+    gates = registry.promotion_gates("satellite", "v0002", "current")
+    assert not gates.passed and any("not worse than the incumbent" in f for f in gates.failed())
+    with pytest.raises(RegistryError, match="not worse than the incumbent"):
+        registry.promote("satellite", "v0002", "current")
+    registry.record_backtest("satellite/v0002", {"energy_score": 3.40, "coverage_90": 0.75})  # better, under-covers
+    with pytest.raises(RegistryError, match="coverage_90 within bounds"):
+        registry.promote("satellite", "v0002", "current")
+    with pytest.raises(RegistryError, match="needs a note"):
+        registry.promote("satellite", "v0002", "current", force=True)
+    message = promote_command(tmp_path, "satellite", "v0002", "current", force=True, note="validator sign-off 42")
+    assert "FORCED" in message and "[FAIL] coverage_90 within bounds" in message
+    event = registry.history()[-1]
+    assert event["event"] == "promote" and event["forced"] is True and event["note"] == "validator sign-off 42"
+    assert [g["passed"] for g in event["gates"]] == [True, False, True]
+    assert registry.lane("current").ref == "satellite/v0002"  # type: ignore[union-attr]
