@@ -249,8 +249,10 @@ def rolling_origin(
         "factors_scored": result.settings["factors_scored"],
         "standardization": result.settings["standardization"],
         "seconds": result.settings["seconds"],
-        "conditioning": "both models see the same macro features of the realized path (the nine satellite "
-        "regressors and their lags for the satellite; the transformer's feature window over the same Fed "
-        "variables, plus its own lagged factor changes from training)",
+        "conditioning": "not the same: the satellite regresses on the nine SATELLITE_REGRESSORS and their first "
+        "lags; the transformer's skip path uses the same nine and lags, while its network reads every macro "
+        "feature of translate.features.FEATURES over a four-quarter window plus the factors' own lagged changes "
+        "(realized before the block, its own draws inside it). No ablation restricted to the satellite's inputs "
+        "has been run yet.",
     }
     return out
