@@ -56,7 +56,10 @@ inner validation set outside those windows (see "How the choices were made").
   Training = all quarters minus the four design windows minus one inner block; scored
   (energy score on the open factors, 1000 samples, seed sets 0 and 1) on the inner block, for
   the three blocks of :data:`STRESS_VALIDATION_QUARTERS` (7 quarters). Rule: lowest pooled
-  inner energy score. Inner results (ES / 90% coverage): satellite 4.364 / 0.93; transformer
+  inner energy score. Inner results (ES / 90% coverage; measured for version 1.2.0 by a session
+  whose script was not committed, so they are indicative, not reproducible from this repository;
+  the rolling-origin evaluation, ``risk-dagster backtest --json``, is the reproducible evidence):
+  satellite 4.364 / 0.93; transformer
   1.1.0 4.311 / 0.82; + stress scale 4.314 / 0.97; + stress validation 4.302 / 0.97;
   + calibration 4.307 / 0.97; calibration without stress scale 4.308 / 0.81; no early stopping,
   150 epochs, weight decay 0.05: 4.492 / 0.72 (overfits). Chosen: stress scale + stress
