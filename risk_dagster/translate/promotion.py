@@ -27,10 +27,12 @@ COVERAGE_90_BOUNDS: tuple[float, float] = (0.80, 0.97)
 """Acceptable pooled 90% coverage: the issue's goal band [0.85, 0.95] widened by the seed-set
 spread of coverage (a few hundredths), so that noise alone does not block a promotion."""
 
-ENERGY_SCORE_TOLERANCE = 0.02
-"""Largest relative increase of the pooled energy score over the incumbent's: about twice the
-spread between seed sets of the pooled rolling-origin energy score (``risk-dagster backtest
---json``, ``rolling_origin.<model>.by_seed_set``)."""
+ENERGY_SCORE_TOLERANCE = 0.01
+"""Largest relative increase of the pooled energy score over the incumbent's: twice the
+half-width of the 90% block-bootstrap interval of the transformer / satellite energy-score ratio
+on the rolling-origin evaluation of the shipped history (0.985, interval 0.981-0.990, 104
+quarters; ``risk-dagster backtest --json``, ``rolling_origin.comparison``). The spread between
+seed sets is far smaller (about 0.1%), so sampling noise alone never fails this gate."""
 
 
 @dataclass
