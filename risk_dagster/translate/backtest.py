@@ -279,14 +279,19 @@ class BacktestResult:
         return list(dict.fromkeys(self.quarter_scores["model"]))
 
     # ------------------------------------------------------------------ aggregation
-    def _metrics(self, model: str, window: str | None = None, group: str = "all") -> dict[str, Any]:
-        """Mean over seed sets of each metric, with the spread, for one slice."""
+    def _metrics(
+        self, model: str, window: str | None = None, group: str = "all", quarters: set[str] | None = None
+    ) -> dict[str, Any]:
+        """Mean over seed sets of each metric, with the spread, for one slice (``quarters``: only
+        those quarters, e.g. the stress quarters of a rolling-origin evaluation)."""
         q = self.quarter_scores
         c = self.cell_scores
         q = q[(q["model"] == model) & (q["group"] == group)]
         c = c[c["model"] == model]
         if group != "all":
             c = c[c["asset_class"] == group]
+        if quarters is not None:
+            q, c = q[q["quarter"].isin(quarters)], c[c["quarter"].isin(quarters)]
         if window is not None:
             q, c = q[q["window"] == window], c[c["window"] == window]
         per_seed = {

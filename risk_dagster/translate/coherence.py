@@ -116,6 +116,16 @@ def _ar_path(increments: FloatArray, phi: float) -> FloatArray:
     return out
 
 
+def _cap_rms(innovations: FloatArray, ceiling: float) -> FloatArray:
+    """``innovations`` scaled by ``min(1, ceiling / rms)``, ``rms`` over all samples and quarters
+    (timing and relative size survive); unchanged when ``ceiling`` is NaN."""
+    if not np.isfinite(ceiling) or not innovations.size:
+        return innovations
+    with np.errstate(invalid="ignore"):
+        rms = float(np.sqrt(np.nanmean(innovations**2)))
+    return innovations * (ceiling / rms) if np.isfinite(rms) and rms > ceiling else innovations
+
+
 def _soft_floor(level: FloatArray, floor: float, width: float) -> FloatArray:
     """``floor + width * softplus((level - floor) / width)``: the identity well above the floor
     (within 0.01 bp from ``floor + 0.7``pp at width 0.1), never below it (a shadow-rate map)."""
@@ -405,11 +415,7 @@ class CoherenceModel:
             already made coherent) + AR spread, its innovations capped at ``diff_sd`` (bp)."""
             drawn = {k: sum(w * x[:, :, pos[a]] for a, w in anchor_w.items()) for k, x in (("s", raw), ("c", base_raw))}
             e = (inc(raw[:, :, pos[f]]) - inc(drawn["s"])) - (inc(base_raw[:, :, pos[f]]) - inc(drawn["c"]))
-            if np.isfinite(diff_sd) and e.size:
-                with np.errstate(invalid="ignore"):
-                    rms = float(np.sqrt(np.nanmean(e**2)))
-                if np.isfinite(rms) and rms > diff_sd:
-                    e = e * (diff_sd / rms)
+            e = _cap_rms(e, diff_sd)
             s0 = j0[pos[f]] - sum(w * j0[pos[a]] for a, w in anchor_w.items())
             gap = s0 - self.spread_mean.get(f, np.nan)
             decay = (persistence(f, self.phi[f]) - 1.0) * (gap if np.isfinite(gap) else 0.0) * 100.0  # bp
@@ -450,11 +456,7 @@ class CoherenceModel:
             y0 = j0[pos[f]] - (j0[pos[spec.base]] if spec.base else 0.0)
             decay = (persistence(f, rel.phi) - 1.0) * (y0 - m0) * 100.0  # bp: the jump-off residual decays
             e = inc(y_shock(raw)) - inc(y_shock(base_raw))  # drawn innovations less the model's mean
-            if np.isfinite(rel.diff_sd) and e.size:
-                with np.errstate(invalid="ignore"):
-                    rms = float(np.sqrt(np.nanmean(e**2)))
-                if np.isfinite(rms) and rms > rel.diff_sd:
-                    e = e * (rel.diff_sd / rms)
+            e = _cap_rms(e, rel.diff_sd)
             for x, noise in ((out, _ar_path(e, rel.phi)), (base, 0.0)):
                 levels_x = {a: j0[pos[a]] + shock_of(a, x) / 100.0 for a in inputs}
                 mean_shock = (rel.mean(rel.regressor_levels(levels_x)) - m0) * 100.0

@@ -112,20 +112,12 @@ def _design_quarters() -> set[pd.Period]:
 
 
 def _pooled(result: BacktestResult, model: str, quarters: set[str]) -> dict[str, Any]:
-    q = result.quarter_scores
-    c = result.cell_scores
-    q = q[(q["model"] == model) & (q["group"] == "all") & q["quarter"].isin(quarters)]
-    c = c[(c["model"] == model) & c["quarter"].isin(quarters)]
-    per_seed = {
-        "energy_score": q.groupby("seed_set")["energy_score"].mean(),
-        "crps": c.groupby("seed_set")["crps"].mean(),
-        "coverage_90": c.groupby("seed_set")["in_90"].mean(),
-        "coverage_99": c.groupby("seed_set")["in_99"].mean(),
-    }
-    out: dict[str, Any] = {k: (float(v.mean()) if len(v) else None) for k, v in per_seed.items()}
-    out["by_seed_set"] = {k: [round(float(x), 4) for x in v.to_numpy()] for k, v in per_seed.items()}
-    out["n_quarters"] = int(q["quarter"].nunique())
-    return out
+    """The backtest's own aggregation (:meth:`BacktestResult._metrics`) over ``quarters``."""
+    metrics = result._metrics(model, quarters=quarters)  # noqa: SLF001 - one aggregation, shared
+    spread = metrics.pop("seed_spread")
+    metrics.pop("n_cells", None)
+    metrics["by_seed_set"] = {k: [round(v, 4) for v in s["per_seed_set"]] for k, s in spread.items()}
+    return metrics
 
 
 def _ratio(result: BacktestResult, quarters: set[str], *, n_boot: int, block_length: int, seed: int) -> dict[str, Any]:
