@@ -45,6 +45,11 @@ CREDIT_YIELD_SPREADS: dict[str, tuple[str, str]] = {
 """Credit yield -> (Treasury anchor, its spread factor): ``yield = anchor + spread`` in changes
 (in history ``BAA = GS10 + (BAA - GS10)`` up to the Treasury blend's basis, <= 19 bp)."""
 
+LEVEL_FLOOR_FACTORS: tuple[str, ...] = ("vol.vxo", "vol.vix", "conditions.epu")
+"""Open vol and uncertainty indices floored at their historical minimum (step 5): a vol index
+or the news-based EPU index near or below zero has never been seen (VXO 10.5, EPU 63 at their
+quarter-end lows since 1976 / 1985)."""
+
 _UNIT_FLOORS = {"absolute_bp": 25.0, "log_return": 0.025}
 """Smallest envelope per shock unit (other units: 2.5 points): the plausibility filter's own
 ``move_multiple`` floors, so a flat history never forbids every move."""
@@ -144,8 +149,8 @@ class CoherenceModel:
     0. **Relations to fixed siblings** (:attr:`relations`, :mod:`risk_dagster.translate.relations`):
        the Baa-10y and Aaa-10y spreads follow the fixed BBB-10y spread, the 20y the fixed
        10y-5y / 10y-3m slopes over the 10y, the 30y the 10y-5y slope over the coherent 20y,
-       each through a regression fitted on history with an AR(1) residual driven by the drawn
-       innovations. These replace steps 1-2 for their factors and are not enveloped (step 3):
+       the VXO the fixed VIX, each through a regression fitted on history with an AR(1)
+       residual driven by the drawn innovations. These replace steps 1-2 for their factors and are not enveloped (step 3):
        they carry the scenario's own severity. Open factors whose jump-off level is stale
        (``stale``) start their spread at its mean rather than at the stale value.
     1. **Open tenors and fed funds: the Fed's curve plus a mean-reverting spread.** Each open
@@ -160,7 +165,11 @@ class CoherenceModel:
        averages in the fastest quarters (2025 severely adverse, first quarter: about -70 bp on
        the 2y beyond the interpolated curve, more than the spread's largest historical move).
        ``kappa = sqrt((1 + phi) / 2)`` turns a first difference into an AR innovation
-       (:func:`_ar_path`). ``s_0 - mu`` is also why: the jump-off spread mixes the Fed's
+       (:func:`_ar_path`). The innovations' root mean square is capped at the historical sd of
+       the spread's one-quarter change (:attr:`spread_diff_sd`, as for the chained tenors
+       below): a tenor between two fixed nodes sits within a few bp of the supervisor's curve
+       in history (3y: 21 bp, 7y: 10 bp per quarter), while uncapped draws put the 3y +-40 bp
+       around it in the first quarter of the 2025 severely adverse. ``s_0 - mu`` is also why: the jump-off spread mixes the Fed's
        quarterly-average nodes with quarter-end tenors (and sometimes a stale as-of date), so
        reverting to it would carry basis noise through the whole path.
 
@@ -202,6 +211,8 @@ class CoherenceModel:
        with a little room, no hard wall). Credit spreads other than CP-fed funds: the same map
        at their historical minimum (training quarters) with width ``spread_floor_width``: no
        generated spread goes below the lowest level of its history. CP-fed funds is recomputed from the floored rates.
+       Open vol and uncertainty indices (:data:`LEVEL_FLOOR_FACTORS`): the same map at their
+       historical minimum (:attr:`level_min`), width :attr:`index_floor_width` points.
 
     Attributes
     ----------
@@ -224,7 +235,9 @@ class CoherenceModel:
     relations
         Open factor -> fitted :class:`~risk_dagster.translate.relations.Relation` (step 0);
         empty for a model saved before the relations.
-    margin, zlb_floor, zlb_width, spread_floor_width, phi_max
+    level_min
+        Open index factor -> its lowest training level (step 5).
+    margin, zlb_floor, zlb_width, spread_floor_width, phi_max, index_floor_width
         The parameters above (``phi`` is clipped to ``[0, phi_max]``; ``phi = 1`` -- the old
         random walk -- where a spread has under 20 quarter pairs of history).
     """
@@ -240,11 +253,13 @@ class CoherenceModel:
     chain: dict[str, str] = field(default_factory=dict)
     spread_diff_sd: dict[str, float] = field(default_factory=dict)
     relations: dict[str, Relation] = field(default_factory=dict)
+    level_min: dict[str, float] = field(default_factory=dict)
     margin: float = 1.5
     zlb_floor: float = -0.25
     zlb_width: float = 0.10
     spread_floor_width: float = 0.05
     phi_max: float = 0.98
+    index_floor_width: float = 1.0
 
     # ------------------------------------------------------------------ fit
     @classmethod
@@ -326,8 +341,10 @@ class CoherenceModel:
             envelope_ids=[f for f, k in zip(ids, has, strict=True) if k],
             envelope=env[has],
             chain=chain,
-            spread_diff_sd={f: _diff_sd(spreads[f]) * 100.0 for f in chain},  # bp
+            # bp; every rate spread (tenors to the curve or chain, fed funds to the 3m), not credit
+            spread_diff_sd={f: _diff_sd(sp) * 100.0 for f, sp in spreads.items() if not f.startswith("credit.")},
             relations=fit_relations(levels, phi_max=phi_max),
+            level_min={f: float(levels[f].min()) for f in LEVEL_FLOOR_FACTORS if f in levels and levels[f].notna().any()},
             margin=float(margin),
             zlb_floor=float(zlb_floor),
             zlb_width=float(zlb_width),
@@ -454,12 +471,13 @@ class CoherenceModel:
 
             m0 = float(rel.mean(rel.regressor_levels({a: j0[pos[a]] for a in inputs})))
             y0 = j0[pos[f]] - (j0[pos[spec.base]] if spec.base else 0.0)
-            decay = (persistence(f, rel.phi) - 1.0) * (y0 - m0) * 100.0  # bp: the jump-off residual decays
+            unit = spec.unit  # shock units per level unit (bp per percent, or points)
+            decay = (persistence(f, rel.phi) - 1.0) * (y0 - m0) * unit  # the jump-off residual decays
             e = inc(y_shock(raw)) - inc(y_shock(base_raw))  # drawn innovations less the model's mean
             e = _cap_rms(e, rel.diff_sd)
             for x, noise in ((out, _ar_path(e, rel.phi)), (base, 0.0)):
-                levels_x = {a: j0[pos[a]] + shock_of(a, x) / 100.0 for a in inputs}
-                mean_shock = (rel.mean(rel.regressor_levels(levels_x)) - m0) * 100.0
+                levels_x = {a: j0[pos[a]] + shock_of(a, x) / unit for a in inputs}
+                mean_shock = (rel.mean(rel.regressor_levels(levels_x)) - m0) * unit
                 over = shock_of(spec.base, x) if spec.base else 0.0
                 x[:, :, pos[f]] = over + mean_shock + decay[None, :] + noise
             owned.add(f)
@@ -482,10 +500,11 @@ class CoherenceModel:
                             chained[f] = parent
                         continue
                     w = maturity_weights(np.array([TENOR_YEARS[f]]), node_years)[0]
-                    spread_to(f, {a: float(v) for a, v in zip(self.nodes, w, strict=True) if v != 0.0})
+                    anchor_w = {a: float(v) for a, v in zip(self.nodes, w, strict=True) if v != 0.0}
+                    spread_to(f, anchor_w, self.spread_diff_sd.get(f, np.nan))
         for f, anchor in SHORT_RATE_ANCHORS.items():
             if f in pos and f not in fixed and anchor in fixed and f in self.phi:
-                spread_to(f, {anchor: 1.0})
+                spread_to(f, {anchor: 1.0}, self.spread_diff_sd.get(f, np.nan))
 
         # 2. Credit spreads: related to the fixed BBB spread where a relation is fitted, else the
         # cumulative change mean-reverting toward the jump-off level.
@@ -495,6 +514,11 @@ class CoherenceModel:
                     continue
                 for x in (out, base):
                     x[:, :, pos[f]] = _ar_path(inc(x[:, :, pos[f]]), self.phi[f])
+
+        # 2b. Other relations (the VXO on the fixed VIX): whatever fitted relation is left.
+        for f in self.relations:
+            if f in pos and f not in fixed and f not in related and not f.startswith(("rates.", "credit.")):
+                relate(f)
 
         # 3. Envelope (deviation from the center shrunk) of every open factor not set by an
         # identity: open tenors and fed funds included (their center is the fixed curve plus
@@ -527,11 +551,11 @@ class CoherenceModel:
             owned.add(CP_RATE)
 
         # 5. Floors on levels (a jump-off level is needed).
-        def floor_level(i: int, floor: float, width: float) -> None:
+        def floor_level(i: int, floor: float, width: float, unit: float = 100.0) -> None:
             if np.isfinite(j0[i]):
                 for x in (out, base):
-                    level = j0[i] + x[:, :, i] / 100.0  # absolute_bp: percent level
-                    x[:, :, i] = (_soft_floor(level, floor, width) - j0[i]) * 100.0
+                    level = j0[i] + x[:, :, i] / unit  # absolute_bp: percent level (unit 100 bp)
+                    x[:, :, i] = (_soft_floor(level, floor, width) - j0[i]) * unit
 
         for f in factor_ids:
             if f.startswith("credit.spread.") and f != CP_SPREAD and f not in fixed and f in self.spread_min:
@@ -541,6 +565,9 @@ class CoherenceModel:
         for f in (*TENOR_YEARS, FED_FUNDS, CP_RATE):
             if f in pos and f not in fixed:
                 floor_level(pos[f], self.zlb_floor, self.zlb_width)
+        for f, lowest in self.level_min.items():
+            if f in pos and f not in fixed and np.isfinite(lowest):
+                floor_level(pos[f], lowest, self.index_floor_width, unit=1.0)  # points, shock = change
         if cp_tied:
             for x in (out, base):  # keep CP = fed funds + spread after both were floored
                 x[:, :, pos[CP_SPREAD]] = x[:, :, pos[CP_RATE]] - x[:, :, pos[FED_FUNDS]]
@@ -593,6 +620,8 @@ class CoherenceModel:
             "phi_max": self.phi_max,
             "chain": dict(self.chain),
             "relations": {k: r.to_json() for k, r in self.relations.items()},
+            "level_min": dict(self.level_min),
+            "index_floor_width": self.index_floor_width,
             "arrays": {
                 "coherence_phi": column(self.phi),
                 "coherence_phi_raw": column(self.phi_raw),
@@ -638,6 +667,9 @@ class CoherenceModel:
             },
             # Saved before the relations: none (the AR(1) spreads and chain apply).
             relations={str(k): Relation.from_json(v) for k, v in state.get("relations", {}).items()},
+            # Saved before the index floors: none.
+            level_min={str(k): float(v) for k, v in state.get("level_min", {}).items()},
+            index_floor_width=float(state.get("index_floor_width", 1.0)),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -669,5 +701,7 @@ class CoherenceModel:
             "zlb_floor": self.zlb_floor,
             "zlb_width": self.zlb_width,
             "spread_floor_width": self.spread_floor_width,
+            "level_min": rounded(self.level_min),
+            "index_floor_width": self.index_floor_width,
             "phi_max": self.phi_max,
         }

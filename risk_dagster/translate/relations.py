@@ -1,7 +1,7 @@
 """Relations of open factors to their fixed siblings, fitted on history.
 
-A Fed scenario fixes the BBB-10y spread and the 3m / 5y / 10y Treasury yields; it leaves open
-the Moody's Baa-10y and Aaa-10y spreads and the 20y / 30y yields, whose paths must follow what
+A Fed scenario fixes the BBB-10y spread, the 3m / 5y / 10y Treasury yields and the VIX; it
+leaves open the Moody's Baa-10y and Aaa-10y spreads, the 20y / 30y yields and the VXO, whose paths must follow what
 is fixed the way history shows. Each relation here is a small linear model of the open factor's
 *level* ``y`` (measured over an optional base factor) on levels of fixed or already-coherent
 factors, with an AR(1) residual:
@@ -31,6 +31,9 @@ Why these forms (history in :func:`fit_relations`'s data, 1988 Q4 onwards for th
   The 10y-3m slope adds nothing (t 0.2) and is kept as fitted, not selected away.
 * **30y-20y on the 10y-5y slope** (coefficient 0.32, R^2 0.40), over the coherent 20y (the
   tightest spread of the curve).
+* **VXO on VIX** (levels). The CBOE's old S&P 100 index follows the VIX the Fed fixes
+  (``scripts/relations_report.py`` prints the fit); drawn on its own it could fall below
+  anything since 1976 while the Fed's VIX stays high.
 
 A relation whose factors are not all present (or whose regressors have no jump-off level) is
 skipped and the coherence model's older treatment applies.
@@ -64,11 +67,15 @@ class RelationSpec:
     regressors
         Name -> ``{factor id: weight}``: each regressor is a weighted sum of factor levels
         (percent), e.g. the 10y-5y slope ``{"rates.ust.10y": 1, "rates.ust.5y": -1}``.
+    unit
+        Shock units per level unit of the target: 100 for a rate or spread in percent shocked
+        in bp, 1 for an index in points (the VXO).
     """
 
     target: str
     base: str | None
     regressors: dict[str, dict[str, float]]
+    unit: float = 100.0
 
     @property
     def inputs(self) -> list[str]:
@@ -91,6 +98,7 @@ RELATION_SPECS: tuple[RelationSpec, ...] = (
         },
     ),
     RelationSpec("rates.ust.30y", "rates.ust.20y", {"slope_10y_5y": {"rates.ust.10y": 1.0, "rates.ust.5y": -1.0}}),
+    RelationSpec("vol.vxo", None, {"vix": {"vol.vix": 1.0}}, unit=1.0),
 )
 """The relations, in the order they are applied (the 30y reads the coherent 20y)."""
 
@@ -111,8 +119,8 @@ class Relation:
     phi
         AR(1) coefficient of the residual, clipped to ``[0, phi_max]``.
     diff_sd
-        Standard deviation of the residual's one-quarter change in history, bp: the ceiling of
-        the drawn innovations' root mean square.
+        Standard deviation of the residual's one-quarter change in history, in the target's
+        shock unit (bp, or points): the ceiling of the drawn innovations' root mean square.
     resid_sd, r2, n_quarters, t_hac
         Fit statistics: residual sd (percent), R^2, quarters used, HAC (4 lags) t-statistics.
     first, last
@@ -152,6 +160,7 @@ class Relation:
             "target": s.target,
             "base": s.base,
             "regressors": {k: dict(v) for k, v in s.regressors.items()},
+            "unit": s.unit,
             "intercept": self.intercept,
             "coef": dict(self.coef),
             "phi": self.phi,
@@ -170,6 +179,7 @@ class Relation:
             str(doc["target"]),
             None if doc.get("base") is None else str(doc["base"]),
             {str(k): {str(f): float(w) for f, w in v.items()} for k, v in doc["regressors"].items()},
+            unit=float(doc.get("unit", 100.0)),
         )
         return cls(
             spec=spec,
@@ -242,7 +252,7 @@ def fit_relations(
             intercept=float(fit.params[0]),
             coef={n: float(b) for n, b in zip(names, fit.params[1:], strict=True)},
             phi=float(np.clip(phi, 0.0, phi_max)),
-            diff_sd=float(np.std(diffs, ddof=1) * 100.0) if len(diffs) >= 20 else float("nan"),
+            diff_sd=float(np.std(diffs, ddof=1) * spec.unit) if len(diffs) >= 20 else float("nan"),
             resid_sd=float(np.std(fit.resid, ddof=1)),
             r2=float(fit.rsquared),
             n_quarters=int(len(frame)),

@@ -62,6 +62,7 @@ from risk_dagster.translate.plausibility.rules import (
     hard_rule_counts,
     hard_rule_violations,
     load_plausibility_rules,
+    scale_of,
     severity_scale,
     unchecked_level_rules,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "history_windows",
     "load_plausibility_rules",
     "roc_auc",
+    "scale_of",
     "severity_scale",
     "unchecked_level_rules",
 ]

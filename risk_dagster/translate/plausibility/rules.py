@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 import yaml
 
 from risk_dagster.market.history import FactorHistory
@@ -126,6 +127,13 @@ class HardRules:
         Severity scaling (see :func:`severity_scale`) on/off and its cap.
     curve_include_jump_off
         Stretch each curve range to contain the jump-off spread before widening.
+    history_start
+        Factor id -> first quarter of its history of changes (``"1990Q1"``).
+    window_moves
+        Factor id -> start quarter -> its largest ``|h-quarter change|`` counting only quarters
+        from that start on (like :attr:`max_moves`, unscaled by ``multiple``), for every later
+        history start of a factor of the same asset class: the yardstick of
+        :func:`severity_scale` for an open factor with a shorter history than the fixed ones.
     """
 
     floors: dict[str, dict[str, tuple[float, bool]]]
@@ -137,16 +145,15 @@ class HardRules:
     scale_with_fixed: bool = True
     max_scale: float = 3.0
     curve_include_jump_off: bool = True
+    history_start: dict[str, str] = field(default_factory=dict)
+    window_moves: dict[str, dict[str, FloatArray]] = field(default_factory=dict)
 
     def move_limit(self, factor_id: str, horizon: int) -> float:
         """Allowed ``|h-quarter move|`` of a factor (``inf`` when it has no history)."""
         moves = self.max_moves.get(factor_id)
         if moves is None:
             return float("inf")
-        if horizon <= len(moves):
-            return self.multiple * float(moves[horizon - 1])
-        # Beyond the derived horizons: random-walk scaling of the longest one.
-        return self.multiple * float(moves[-1]) * float(np.sqrt(horizon / len(moves)))
+        return self.multiple * _limit_at(moves, horizon)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON table of every limit (for metadata and the documentation pack)."""
@@ -189,8 +196,13 @@ class HardRules:
             "scale_with_fixed": bool(self.scale_with_fixed),
             "max_scale": float(self.max_scale),
             "curve_include_jump_off": bool(self.curve_include_jump_off),
+            "history_start": dict(self.history_start),
+            "window_moves": {f: list(w) for f, w in self.window_moves.items()},
         }
         arrays = {f"max_moves.{f}": np.ascontiguousarray(m, dtype=np.float64) for f, m in self.max_moves.items()}
+        for f, per in self.window_moves.items():
+            for start, m in per.items():
+                arrays[f"window_moves.{f}@{start}"] = np.ascontiguousarray(m, dtype=np.float64)
         return to_json_state(doc), arrays
 
     @classmethod
@@ -213,6 +225,12 @@ class HardRules:
             scale_with_fixed=bool(d["scale_with_fixed"]),
             max_scale=float(d["max_scale"]),
             curve_include_jump_off=bool(d["curve_include_jump_off"]),
+            # Saved before the window yardstick: none (the class scale alone, as then).
+            history_start={str(f): str(q) for f, q in d.get("history_start", {}).items()},
+            window_moves={
+                str(f): {str(q): np.asarray(arrays[f"window_moves.{f}@{q}"], dtype=np.float64) for q in starts}
+                for f, starts in d.get("window_moves", {}).items()
+            },
         )
 
 
@@ -269,19 +287,26 @@ def derive_hard_rules(factor_history: FactorHistory, params: Mapping[str, Any] |
     move = params.get("move_multiple") or {}
     horizon = int(move.get("max_horizon", 40))
     shock_types = factor_history.coverage["shock_type"].to_dict()
+    min_history = int(move.get("min_history", 20))
+    unit_floor = {f: _unit_floor(shock_types.get(f, "absolute"), move) for f in changes.columns}
     max_moves: dict[str, FloatArray] = {}
+    history_start: dict[str, str] = {}
     for f in changes.columns:
         col = changes[f]
-        if col.notna().sum() < int(move.get("min_history", 20)):
+        if col.notna().sum() < min_history:
             continue
-        limit = np.empty(horizon)
-        for h in range(1, horizon + 1):
-            # rolling sum needs all h quarters observed: a gap never fakes a long move.
-            m = col.rolling(h, min_periods=h).sum().abs().max()
-            limit[h - 1] = float(m) if np.isfinite(m) else (limit[h - 2] if h > 1 else np.inf)
-        # Monotone in h (a longer horizon may always move as far as a shorter one) and floored.
-        limit = np.maximum.accumulate(np.maximum(limit, _unit_floor(shock_types.get(f, "absolute"), move)))
-        max_moves[f] = limit
+        max_moves[f] = _largest_moves(col, horizon, unit_floor[f])
+        history_start[f] = str(col.first_valid_index())
+    # The same yardstick measured from every later history start of the factor's asset class.
+    classes = factor_history.coverage["asset_class"].to_dict()
+    window_moves: dict[str, dict[str, FloatArray]] = {}
+    for f, start in history_start.items():
+        later = {q for g, q in history_start.items() if classes.get(g) == classes.get(f) and _after(q, start)}
+        labels = list(changes.index.astype(str))
+        for q in sorted(later):
+            col = changes[f].iloc[labels.index(q):]
+            if col.notna().sum() >= min_history:
+                window_moves.setdefault(f, {})[q] = _largest_moves(col, horizon, unit_floor[f])
     return HardRules(
         floors=floors,
         curve_pairs=curve_pairs,
@@ -292,11 +317,29 @@ def derive_hard_rules(factor_history: FactorHistory, params: Mapping[str, Any] |
         scale_with_fixed=bool(move.get("scale_with_fixed", True)),
         max_scale=float(move.get("max_scale", 3.0)),
         curve_include_jump_off=bool(curve.get("include_jump_off", True)),
+        history_start=history_start,
+        window_moves=window_moves,
     )
 
 
+def _after(a: str, b: str) -> bool:
+    """Quarter label ``a`` strictly after ``b``."""
+    return pd.Period(a, freq="Q-DEC") > pd.Period(b, freq="Q-DEC")
+
+
+def _largest_moves(col: pd.Series, horizon: int, floor: float) -> FloatArray:
+    """``[horizon]`` largest ``|h-quarter change|`` of a series, monotone in h and floored."""
+    limit = np.empty(horizon)
+    for h in range(1, horizon + 1):
+        # rolling sum needs all h quarters observed: a gap never fakes a long move.
+        m = col.rolling(h, min_periods=h).sum().abs().max()
+        limit[h - 1] = float(m) if np.isfinite(m) else (limit[h - 2] if h > 1 else np.inf)
+    # Monotone in h (a longer horizon may always move as far as a shorter one) and floored.
+    return np.maximum.accumulate(np.maximum(limit, floor))
+
+
 def severity_scale(shockset: ShockSet, rules: HardRules) -> dict[str, float]:
-    """How far beyond history the scenario itself goes, per asset class.
+    """How far beyond history the scenario itself goes, per asset class and per open factor.
 
     For each factor the scenario fixes (``shockset.metadata["fixed_factors"]``), the largest ratio,
     over horizons and windows, of its move (median over samples: robust to a few broken
@@ -306,15 +349,26 @@ def severity_scale(shockset: ShockSet, rules: HardRules) -> dict[str, float]:
     with it (severity is the scenario's; the rule polices shape), while classes the scenario
     leaves within history keep the plain limit.
 
+    **Same history on both sides.** An open factor's own limit comes from its own history; where
+    that starts later than a fixed sibling's (the 2y/3y/7y Treasury tenors from 1990, the Fed's
+    3m/5y/10y from 1976), the fixed factor's move is also measured against its largest move
+    *from that later start on* (:attr:`HardRules.window_moves`), and the open factor gets the
+    larger of the two ratios (same clip). Without this a scenario within the fixed factors'
+    1976+ range but beyond anything since 1990 (the 2025 severely adverse: the 5y -350 bp in one
+    quarter, 0.8x its 1980 move but 2.3x its largest since 1990) would forbid the open tenors the
+    very move that keeps them on the supervisor's curve.
+
     Returns
     -------
     dict
-        Asset class -> scale (>= 1); classes without a fixed factor are absent (scale 1).
+        Asset class -> scale (>= 1), and open factor id -> its own scale where the window
+        yardstick gives more than its class; absent keys mean 1 (see :func:`scale_of`).
     """
     if not rules.scale_with_fixed or shockset.n_samples == 0:
         return {}
     fixed = [f for f in shockset.metadata.get("fixed_factors", []) if f in rules.max_moves and f in shockset.factor_ids]
     out: dict[str, float] = {}
+    central_path: dict[str, FloatArray] = {}
     for f in fixed:
         col = shockset.factor(f)
         if not np.isfinite(col).any(axis=0).all():
@@ -322,14 +376,46 @@ def severity_scale(shockset: ShockSet, rules: HardRules) -> dict[str, float]:
         central = np.nanmedian(col, axis=0)
         if not np.isfinite(central).all():
             continue
-        path = np.concatenate([[0.0], central])
-        ratio = 1.0
-        for h in range(1, len(path)):
-            move = np.abs(path[h:] - path[:-h]).max()
-            ratio = max(ratio, float(move) / (rules.move_limit(f, h) / rules.multiple))
+        central_path[f] = np.concatenate([[0.0], central])
         c = rules.asset_class.get(f, asset_class_of(f))
-        out[c] = min(max(out.get(c, 1.0), ratio), rules.max_scale)
+        out[c] = min(max(out.get(c, 1.0), _path_ratio(central_path[f], rules.max_moves[f])), rules.max_scale)
+    fixed_set = set(shockset.metadata.get("fixed_factors", []))
+    for g in shockset.factor_ids:
+        start = rules.history_start.get(g)
+        if g in fixed_set or start is None:
+            continue
+        c = rules.asset_class.get(g, asset_class_of(g))
+        ratio = out.get(c, 1.0)
+        for f, path in central_path.items():
+            moves = rules.window_moves.get(f, {}).get(start)
+            if moves is not None and rules.asset_class.get(f, asset_class_of(f)) == c:
+                ratio = max(ratio, min(_path_ratio(path, moves), rules.max_scale))
+        if ratio > out.get(c, 1.0):
+            out[g] = ratio
     return out
+
+
+def scale_of(scale: Mapping[str, float], rules: HardRules, factor_id: str) -> float:
+    """A factor's move-limit scale from :func:`severity_scale` output (its own, else its class's)."""
+    if factor_id in scale:
+        return float(scale[factor_id])
+    return float(scale.get(rules.asset_class.get(factor_id, asset_class_of(factor_id)), 1.0))
+
+
+def _limit_at(moves: FloatArray, horizon: int) -> float:
+    """Largest historical ``horizon``-quarter move; random-walk scaling beyond the derived ones."""
+    if horizon <= len(moves):
+        return float(moves[horizon - 1])
+    return float(moves[-1]) * float(np.sqrt(horizon / len(moves)))
+
+
+def _path_ratio(path: FloatArray, moves: FloatArray) -> float:
+    """Largest ratio, over horizons h and windows, of a path's h-quarter move to ``moves[h]``."""
+    ratio = 1.0
+    for h in range(1, len(path)):
+        move = np.abs(path[h:] - path[:-h]).max()
+        ratio = max(ratio, float(move) / _limit_at(moves, h))
+    return ratio
 
 
 def _levels(shockset: ShockSet) -> FloatArray:
@@ -409,9 +495,7 @@ def rule_checks(
         worst = np.zeros((n, len(ids)), dtype=bool)
         with np.errstate(invalid="ignore"):
             for h in range(1, q + 1):
-                limit = np.array(
-                    [rules.move_limit(f, h) * class_scale.get(rules.asset_class.get(f, asset_class_of(f)), 1.0) for f in ids]
-                )
+                limit = np.array([rules.move_limit(f, h) * scale_of(class_scale, rules, f) for f in ids])
                 move = np.abs(sub[:, h:, :] - sub[:, :-h, :])
                 worst |= (move > limit[None, None, :]).any(axis=1)
         bad_move = {f: worst[:, k] for k, f in enumerate(ids)}

@@ -197,3 +197,46 @@ def test_coherent_draws_are_deterministic(
 ) -> None:
     again = satellite.sample(severely_adverse, N, 11, history=fed_history_2026)
     np.testing.assert_array_equal(again.shocks, sat_adverse.shocks)
+
+
+def test_vxo_follows_the_fixed_vix_and_indices_stay_above_their_history(
+    draw: ShockSet, satellite: SatelliteTranslator, severely_adverse: MacroScenario
+) -> None:
+    coh = satellite.coherence_
+    assert coh is not None
+    rel = coh.relations["vol.vxo"]
+    assert rel.spec.unit == 1.0 and 0.5 < rel.coef["vix"] < 1.2 and rel.r2 > 0.7
+    vix = severely_adverse.wide()["vix"].to_numpy()
+    vxo = np.median(draw.levels[:, :, draw.factor_index("vol.vxo")], axis=0)
+    # The median VXO tracks the relation's mean on the Fed's VIX once the jump-off residual decays.
+    np.testing.assert_allclose(vxo[4:], rel.intercept + rel.coef["vix"] * vix[4:], atol=3 * rel.resid_sd)
+    for f, lowest in coh.level_min.items():
+        if f in draw.factor_ids and f != "vol.vix":  # the VIX is fixed: the Fed's, untouched
+            assert draw.levels[:, :, draw.factor_index(f)].min() >= lowest - 1e-9, f
+
+
+@pytest.fixture(scope="module")
+def adverse_2025() -> MacroScenario:
+    from risk_dagster.scenarios.registry import load_scenario
+
+    return load_scenario("fed-2025-severely-adverse")
+
+
+@pytest.mark.parametrize("model", ["satellite", "transformer"])
+def test_hard_rule_acceptance_on_the_2025_severely_adverse(
+    model: str,
+    satellite: SatelliteTranslator,
+    transformer_small: TransformerTranslator,
+    adverse_2025: MacroScenario,
+    fed_history_2026: MacroScenario,
+    factor_history: FactorHistory,
+) -> None:
+    # The fastest Fed path shipped (5y -350 bp in its first quarter): at least 90% of draws pass
+    # the hard rules, whose limits are the shipped ones.
+    translator = satellite if model == "satellite" else transformer_small
+    drawn = translator.sample(adverse_2025, N, 5, history=fed_history_2026)
+    filt = PlausibilityFilter().fit(factor_history, seed=0)
+    bad = np.zeros(drawn.n_samples, dtype=bool)
+    for v in filt.violations(drawn).values():
+        bad |= v
+    assert 1 - bad.mean() >= 0.90

@@ -249,3 +249,37 @@ def test_level_rules_report_factors_without_a_jump_off(filt: PlausibilityFilter,
     assert report.to_metadata()["unchecked"] == report.unchecked
     assert "not checked (no jump-off level)" in report.to_markdown()
     assert not filt.apply(bl_set.select(np.arange(5))).unchecked
+
+
+def test_short_history_factor_is_scaled_on_its_own_window(filt: PlausibilityFilter, sa_set: ShockSet) -> None:
+    # The 3y starts in 1990, the Fed's 5y in 1976: the 5y's yardstick from 1990 on is recorded...
+    rules = filt.rules
+    assert rules.history_start["rates.ust.3y"] > rules.history_start["rates.ust.5y"]
+    window = rules.window_moves["rates.ust.5y"][rules.history_start["rates.ust.3y"]]
+    assert (window <= rules.max_moves["rates.ust.5y"] + 1e-12).all() and window[0] < rules.max_moves["rates.ust.5y"][0]
+    # ... and a 5y path 2x its largest move since 1990 (within its 1976+ range) scales the 3y's
+    # limit by about 2 while the class (and the 5y's own yardstick) stays within history.
+    ss = sa_set.select(np.arange(10))
+    j5 = ss.factor_index("rates.ust.5y")
+    ss.shocks[:, :, j5] = 0.0
+    ss.shocks[:, 0, j5] = -2.0 * window[0]
+    scale = severity_scale(ss, rules)
+    from risk_dagster.translate.plausibility import scale_of
+
+    assert scale_of(scale, rules, "rates.ust.3y") == pytest.approx(2.0, rel=0.02)
+    assert scale.get("rates", 1.0) < 2.0
+    assert scale_of(scale, rules, "rates.ust.5y") == scale.get("rates", 1.0)  # fixed: its class's
+
+
+def test_window_yardstick_round_trips_and_old_state_loads(filt: PlausibilityFilter) -> None:
+    from risk_dagster.translate.plausibility import HardRules
+
+    doc, arrays = filt.rules.to_state()
+    back = HardRules.from_state(doc, arrays)
+    assert back.history_start == filt.rules.history_start
+    for f, per in filt.rules.window_moves.items():
+        for q, m in per.items():
+            np.testing.assert_array_equal(back.window_moves[f][q], m)
+    old = {k: v for k, v in doc.items() if k not in ("history_start", "window_moves")}
+    legacy = HardRules.from_state(old, {k: v for k, v in arrays.items() if not k.startswith("window_moves.")})
+    assert legacy.window_moves == {} and legacy.history_start == {}
