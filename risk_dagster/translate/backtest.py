@@ -665,7 +665,11 @@ def default_models(quick: bool = False) -> tuple[dict[str, ModelFactory], list[s
 def backtest_command(json: bool, quick: bool = False) -> str:  # noqa: A002 - the CLI flag's name
     """``risk-dagster backtest [--json]``: the outcomes analysis on the shipped data: the
     leave-crisis-out backtest on the four design windows, then the rolling-origin evaluation
-    over all quarters (:mod:`risk_dagster.translate.rolling_origin`, key ``rolling_origin``).
+    over all quarters (:mod:`risk_dagster.translate.rolling_origin`, key ``rolling_origin``),
+    with the paths production draws scored too (``rolling_origin.paths``) and, when the
+    transformer runs, its conditioning ablation restricted to the satellite's inputs
+    (:func:`~risk_dagster.translate.path_scores.satellite_inputs_transformer`, key
+    ``rolling_origin.transformer_satellite_inputs`` and ``rolling_origin.ablation``).
 
     Parameters
     ----------
@@ -698,12 +702,16 @@ def backtest_command(json: bool, quick: bool = False) -> str:  # noqa: A002 - th
         n_boot=1000 if quick else 5000,
     )
     result.notes.extend(notes)
+    from risk_dagster.translate.path_scores import ABLATION_MODEL, satellite_inputs_transformer
     from risk_dagster.translate.rolling_origin import recession_indicator, rolling_origin, rolling_origin_markdown
 
+    rolling_models = dict(models)
+    if "transformer" in models:  # the conditioning ablation: the transformer on the satellite's inputs only
+        rolling_models[ABLATION_MODEL] = satellite_inputs_transformer(quick=quick)
     rolling = rolling_origin(
         history,
         fed,
-        models=models,
+        models=rolling_models,
         recession=recession_indicator(),
         first_origin="2016Q1" if quick else "2000Q1",
         n_samples=200 if quick else 1000,

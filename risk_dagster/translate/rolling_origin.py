@@ -15,6 +15,14 @@ bootstrap interval over chronological quarters (blocks of ``block_length``), for
 and for the stress quarters. The four crisis windows of :data:`~risk_dagster.translate.backtest.CRISIS_WINDOWS`
 shaped the models' design: quarters inside them are flagged ``design_window`` and the pooled
 scores are also reported without them.
+
+With ``paths`` (the default), the same origins also score what production uses: the paths of
+levels each model draws over the block with :meth:`Translator.sample` (consistency and
+coherence applied) on the block's realized Fed path, against the realized levels -- a path
+energy score and coverage by horizon (:mod:`risk_dagster.translate.path_scores`, key
+``paths``), reusing the models fitted for the one-quarter scores. With the conditioning ablation
+among the models (:data:`~risk_dagster.translate.path_scores.ABLATION_MODEL`, the transformer
+restricted to the satellite's inputs), its ratios are reported under ``ablation``.
 """
 
 from __future__ import annotations
@@ -27,7 +35,20 @@ import pandas as pd
 
 from risk_dagster.market.history import FactorHistory
 from risk_dagster.scenarios.model import MacroScenario
-from risk_dagster.translate.backtest import CRISIS_WINDOWS, BacktestResult, ModelFactory, run_backtest
+from risk_dagster.translate.backtest import (
+    CRISIS_WINDOWS,
+    BacktestResult,
+    ModelFactory,
+    _instantiate,
+    _seed_pairs,
+    run_backtest,
+)
+from risk_dagster.translate.path_scores import (
+    ABLATION_MODEL,
+    block_bootstrap_ratio,
+    path_scores,
+)
+from risk_dagster.translate.protocol import Translator
 
 __all__ = ["origins", "recession_indicator", "rolling_origin", "rolling_origin_markdown", "stress_quarters"]
 
@@ -75,7 +96,7 @@ def recession_indicator() -> pd.Series:
 
 def rolling_origin_markdown(doc: Mapping[str, Any]) -> str:
     """The rolling-origin scores as Markdown for a risk reader."""
-    models = [m for m in doc if m not in ("comparison", "settings")]
+    models = [m for m in doc if m not in ("comparison", "settings", "ablation", "paths")]
     lines = [
         "### Rolling-origin evaluation (fitted on the past only, every quarter scored)",
         "",
@@ -104,7 +125,54 @@ def rolling_origin_markdown(doc: Mapping[str, Any]) -> str:
             lo, hi = c["interval"]
             lines.append(f"\n{comp['challenger']} / {comp['benchmark']} energy score, {label}: "
                          f"**{c['ratio']:.3f}** (90% block-bootstrap interval {lo:.3f}-{hi:.3f}, {c['n_quarters']} quarters)")
+    for c in (doc.get("ablation") or {}).values():
+        if isinstance(c, Mapping) and c.get("ratio") is not None:
+            lo, hi = c["interval"]
+            lines.append(f"\n{c['challenger']} / {c['benchmark']} energy score, all quarters: "
+                         f"**{c['ratio']:.3f}** (90% block-bootstrap interval {lo:.3f}-{hi:.3f}, {c['n_quarters']} quarters)")
+    if doc.get("paths"):
+        lines += ["", _paths_markdown(doc["paths"])]
     return "\n".join(lines) + "\n"
+
+
+def _paths_markdown(paths: Mapping[str, Any]) -> str:
+    """The path scores (:func:`~risk_dagster.translate.path_scores.path_scores`) as Markdown."""
+    models = [m for m in paths if m not in ("comparison", "ablation", "settings", "notes")]
+    horizon = int(paths["settings"]["max_horizon"])
+
+    def fmt(v: Any, digits: int = 3) -> str:
+        return "-" if v is None else f"{v:.{digits}f}"
+
+    def by_h(row: Mapping[str, Any], key: str) -> str:
+        values = row.get(key) or {}
+        return " ".join(fmt(values.get(str(h)), 2) for h in range(1, horizon + 1))
+
+    lines = [
+        "#### Paths production draws (consistency and coherence applied), scored against the realized path",
+        "",
+        (
+            f"{paths['settings']['n_samples']} paths per origin and seed set over up to {horizon} quarters; "
+            f"energy score joint over horizons x open factors, each {paths['settings']['coordinates']}; "
+            f"coverage of the realized levels by horizon h = 1..{horizon}. Stress: {paths['settings']['stress']}."
+        ),
+        "",
+        "| model | subset | origins | path energy score | 90% coverage by h | 99% coverage by h |",
+        "|---|---|---:|---:|---|---|",
+    ]
+    for m in models:
+        for subset, row in (("all", paths[m]), ("stress", paths[m]["stress"]), ("calm", paths[m]["calm"])):
+            lines.append(
+                f"| {m} | {subset} | {row['n_origins']} | {fmt(row['energy_score'])} | "
+                f"{by_h(row, 'coverage_90_by_horizon')} | {by_h(row, 'coverage_99_by_horizon')} |"
+            )
+    comparisons = [("all origins", paths["comparison"]), ("stress origins", paths["comparison"].get("stress") or {})]
+    comparisons += [("all origins", c) for c in (paths.get("ablation") or {}).values() if isinstance(c, Mapping)]
+    for label, c in comparisons:
+        if c.get("ratio") is not None:
+            lo, hi = c["interval"]
+            lines.append(f"\n{c['challenger']} / {c['benchmark']} path energy score, {label}: **{c['ratio']:.3f}** "
+                         f"(90% block-bootstrap interval over origins {lo:.3f}-{hi:.3f}, {c['n_origins']} origins)")
+    return "\n".join(lines)
 
 
 def _design_quarters() -> set[pd.Period]:
@@ -120,34 +188,52 @@ def _pooled(result: BacktestResult, model: str, quarters: set[str]) -> dict[str,
     return metrics
 
 
-def _ratio(result: BacktestResult, quarters: set[str], *, n_boot: int, block_length: int, seed: int) -> dict[str, Any]:
+def _ratio(
+    result: BacktestResult,
+    quarters: set[str],
+    *,
+    n_boot: int,
+    block_length: int,
+    seed: int,
+    benchmark: str | None = None,
+    challenger: str | None = None,
+) -> dict[str, Any]:
+    benchmark = benchmark or result.benchmark
+    challenger = challenger or result.challenger
     q = result.quarter_scores
     q = q[(q["group"] == "all") & q["quarter"].isin(quarters)]
     es = q.groupby(["model", "quarter"])["energy_score"].mean().unstack("model")  # seed-averaged
-    if result.benchmark not in es or result.challenger not in es:
+    if benchmark not in es or challenger not in es:
         return {"ratio": None, "interval": None, "n_quarters": 0}
-    es = es[[result.benchmark, result.challenger]].dropna()
+    es = es[[benchmark, challenger]].dropna()
     es = es.loc[sorted(es.index, key=lambda s: pd.Period(s, freq="Q-DEC"))]
-    b, c = es[result.benchmark].to_numpy(), es[result.challenger].to_numpy()
-    n = len(b)
-    if n == 0:
+    res = block_bootstrap_ratio(
+        es[benchmark].to_numpy(), es[challenger].to_numpy(), n_boot=n_boot, block_length=block_length, seed=seed
+    )
+    if res["n"] == 0:
         return {"ratio": None, "interval": None, "n_quarters": 0}
-    ratio = float(c.sum() / b.sum())
-    length = max(1, min(block_length, n))
-    starts = np.arange(n - length + 1)
-    rng = np.random.default_rng(seed)
-    draws = np.empty(n_boot)
-    n_blocks = -(-n // length)
-    for r in range(n_boot):
-        pick = np.concatenate([np.arange(s, s + length) for s in rng.choice(starts, n_blocks)])[:n]
-        draws[r] = c[pick].sum() / b[pick].sum()
-    low, high = np.quantile(draws, [0.05, 0.95])
     return {
-        "ratio": ratio,
-        "interval": [float(low), float(high)],
-        "n_quarters": int(n),
-        "bootstrap": {"n_boot": int(n_boot), "block_length": int(length), "seed": int(seed), "over": "chronological quarters"},
+        "ratio": res["ratio"],
+        "interval": res["interval"],
+        "n_quarters": res["n"],
+        "bootstrap": {**res["bootstrap"], "over": "chronological quarters"},
     }
+
+
+def _recording(factories: Mapping[str, ModelFactory], fitted: dict[str, list[Translator]]) -> dict[str, ModelFactory]:
+    """Factories that build exactly what ``run_backtest`` would (:func:`backtest._instantiate`:
+    the seed keyword, or the global generators seeded) and keep each model, so that the path
+    scores reuse the models fitted for the one-quarter scores instead of fitting them again."""
+
+    def wrap(name: str, factory: ModelFactory) -> ModelFactory:
+        def make(seed: int) -> Translator:
+            model = _instantiate(factory, seed)
+            fitted[name].append(model)
+            return model
+
+        return make
+
+    return {name: wrap(name, f) for name, f in factories.items()}
 
 
 def rolling_origin(
@@ -165,6 +251,9 @@ def rolling_origin(
     block_length: int = 4,
     boot_seed: int = 12345,
     last_quarter: str | None = None,
+    paths: bool = True,
+    path_samples: int | None = None,
+    path_block_length: int = 2,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Fit at every origin on the past only, score every later quarter once.
@@ -185,6 +274,14 @@ def rolling_origin(
         Moving-block bootstrap of the energy-score ratio.
     last_quarter
         Last quarter scored; the last quarter with realized factor changes by default.
+    paths
+        Also score the multi-quarter paths production draws from each origin
+        (:func:`~risk_dagster.translate.path_scores.path_scores`, with the models fitted for the
+        one-quarter scores): key ``paths``.
+    path_samples
+        Paths drawn per origin, model and seed set; ``n_samples`` by default.
+    path_block_length
+        Consecutive origins per block of the path comparison's bootstrap.
 
     Returns
     -------
@@ -192,15 +289,21 @@ def rolling_origin(
         Plain JSON: per model ``energy_score``, ``crps``, ``coverage_90``, ``coverage_99``
         (pooled over every scored quarter), ``stress``, ``calm`` and ``outside_design_windows``
         (same metrics), ``by_seed_set``; ``comparison`` (transformer / satellite ``ratio`` and its
-        90% ``interval``, for ``all`` quarters and for ``stress`` ones); ``settings``.
+        90% ``interval``, for ``all`` quarters and for ``stress`` ones); with the
+        :data:`~risk_dagster.translate.path_scores.ABLATION_MODEL` among ``models``, ``ablation``
+        (its one-quarter ratios to the satellite and from the transformer); with ``paths``,
+        ``paths`` (per model ``energy_score``, ``coverage_90_by_horizon``,
+        ``coverage_99_by_horizon``, ``stress``, ``calm``, ``by_origin``; ``comparison`` of the
+        path energy scores with its interval over origins; ``settings``); ``settings``.
     """
     changes = factor_history.changes.dropna(how="all")
     last = pd.Period(last_quarter, freq="Q-DEC") if last_quarter else pd.Period(changes.index[-1], freq="Q-DEC")
     blocks = origins(last, first=first_origin, step=step)
+    fitted: dict[str, list[Translator]] = {m: [] for m in models}
     result = run_backtest(
         factor_history,
         fed_history,
-        models=models,
+        models=_recording(models, fitted) if paths else models,
         windows=blocks,
         n_samples=n_samples,
         seeds=seeds,
@@ -226,6 +329,42 @@ def rolling_origin(
         "stress": _ratio(result, stress, n_boot=n_boot, block_length=block_length, seed=boot_seed),
         "outside_design_windows": _ratio(result, scored - design, n_boot=n_boot, block_length=block_length, seed=boot_seed),
     }
+    ablation = ABLATION_MODEL in result.models
+    if ablation:
+        kw = {"n_boot": n_boot, "block_length": block_length, "seed": boot_seed}
+        out["ablation"] = {
+            "model": ABLATION_MODEL,
+            "vs_benchmark": {"benchmark": result.benchmark, "challenger": ABLATION_MODEL,
+                             **_ratio(result, scored, challenger=ABLATION_MODEL, **kw)},
+            "challenger_vs_ablation": {"benchmark": ABLATION_MODEL, "challenger": result.challenger,
+                                       **_ratio(result, scored, benchmark=ABLATION_MODEL, **kw)},
+        }  # fmt: skip
+    if paths:
+        n_sets = len(_seed_pairs(seeds))
+        handed = {
+            (name, label, k): fitted[name][i * n_sets + k]
+            for name in models
+            if len(fitted[name]) == len(blocks) * n_sets
+            for i, label in enumerate(blocks)
+            for k in range(n_sets)
+        }
+        scores = path_scores(
+            factor_history,
+            fed_history,
+            models=models,
+            blocks=blocks,
+            n_samples=path_samples if path_samples is not None else n_samples,
+            seeds=seeds,
+            source_weights=source_weights,
+            stress=stress_quarters(fed_history, recession),
+            scale=result.settings["scale"],
+            fitted=handed,
+            progress=progress,
+        )
+        out["paths"] = scores.to_json(
+            benchmark=result.benchmark, challenger=result.challenger, n_boot=n_boot,
+            block_length=path_block_length, seed=boot_seed,
+        )  # fmt: skip
     out["settings"] = {
         "origins": [str(b[0]) for b in blocks.values()],
         "step": int(step),
@@ -241,10 +380,22 @@ def rolling_origin(
         "factors_scored": result.settings["factors_scored"],
         "standardization": result.settings["standardization"],
         "seconds": result.settings["seconds"],
-        "conditioning": "not the same: the satellite regresses on the nine SATELLITE_REGRESSORS and their first "
-        "lags; the transformer's skip path uses the same nine and lags, while its network reads every macro "
-        "feature of translate.features.FEATURES over a four-quarter window plus the factors' own lagged changes "
-        "(realized before the block, its own draws inside it). No ablation restricted to the satellite's inputs "
-        "has been run yet.",
+        "conditioning": _CONDITIONING + (_ABLATION_RUN if ablation else _NO_ABLATION),
     }
     return out
+
+
+_CONDITIONING = (
+    "not the same: the satellite regresses on the nine SATELLITE_REGRESSORS and their first "
+    "lags; the transformer's skip path uses the same nine and lags, while its network reads every macro "
+    "feature of translate.features.FEATURES over a four-quarter window plus the factors' own lagged changes "
+    "(realized before the block, its own draws inside it)."
+)
+_NO_ABLATION = " No ablation restricted to the satellite's inputs has been run yet."
+_ABLATION_RUN = (
+    f" Ablation {ABLATION_MODEL!r} (translate.path_scores.satellite_inputs_transformer): the transformer whose "
+    "network reads only the satellite's inputs -- the nine SATELLITE_REGRESSORS and the VIX level of the "
+    "satellite's stress scale, in the quarter and the quarter before (window 2), no lagged factor change, "
+    "every other feature masked as missing -- with the same skip path, stress scale, configuration otherwise "
+    "and ensemble seeds; scored like the others (its own key, 'ablation', and in 'paths')."
+)
