@@ -1,8 +1,9 @@
 """Reader for the EBA/ESRB EU-wide stress-test macro-financial scenario (baseline and adverse).
 
-**No real EBA file is available to this project** (see ``risk_dagster/data/PROVENANCE.md``,
-"Not found"). The reader is built against a hand-made fixture in the layout the EBA publishes
-its scenario tables in (``tests/fixtures/eba/``): per variable, rows = countries (EU27, the
+**This reader is built against a hand-made fixture** (``tests/fixtures/eba/``, marked as such)
+in the layout the EBA publishes its scenario tables in; the real 2025 scenario is shipped in a
+long layout derived from the EBA's workbook and read by :mod:`risk_dagster.scenarios.eba_long`
+(``risk_dagster/data/PROVENANCE.md``, section 6). The fixture's layout: per variable, rows = countries (EU27, the
 EU and euro-area aggregates, a few other economies), columns = the baseline years then the
 adverse years. Expect to adjust the layout details below when a real file is added.
 

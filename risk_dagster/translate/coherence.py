@@ -487,7 +487,23 @@ class CoherenceModel:
         # 1. Open tenors on the fixed curve (outside the nodes: chained to the adjacent tenor, or
         # related to the fixed slopes), fed funds on the fixed 3m.
         chained: dict[str, str] = {}  # open tenor -> the OPEN tenor it is chained to
-        if curve and self.nodes and all(f in fixed for f in self.nodes):
+        open_nodes = [f for f in self.nodes if f in pos and f not in fixed]
+        fixed_nodes = [f for f in self.nodes if f in fixed]
+        if curve and open_nodes and fixed_nodes and all(f in pos for f in self.nodes):
+            # A scenario fixing only some nodes (an EBA scenario: the 10y): the open nodes keep
+            # their drawn paths moved by the fixed nodes' correction interpolated in maturity
+            # (the plain curve rule of apply_consistency) and anchor the other tenors as fixed
+            # nodes do, sample by sample.
+            w_nodes = maturity_weights(
+                np.array([TENOR_YEARS[f] for f in open_nodes]), np.array([TENOR_YEARS[f] for f in fixed_nodes])
+            )
+            for x_now, x_raw in ((out, raw), (base, base_raw)):
+                corr = np.stack([fixed[f][None, :] - x_raw[:, :, pos[f]] for f in fixed_nodes], axis=-1)
+                shift = corr @ w_nodes.T
+                for k, f in enumerate(open_nodes):
+                    x_now[:, :, pos[f]] = x_raw[:, :, pos[f]] + shift[:, :, k]
+            owned.update(open_nodes)
+        if curve and self.nodes and all(f in fixed or f in owned for f in self.nodes):
             node_years = np.array([TENOR_YEARS[f] for f in self.nodes])
             for f in TENOR_YEARS:  # in maturity order: an inner tenor before the one chained to it
                 if f in pos and f not in fixed and f in self.phi:

@@ -41,9 +41,12 @@ __all__ = [
     "GROWTH_VARIABLES",
     "RATE_VARIABLES",
     "RETURN_VARIABLES",
+    "ACTIVITY_VARIABLES",
     "CONDITIONING_VARIABLES",
     "SATELLITE_REGRESSORS",
     "add_lags",
+    "available_features",
+    "feature_inputs",
     "check_conditioning",
     "jump_off_quarter",
     "macro_features",
@@ -113,28 +116,58 @@ CONDITIONING_VARIABLES: tuple[str, ...] = (
     "house_price_index",
     "cre_price_index",
 )
-"""Fed domestic variables the regressors are built from: a scenario must give all of them."""
+"""Fed domestic variables the satellite's regressors are built from. A scenario that gives all
+of them is translated with the full models; one that gives only some is translated by models
+conditioned on what it gives (:mod:`risk_dagster.translate.conditioning`)."""
+
+ACTIVITY_VARIABLES: tuple[str, ...] = ("real_gdp_growth", "unemployment_rate")
+"""A scenario must give at least one of these for any statistical translation: without the
+real economy there is nothing to condition market moves on."""
+
+
+def feature_inputs(feature: str) -> tuple[str, ...]:
+    """The canonical variables a feature of :data:`FEATURES` is computed from."""
+    if feature in GROWTH_VARIABLES or feature in ("unemployment_rate", "vix"):
+        return (feature,)
+    if feature in ("bbb_spread", "bbb_spread_chg"):
+        return ("bbb_yield", "treasury_10y")
+    for suffix in ("_chg", "_ret"):
+        if feature.endswith(suffix):
+            return (feature[: -len(suffix)],)
+    raise KeyError(f"feature_inputs: unknown feature {feature!r}")
+
+
+def available_features(scenario: MacroScenario) -> list[str]:
+    """The features (:data:`FEATURES` order) a scenario determines over its whole projection:
+    every input variable given, with a finite value in every projected quarter."""
+    wide = scenario.wide().loc[projection_quarters(scenario)]
+    given = {v for v in wide.columns if len(wide) and np.isfinite(wide[v].to_numpy(dtype=np.float64)).all()}
+    return [f for f in FEATURES if set(feature_inputs(f)) <= given]
 
 
 def check_conditioning(scenario: MacroScenario) -> None:
-    """Refuse a scenario the translators cannot condition on.
+    """Refuse a scenario no translator can condition on.
 
-    A path without the Fed domestic variables behind the regressors (an EBA or NGFS scenario,
-    or a partial user file) would silently be translated at the training average; refuse it
-    instead, naming what is missing.
+    A scenario is translated on whatever subset of the conditioning variables it gives
+    (:func:`available_features`), but it must give the real economy: at least one of
+    :data:`ACTIVITY_VARIABLES`. An NGFS extract of carbon prices alone, for instance, carries
+    nothing a statistical translator trained on the Fed's history can condition on (a climate
+    transition overlay would be a different model).
 
     Raises
     ------
     ValueError
-        Naming the scenario and the missing variables.
+        Naming the scenario, what it gives and what is needed.
     """
-    missing = [v for v in CONDITIONING_VARIABLES if v not in set(scenario.variables)]
-    if missing:
+    given = set(scenario.variables)
+    if not any(v in given for v in ACTIVITY_VARIABLES):
+        shown = ", ".join(sorted(given)[:8]) + (" ..." if len(given) > 8 else "")
         raise ValueError(
-            f"scenario {scenario.scenario_id} ({scenario.source}) cannot be translated: the translators condition "
-            f"on the Fed domestic variables {', '.join(CONDITIONING_VARIABLES)}; missing: {', '.join(missing)}. "
-            "EBA and NGFS scenarios are ingested and validated, but translating them needs a mapping of their "
-            "variables onto these, which is not built yet."
+            f"scenario {scenario.scenario_id} ({scenario.source}) cannot be translated: it gives {shown or 'nothing'}, "
+            f"none of the activity variables {', '.join(ACTIVITY_VARIABLES)} that any translation conditions on "
+            "(mapped onto the Fed's canonical ids, data_contracts/catalogs/conditioning_map.yaml). A scenario of "
+            "climate-policy variables alone, such as an NGFS carbon-price extract, needs a climate transition "
+            "overlay, not a statistical translator trained on the Fed's history."
         )
 
 

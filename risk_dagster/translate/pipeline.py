@@ -15,7 +15,9 @@ import pandas as pd
 from risk_dagster.market.history import FactorHistory
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.base import Translator
+from risk_dagster.translate.conditioning import condition_on, conditioning_info, to_canonical
 from risk_dagster.translate.features import check_conditioning
+from risk_dagster.translate.training import TrainingSet, build_training_set
 from risk_dagster.translate.plausibility import PlausibilityFilter, PlausibilityReport
 from risk_dagster.translate.registry import factor_severity, most_conservative
 from risk_dagster.translate.shockset import ShockSet
@@ -79,10 +81,27 @@ def draw_filtered(
     n_samples: int,
     seed: int,
     factor_history: FactorHistory | None = None,
+    training: TrainingSet | None = None,
 ) -> tuple[ShockSet, PlausibilityReport]:
-    """Draw ``n_samples`` joint paths and keep those the plausibility filter accepts."""
-    check_conditioning(scenario)
-    drawn = translator.sample(scenario, n_samples, seed, history=history, factor_history=factor_history)  # type: ignore[call-arg]
+    """Draw ``n_samples`` joint paths and keep those the plausibility filter accepts.
+
+    The scenario is first put on the canonical variables and the translator conditioned on
+    what it gives (:mod:`risk_dagster.translate.conditioning`): a Fed scenario goes through
+    unchanged; one that gives only some inputs is translated by the same model fitted on
+    those (``training``, or the history's own training set with unit reliability weights),
+    which the drawn set's ``metadata["conditioning"]`` records.
+    """
+    canonical = to_canonical(scenario, history)
+    check_conditioning(canonical)
+    info = conditioning_info(translator, canonical)
+    if info["restricted"] and training is None:
+        if factor_history is None:
+            raise ValueError(f"{scenario.scenario_id}: conditioning on a subset of inputs needs the factor history")
+        training = build_training_set(factor_history, history)
+        info["training"] = "the factor history with unit reliability weights"
+    model = condition_on(translator, canonical, training)
+    drawn = model.sample(canonical, n_samples, seed, history=history, factor_history=factor_history)  # type: ignore[call-arg]
+    drawn.metadata["conditioning"] = info
     report = plausibility.apply(drawn)
     return report.accepted, report
 
@@ -97,6 +116,7 @@ def translate_lanes(
     seed: int,
     factor_history: FactorHistory | None = None,
     severity: Severity = factor_severity,
+    training: TrainingSet | None = None,
 ) -> TranslationOutcome:
     """Run every lane's translator on the scenario; the most conservative accepted set is used.
 
@@ -108,7 +128,8 @@ def translate_lanes(
     draws: dict[str, LaneDraw] = {}
     for lane, translator in translators.items():
         accepted, report = draw_filtered(
-            translator, scenario, history, plausibility, n_samples=n_samples, seed=seed, factor_history=factor_history
+            translator, scenario, history, plausibility, n_samples=n_samples, seed=seed,
+            factor_history=factor_history, training=training,
         )
         score = severity(accepted) if accepted.n_samples else float("-inf")
         draws[lane] = LaneDraw(lane=lane, shockset=accepted, report=report, severity=score)

@@ -87,10 +87,23 @@ def _fit_stress_scale(stress: FloatArray, drivers: FloatArray) -> tuple[FloatArr
     """
     active = list(range(drivers.shape[1]))
     family = sm.families.Gamma(sm.families.links.Log())
+    # Fitted on standardized drivers, coefficients mapped back to the drivers' own units; where
+    # IRLS diverges (a lone driver with a far outlier: the unemployment change of 2020 Q2, when
+    # the scenario gives no VIX) the same likelihood is maximized by BFGS.
+    center = drivers.mean(axis=0) if len(drivers) else np.zeros(drivers.shape[1])
+    spread = drivers.std(axis=0) if len(drivers) else np.ones(drivers.shape[1])
+    spread = np.where(spread > 1e-12, spread, 1.0)
+    standard = (drivers - center[None, :]) / spread[None, :]
     while True:
-        exog = sm.add_constant(drivers[:, active], has_constant="add")
-        res = sm.GLM(stress, exog, family=family).fit()
-        params, tvalues = np.asarray(res.params), np.asarray(res.tvalues)
+        exog = sm.add_constant(standard[:, active], has_constant="add")
+        glm = sm.GLM(stress, exog, family=family)
+        try:
+            res = glm.fit()
+        except ValueError:  # IRLS diverged (weights overflow): the same likelihood by BFGS
+            res = glm.fit(method="bfgs", maxiter=1000, disp=False)
+        params, tvalues = np.asarray(res.params, dtype=np.float64).copy(), np.asarray(res.tvalues)
+        params[1:] = params[1:] / spread[active]
+        params[0] = params[0] - float(params[1:] @ center[active])
         negative = [k for k in range(1, len(params)) if params[k] < 0]
         if not negative:
             break
@@ -123,6 +136,9 @@ class SatelliteTranslator:
         Upper clip of the scenario scale, as a multiple of the largest training scale.
     min_obs
         Factors with fewer complete training quarters are not fitted (their draws are NaN).
+    scale_features
+        Drivers of the residual stress scale; :data:`SCALE_FEATURES` by default (a scenario
+        without the VIX or unemployment drops those: :mod:`risk_dagster.translate.conditioning`).
 
     Attributes
     ----------
@@ -131,7 +147,7 @@ class SatelliteTranslator:
     """
 
     model_id: str = "satellite"
-    version: str = "1.2.0"  # 1.2.0: open credit spreads and 20y/30y related to their fixed siblings (relations.py)
+    version: str = "1.3.0"  # 1.3.0: inner tenors capped, VXO on VIX, index floors (coherence); scale drivers follow the regressors
 
     def __init__(
         self,
@@ -143,8 +159,10 @@ class SatelliteTranslator:
         quantiles: Sequence[float] = (0.05, 0.95),
         scale_cap: float = 1.5,
         min_obs: int = 30,
+        scale_features: Sequence[str] | None = None,
     ) -> None:
         self.regressors = list(regressors)
+        self.scale_features = list(SCALE_FEATURES if scale_features is None else scale_features)
         self.lags = int(lags)
         self.block_length = int(block_length)
         self.hac_maxlags = int(hac_maxlags)
@@ -233,7 +251,7 @@ class SatelliteTranslator:
         z = loo[keep] / sd[None, :]
         stress = np.nanmean(z**2, axis=1)
 
-        scale_X = training.X.loc[training.X.index[keep], list(SCALE_FEATURES)].to_numpy(dtype=np.float64)
+        scale_X = training.X.loc[training.X.index[keep], self.scale_features].to_numpy(dtype=np.float64)
         ok = np.isfinite(scale_X).all(axis=1) & np.isfinite(stress)
         self.scale_feature_mean_ = np.nanmean(scale_X, axis=0)
         self.scale_coef_, self.scale_tvalues_ = _fit_stress_scale(stress[ok], scale_X[ok])
@@ -284,7 +302,7 @@ class SatelliteTranslator:
     def stress_scale(self, X: pd.DataFrame) -> FloatArray:
         """``[len(X)]`` residual scale of each quarter, clipped to the training range (x cap)."""
         self._check()
-        raw = self._scale(X[list(SCALE_FEATURES)].to_numpy(dtype=np.float64))
+        raw = self._scale(X.reindex(columns=self.scale_features).to_numpy(dtype=np.float64))
         return np.clip(raw, self.scale_range_[0], self.scale_cap * self.scale_range_[1])
 
     def predictive_changes(
@@ -416,10 +434,10 @@ class SatelliteTranslator:
             "n_fitted": int(np.isfinite(self.coef_).all(axis=1).sum()),
             "median_r2": float(stats["r2"].median()),
             "median_loo_inflation": float(stats["loo_inflation"].median()),
-            "scale_model": dict(zip(["const", *SCALE_FEATURES], map(float, self.scale_coef_), strict=True)),
+            "scale_model": dict(zip(["const", *self.scale_features], map(float, self.scale_coef_), strict=True)),
             "scale_tvalues": {
                 k: (float(v) if np.isfinite(v) else None)
-                for k, v in zip(["const", *SCALE_FEATURES], self.scale_tvalues_, strict=True)
+                for k, v in zip(["const", *self.scale_features], self.scale_tvalues_, strict=True)
             },
             "exact_factors": [f for f, e in zip(self.factor_ids_, self.exact_, strict=True) if e],
             "scale_range": [float(x) for x in self.scale_range_],
@@ -468,6 +486,7 @@ class SatelliteTranslator:
                 "quantiles": self.quantiles,
                 "scale_cap": self.scale_cap,
                 "min_obs": self.min_obs,
+                "scale_features": self.scale_features,
             },
             "factor_ids": list(self.factor_ids_),
             "shock_types": list(self.shock_types_),

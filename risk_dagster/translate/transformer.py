@@ -96,6 +96,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -239,6 +240,14 @@ class TransformerConfig:
     calibrate, calib_folds, calib_level, calib_range
         The post-hoc class calibration of the base scale (module notes), its folds, the
         interval level matched and the clip of the multipliers.
+    conditioning
+        The macro features (of :data:`~risk_dagster.translate.features.FEATURES`) the model
+        conditions on; ``None``: all of them. Any other feature is hidden in training and in
+        sampling alike: masked in the network's tokens (value 0, observed flag 0, the
+        encoding of a missing input), read as the training centre by the stress scale, and
+        left out of the skip path's regressors (:attr:`TransformerTranslator.skip_regressors`).
+        Used to translate a scenario that gives only some variables
+        (:mod:`risk_dagster.translate.conditioning`) and for the conditioning ablation.
     """
 
     hidden_size: int = 32
@@ -275,6 +284,7 @@ class TransformerConfig:
     calib_folds: int = 5
     calib_level: float = 0.90
     calib_range: tuple[float, float] = (0.8, 1.6)
+    conditioning: tuple[str, ...] | None = None
 
     @classmethod
     def small(cls, **overrides: Any) -> TransformerConfig:
@@ -300,6 +310,8 @@ class TransformerConfig:
         kept = {k: v for k, v in values.items() if k in known}
         if "calib_range" in kept:
             kept["calib_range"] = tuple(kept["calib_range"])
+        if kept.get("conditioning") is not None:
+            kept["conditioning"] = tuple(kept["conditioning"])
         # A model saved before these fields existed had none of them: it keeps its behaviour.
         for name in ("stress_scale", "val_stress", "calibrate"):
             kept.setdefault(name, False)
@@ -553,7 +565,7 @@ class TransformerTranslator:
     """
 
     model_id: str = "transformer"
-    version: str = "1.3.0"  # 1.3.0: open credit spreads and 20y/30y related to their fixed siblings (relations.py)
+    version: str = "1.4.0"  # 1.4.0: conditioning on a subset of features; inner tenors capped, VXO on VIX (coherence)
 
     def __init__(self, config: TransformerConfig | None = None, **overrides: Any) -> None:
         config = config if config is not None else TransformerConfig()
@@ -568,11 +580,31 @@ class TransformerTranslator:
         return [self.config.base_seed + k for k in range(self.config.n_seeds)]
 
     @property
+    def visible_features(self) -> list[str]:
+        """The features the model conditions on (``config.conditioning``, else all), in
+        :data:`FEATURES` order."""
+        allowed = self.config.conditioning
+        return list(FEATURES) if allowed is None else [f for f in FEATURES if f in set(allowed)]
+
+    @property
+    def skip_regressors(self) -> list[str]:
+        """The skip path's regressors: :data:`SATELLITE_REGRESSORS` the model conditions on."""
+        visible = set(self.visible_features)
+        return [r for r in SATELLITE_REGRESSORS if r in visible]
+
+    @property
     def skip_terms(self) -> list[str]:
         """Skip-path design columns: ``const``, then each regressor followed by its lags."""
         lags = self.config.skip_lags
-        names = [n for r in SATELLITE_REGRESSORS for n in (r, *(f"{r}_lag{k}" for k in range(1, lags + 1)))]
+        names = [n for r in self.skip_regressors for n in (r, *(f"{r}_lag{k}" for k in range(1, lags + 1)))]
         return ["const", *names]
+
+    def _visible(self, frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        """``frame`` with every feature the model does not condition on set to NaN (hidden)."""
+        if frame is None or self.config.conditioning is None:
+            return frame
+        hidden = [c for c in frame.columns if c in set(FEATURES) and c not in set(self.visible_features)]
+        return frame.assign(**{c: np.nan for c in hidden}) if hidden else frame
 
     @property
     def n_inputs(self) -> int:
@@ -592,7 +624,7 @@ class TransformerTranslator:
 
     # ------------------------------------------------------------------ skip path
     def _skip_design(self, X: pd.DataFrame, context: pd.DataFrame | None) -> FloatArray:
-        lagged = add_lags(X, SATELLITE_REGRESSORS, self.config.skip_lags, context)
+        lagged = add_lags(X, self.skip_regressors, self.config.skip_lags, context)
         lagged.insert(0, "const", 1.0)
         return lagged[self.skip_terms].to_numpy(dtype=np.float64)
 
@@ -651,7 +683,7 @@ class TransformerTranslator:
         ``window`` quarters ending at each of ``quarters``."""
         W = self.config.window
         out = np.zeros((len(quarters), W, 2 * len(FEATURES)), dtype=np.float64)
-        frame = feats.reindex(columns=FEATURES)
+        frame = self._visible(feats).reindex(columns=FEATURES)  # hidden features: masked
         for k in range(W):
             raw = frame.reindex(quarters - (W - 1 - k)).to_numpy(dtype=np.float64)
             z = (raw - self.x_mean_) / self.x_std_
@@ -692,9 +724,11 @@ class TransformerTranslator:
         self.skip_coef_, loo_fit, self.sigma_ = self._fit_skip(D, Y, w)
         self.unfitted_ = [j for j in range(Y.shape[1]) if np.isfinite(Y[:, j]).sum() < 2]
         self.exact_ = self.sigma_ <= 0
-        x = training.X.reindex(columns=FEATURES).to_numpy(dtype=np.float64)
-        self.x_mean_ = np.nan_to_num(np.nanmean(x, axis=0))
-        self.x_std_ = np.nan_to_num(np.nanstd(x, axis=0), nan=1.0)
+        x = self._visible(training.X).reindex(columns=FEATURES).to_numpy(dtype=np.float64)
+        with warnings.catch_warnings():  # hidden features are all-NaN columns: mean 0, std 1
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.x_mean_ = np.nan_to_num(np.nanmean(x, axis=0))
+            self.x_std_ = np.nan_to_num(np.nanstd(x, axis=0), nan=1.0)
         self.x_std_[self.x_std_ <= 1e-12] = 1.0
         self.y_mean_ = np.nan_to_num(np.nanmean(Y, axis=0))
         self.y_std_ = np.nan_to_num(np.nanstd(Y, axis=0), nan=1.0)
@@ -712,12 +746,14 @@ class TransformerTranslator:
 
         # Base scale: per-factor Student-t scale and dof with the stress loading, fitted by
         # maximum likelihood on every training quarter; then the class calibration.
-        raw = training.X.reindex(columns=list(STRESS_FEATURES)).to_numpy(dtype=np.float64)
+        raw = self._visible(training.X).reindex(columns=list(STRESS_FEATURES)).to_numpy(dtype=np.float64)
         self.stress_center_ = np.zeros(len(STRESS_FEATURES))
-        self.stress_center_[0] = float(np.nanmean(raw[:, 0]))
-        spread = np.nanstd(raw, axis=0)
+        seen = np.isfinite(raw).any(axis=0)  # a hidden driver (conditioning) has no value at all
+        self.stress_center_[0] = float(np.nanmean(raw[:, 0])) if seen[0] else 0.0
+        spread = np.full(raw.shape[1], np.nan)
+        spread[seen] = np.nanstd(raw[:, seen], axis=0)
         self.stress_std_ = np.where(np.isfinite(spread) & (spread > 1e-12), spread, 1.0)
-        drivers = _stress_design(training.X, self.stress_center_, self.stress_std_)
+        drivers = _stress_design(self._visible(training.X), self.stress_center_, self.stress_std_)
         device = _resolve_device(cfg.device)
         with _cpu_threads(torch.device("cpu"), cfg.cpu_threads):  # tiny float64 fits: one thread
             self.base_log_scale_, self.stress_coef_, self.base_dof_ = _fit_base_scale(
@@ -829,7 +865,7 @@ class TransformerTranslator:
         each quarter: ``c_class * exp(a_j + b' z_t)``, the stress load ``b' z_t`` clipped to
         ``[training min, training max + log(stress_cap)]``."""
         self._check()
-        load = _stress_design(X, self.stress_center_, self.stress_std_) @ self.stress_coef_
+        load = _stress_design(self._visible(X), self.stress_center_, self.stress_std_) @ self.stress_coef_
         load = np.clip(load, self.stress_range_[0], self.stress_range_[1])
         return self.calibration_[None, :] * np.exp(self.base_log_scale_[None, :] + load[:, None])
 

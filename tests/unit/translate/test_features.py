@@ -95,5 +95,11 @@ def test_scenarios_without_the_conditioning_variables_are_refused():
     check_conditioning(load_scenario("fed-2026-severely-adverse"))
     fixture = Path(__file__).resolve().parents[2] / "fixtures" / "eba" / "eba_2025_scenario_sample.csv"
     eba = read_eba(fixture)[0]
-    with pytest.raises(ValueError, match="cannot be translated.*missing: real_gdp_growth"):
+    # On its own ids an EBA scenario gives no canonical activity variable: refused, naming them ...
+    with pytest.raises(ValueError, match="cannot be translated.*real_gdp_growth, unemployment_rate"):
         check_conditioning(eba)
+    # ... mapped onto the canonical ones (the template fixture holds the EU block) it is accepted.
+    from risk_dagster.scenarios.registry import load_fed_history
+    from risk_dagster.translate.conditioning import to_canonical
+
+    check_conditioning(to_canonical(eba, load_fed_history("2026"), region="eu"))

@@ -1,0 +1,253 @@
+"""Any scenario's variables as conditioning: map them onto the canonical ones, condition on what is given.
+
+The translators are trained on the Fed's history and condition on its domestic variables
+(:mod:`risk_dagster.translate.features`). A scenario of another publisher gives other variables
+(the EBA: per-country GDP, unemployment, HICP, property prices, long-term and swap rates, equity,
+FX, as annual figures) or only some of the Fed's. Two steps make it translatable:
+
+1. **Canonical variables** (:func:`to_canonical`). The scenario's variables of one region are
+   mapped onto the Fed's canonical ids by ``data_contracts/catalogs/conditioning_map.yaml``,
+   annual figures to the quarters after the jump-off by the rule stated there for each
+   (growth spread evenly, indices chained from the jump-off level of the Fed history, annual
+   average levels interpolated from the jump-off level). A Fed scenario is returned as is.
+2. **Conditioning on what is given** (:func:`condition_on`). A translator whose inputs the
+   scenario does not all give is replaced by the same model *fitted on the inputs it gives*
+   (:func:`available_features`): the satellite re-estimated with the available regressors and
+   stress-scale drivers, the transformer re-trained with ``TransformerConfig.conditioning`` set
+   to the available features (the same configuration and seeds otherwise; the hidden features
+   masked in its network's tokens, left out of its skip path and read as the training centre
+   by its stress scale). Both models get the same information, so the comparison stays like for
+   like. What the scenario leaves open -- including what the Fed would fix, the VIX or the BBB
+   spread -- is generated; what it gives is reproduced (the assembly fixes every catalog factor
+   whose Fed variable the canonical scenario carries).
+
+   Why refit rather than impute: a missing regressor read at its training mean translates an
+   adverse scenario as if, say, the Treasury curve or the VIX did not move, and leaves factors
+   that are exact functions of a missing regressor (the VIX factor when the VIX is not given)
+   without any uncertainty. A model fitted without the input has the right conditional mean
+   and the residual spread of not knowing it. (Training the transformer once with random masks
+   of its inputs would avoid the refit; that is not built: the refit costs seconds per scenario.)
+
+A scenario giving none of the activity variables (real GDP growth, unemployment) is refused by
+:func:`~risk_dagster.translate.features.check_conditioning`, naming what it gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from risk_dagster.paths import contracts_dir
+from risk_dagster.scenarios.model import MacroScenario
+from risk_dagster.translate.features import (
+    FEATURES,
+    SATELLITE_REGRESSORS,
+    available_features,
+    check_conditioning,
+    jump_off_quarter,
+)
+from risk_dagster.translate.protocol import Translator
+from risk_dagster.translate.training import TrainingSet
+
+__all__ = ["RULES", "condition_on", "conditioning_info", "load_conditioning_map", "to_canonical"]
+
+RULES: tuple[str, ...] = ("growth_even", "index_from_growth", "level_interpolated")
+"""Annual-to-quarterly rules of the conditioning map (stated in its YAML header)."""
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> dict[str, Any]:
+    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    sources = doc.get("sources")
+    if not isinstance(sources, dict):
+        raise ValueError(f"{path}: not a conditioning map (no sources)")
+    for source, regions in sources.items():
+        for region, entries in (regions or {}).items():
+            for variable, spec in (entries or {}).items():
+                if spec.get("rule") not in RULES:
+                    raise ValueError(f"{path}: {source}/{region}/{variable}: rule {spec.get('rule')!r} not in {RULES}")
+    return doc
+
+
+def load_conditioning_map(path: str | Path | None = None) -> dict[str, Any]:
+    """The shipped (or a given) ``conditioning_map.yaml`` as a dict, rules validated."""
+    file = Path(path) if path is not None else contracts_dir() / "catalogs" / "conditioning_map.yaml"
+    return _load(str(file))
+
+
+def _annual(series: pd.Series) -> dict[int, float]:
+    """Year -> value of annual figures placed at each year's Q4 (any quarter of it accepted)."""
+    out: dict[int, float] = {}
+    for q, v in series.dropna().items():
+        out[pd.Period(q, freq="Q-DEC").year] = float(v)
+    return out
+
+
+def _quarterly(rule: str, annual: Mapping[int, float], quarters: pd.PeriodIndex, start: float) -> np.ndarray:
+    """One canonical variable's values at ``quarters`` (after the jump-off) by ``rule``."""
+    values = np.full(len(quarters), np.nan)
+    if rule == "growth_even":
+        for i, q in enumerate(quarters):
+            values[i] = annual.get(q.year, np.nan)
+        return values
+    if rule == "index_from_growth":
+        level = start
+        for i, q in enumerate(quarters):
+            g = annual.get(q.year, np.nan)
+            level = level * (1.0 + g / 100.0) ** 0.25
+            values[i] = level
+        return values
+    # level_interpolated: knots at the jump-off (t = 0) and each year's mid-year.
+    jump = quarters[0] - 1
+    years = sorted(y for y in annual if y >= quarters[0].year)
+    t_knots = [0.0] + [float((pd.Period(f"{y}Q2", freq="Q-DEC") - jump).n) + 0.5 for y in years]
+    v_knots = [start] + [annual[y] for y in years]
+    t = np.array([(q - jump).n for q in quarters], dtype=np.float64)
+    return np.interp(t, np.array(t_knots), np.array(v_knots))
+
+
+def to_canonical(
+    scenario: MacroScenario, history: MacroScenario, *, region: str = "us", mapping: Mapping[str, Any] | None = None
+) -> MacroScenario:
+    """The scenario on the Fed's canonical variables (a Fed or user scenario: unchanged).
+
+    Parameters
+    ----------
+    scenario
+        A scenario of a source listed in the conditioning map (``eba``), annual values at Q4.
+    history
+        The Fed historic table holding the jump-off quarter (levels that indices and
+        interpolated levels start from).
+    region
+        The region block mapped (``us`` for a US bank's book; ``eu`` for the template fixture).
+    mapping
+        :func:`load_conditioning_map` output; the shipped map by default.
+
+    Returns
+    -------
+    MacroScenario
+        Same id, source, kind and jump-off; canonical variables at every quarter from the
+        jump-off's next to the last Q4 of the scenario; ``units`` name the rule applied.
+
+    Raises
+    ------
+    ValueError
+        When the source has no map for ``region``, none of its variables is in the scenario, or
+        the history lacks the jump-off quarter.
+    """
+    doc = mapping if mapping is not None else load_conditioning_map()
+    per_source = (doc.get("sources") or {}).get(scenario.source)
+    if per_source is None:
+        return scenario
+    entries = per_source.get(region)
+    if not entries:
+        raise ValueError(f"{scenario.scenario_id}: the conditioning map has no {scenario.source}/{region} block")
+    wide = scenario.wide()
+    present = {v: spec for v, spec in entries.items() if v in wide.columns and wide[v].notna().any()}
+    targets = {str(spec["to"]) for spec in entries.values()}
+    if not present and set(wide.columns) <= targets:
+        return scenario  # already on the canonical variables (this function's own output)
+    if not present:
+        raise ValueError(
+            f"{scenario.scenario_id}: none of the mapped {scenario.source}/{region} variables "
+            f"({', '.join(entries)}) is in the scenario"
+        )
+    jump = jump_off_quarter(scenario)
+    hist = history.wide()
+    if jump not in hist.index:
+        raise ValueError(f"{scenario.scenario_id}: the history {history.scenario_id!r} lacks the jump-off quarter {jump}")
+    last = pd.Period(f"{max(q.year for q in scenario.quarters)}Q4", freq="Q-DEC")
+    quarters = pd.period_range(jump + 1, last, freq="Q-DEC", name="quarter")
+    out: dict[str, np.ndarray] = {}
+    units: dict[str, str] = {}
+    for variable, spec in present.items():
+        target, rule = str(spec["to"]), str(spec["rule"])
+        start = float(hist.loc[jump, target]) if target in hist.columns else np.nan
+        if rule != "growth_even" and not np.isfinite(start):
+            raise ValueError(f"{scenario.scenario_id}: no jump-off level of {target} in {history.scenario_id!r}")
+        out[target] = _quarterly(rule, _annual(wide[variable]), quarters, start)
+        units[target] = f"{rule} from {variable}"
+    frame = pd.DataFrame(out, index=quarters)
+    return MacroScenario.from_wide(
+        scenario.scenario_id,
+        frame,
+        source=scenario.source,
+        kind=scenario.kind,
+        name=f"{scenario.name} ({region.upper()} block on canonical variables)",
+        vintage=scenario.vintage,
+        jump_off=jump,
+        files=list(scenario.files),
+        units=units,
+    )
+
+
+def _inputs_of(translator: Translator) -> set[str]:
+    """The features a fitted translator conditions on."""
+    visible = getattr(translator, "visible_features", None)
+    if visible is not None:  # the transformer
+        return set(visible)
+    regressors = set(getattr(translator, "regressors", SATELLITE_REGRESSORS))
+    return regressors | set(getattr(translator, "scale_features", ()))
+
+
+def conditioning_info(translator: Translator, scenario: MacroScenario) -> dict[str, Any]:
+    """What the scenario gives of the translator's inputs (plain JSON, for metadata)."""
+    given = available_features(scenario)
+    needed = _inputs_of(translator)
+    return {
+        "given": [f for f in FEATURES if f in given],
+        "hidden": sorted(needed - set(given)),
+        "restricted": bool(needed - set(given)),
+    }
+
+
+def condition_on(translator: Translator, scenario: MacroScenario, training: TrainingSet | None) -> Translator:
+    """The translator itself when the scenario gives all its inputs, else the same model
+    fitted on the inputs the scenario gives (module docstring).
+
+    Raises
+    ------
+    ValueError
+        From :func:`check_conditioning` (no activity variable), or when a refit is needed and no
+        training set is given.
+    """
+    check_conditioning(scenario)
+    info = conditioning_info(translator, scenario)
+    if not info["restricted"]:
+        return translator
+    if training is None:
+        raise ValueError(
+            f"{scenario.scenario_id}: the scenario leaves out inputs {info['hidden']} of "
+            f"{getattr(translator, 'model_id', 'the translator')}; conditioning on what it gives needs the training set"
+        )
+    given = set(info["given"])
+    from risk_dagster.translate.satellite import SatelliteTranslator
+    from risk_dagster.translate.transformer import TransformerTranslator
+
+    if isinstance(translator, TransformerTranslator):
+        config = replace(translator.config, conditioning=tuple(f for f in FEATURES if f in given))
+        restricted: Any = TransformerTranslator(config)
+    elif isinstance(translator, SatelliteTranslator):
+        restricted = SatelliteTranslator(
+            [r for r in translator.regressors if r in given],
+            lags=translator.lags,
+            block_length=translator.block_length,
+            hac_maxlags=translator.hac_maxlags,
+            quantiles=translator.quantiles,
+            scale_cap=translator.scale_cap,
+            min_obs=translator.min_obs,
+            scale_features=[f for f in translator.scale_features if f in given],
+        )
+    else:
+        raise ValueError(f"condition_on: no restricted refit for {type(translator).__name__}")
+    restricted.version = getattr(translator, "version", restricted.version)
+    restricted.fit(training)
+    restricted.conditioning_ = {**info, "refitted_from": f"{translator.model_id} {translator.version}"}
+    return restricted  # type: ignore[no-any-return]
