@@ -69,6 +69,7 @@ from risk_dagster.market.catalog import RiskFactorCatalog, load_risk_factor_cata
 from risk_dagster.market.history import FactorHistory
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.base import TrainingSet, Translator, build_training_set
+from risk_dagster.translate.conditioning import hidden_features, restricted_copy
 from risk_dagster.translate.shockset import FloatArray
 
 __all__ = [
@@ -477,6 +478,7 @@ def run_backtest(
     challenger: str = "transformer",
     n_boot: int = 5000,
     progress: Callable[[str], None] | None = None,
+    hidden: Mapping[str, Sequence[str]] | None = None,
 ) -> BacktestResult:
     """Leave-crisis-out backtest of one or more translators.
 
@@ -510,6 +512,12 @@ def run_backtest(
         Bootstrap replications of the comparison interval.
     progress
         Called with one line per fitted model.
+    hidden
+        Window id -> conditioning variables the window's scenario does not give (the masked
+        conditioning experiment): every model is fitted and sampled without the features
+        computed from them (:func:`~risk_dagster.translate.conditioning.restricted_copy`, the
+        refit production makes for such a scenario), those features set missing in the
+        window's inputs. The factors scored are the same open factors either way.
 
     Returns
     -------
@@ -547,6 +555,9 @@ def run_backtest(
             raise ValueError(f"run_backtest: window {wid}: no macro features for {[str(q) for q in missing]}")
         X = features.loc[wq]
         context = features[features.index < wq[0]].tail(context_quarters)
+        masked = hidden_features((hidden or {}).get(wid, ()))
+        if masked:
+            X, context = X.assign(**{c: np.nan for c in masked}), context.assign(**{c: np.nan for c in masked})
         realized = factor_history.changes.reindex(index=wq, columns=open_ids).to_numpy(dtype=np.float64)
         z_obs = realized / std[None, :]
 
@@ -554,7 +565,10 @@ def run_backtest(
             draws: dict[str, FloatArray] = {}
             for name, factory in models.items():
                 t0 = time.perf_counter()
-                model = _instantiate(factory, model_seed).fit(training)
+                model = _instantiate(factory, model_seed)
+                if masked:
+                    model = restricted_copy(model, masked)
+                model = model.fit(training)
                 out = np.asarray(model.predictive_changes(X, n_samples, sample_seed, context=context), np.float64)
                 timings[name] += time.perf_counter() - t0
                 ids = list(getattr(model, "factor_ids_", factor_ids))
@@ -617,6 +631,7 @@ def run_backtest(
         "context_quarters": int(context_quarters),
         "pooling": "mean over all held-out quarters (ES) / factor-quarters (CRPS, coverage)",
         "models": list(models),
+        "hidden": {w: list(v) for w, v in (hidden or {}).items()},
         "seconds": {"total": round(time.perf_counter() - started, 1), **{m: round(t, 1) for m, t in timings.items()}},
     }
     return BacktestResult(

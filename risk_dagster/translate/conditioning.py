@@ -34,7 +34,7 @@ A scenario giving none of the activity variables (real GDP growth, unemployment)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -51,12 +51,21 @@ from risk_dagster.translate.features import (
     SATELLITE_REGRESSORS,
     available_features,
     check_conditioning,
+    feature_inputs,
     jump_off_quarter,
 )
 from risk_dagster.translate.protocol import Translator
 from risk_dagster.translate.training import TrainingSet
 
-__all__ = ["RULES", "condition_on", "conditioning_info", "load_conditioning_map", "to_canonical"]
+__all__ = [
+    "RULES",
+    "condition_on",
+    "conditioning_info",
+    "hidden_features",
+    "load_conditioning_map",
+    "restricted_copy",
+    "to_canonical",
+]
 
 RULES: tuple[str, ...] = ("growth_even", "index_from_growth", "level_interpolated")
 """Annual-to-quarterly rules of the conditioning map (stated in its YAML header)."""
@@ -208,6 +217,41 @@ def conditioning_info(translator: Translator, scenario: MacroScenario) -> dict[s
     }
 
 
+def hidden_features(variables: Sequence[str]) -> list[str]:
+    """The features (:data:`FEATURES` order) computed from any of ``variables``."""
+    hidden = set(variables)
+    return [f for f in FEATURES if set(feature_inputs(f)) & hidden]
+
+
+def restricted_copy(translator: Translator, hidden: Sequence[str]) -> Translator:
+    """An UNFITTED copy of a translator's model that does not condition on the ``hidden``
+    features: the same configuration otherwise (the satellite without those regressors and
+    stress drivers, the transformer with ``conditioning`` = the other features)."""
+    from risk_dagster.translate.satellite import SatelliteTranslator
+    from risk_dagster.translate.transformer import TransformerTranslator
+
+    drop = set(hidden)
+    out: Any
+    if isinstance(translator, TransformerTranslator):
+        visible = [f for f in (translator.config.conditioning or FEATURES) if f not in drop]
+        out = type(translator)(replace(translator.config, conditioning=tuple(f for f in FEATURES if f in visible)))
+    elif isinstance(translator, SatelliteTranslator):
+        out = type(translator)(
+            [r for r in translator.regressors if r not in drop],
+            lags=translator.lags,
+            block_length=translator.block_length,
+            hac_maxlags=translator.hac_maxlags,
+            quantiles=translator.quantiles,
+            scale_cap=translator.scale_cap,
+            min_obs=translator.min_obs,
+            scale_features=[f for f in translator.scale_features if f not in drop],
+        )
+    else:
+        raise ValueError(f"restricted_copy: no restricted model for {type(translator).__name__}")
+    out.version = getattr(translator, "version", out.version)
+    return out  # type: ignore[no-any-return]
+
+
 def condition_on(translator: Translator, scenario: MacroScenario, training: TrainingSet | None) -> Translator:
     """The translator itself when the scenario gives all its inputs, else the same model
     fitted on the inputs the scenario gives (module docstring).
@@ -227,27 +271,7 @@ def condition_on(translator: Translator, scenario: MacroScenario, training: Trai
             f"{scenario.scenario_id}: the scenario leaves out inputs {info['hidden']} of "
             f"{getattr(translator, 'model_id', 'the translator')}; conditioning on what it gives needs the training set"
         )
-    given = set(info["given"])
-    from risk_dagster.translate.satellite import SatelliteTranslator
-    from risk_dagster.translate.transformer import TransformerTranslator
-
-    if isinstance(translator, TransformerTranslator):
-        config = replace(translator.config, conditioning=tuple(f for f in FEATURES if f in given))
-        restricted: Any = TransformerTranslator(config)
-    elif isinstance(translator, SatelliteTranslator):
-        restricted = SatelliteTranslator(
-            [r for r in translator.regressors if r in given],
-            lags=translator.lags,
-            block_length=translator.block_length,
-            hac_maxlags=translator.hac_maxlags,
-            quantiles=translator.quantiles,
-            scale_cap=translator.scale_cap,
-            min_obs=translator.min_obs,
-            scale_features=[f for f in translator.scale_features if f in given],
-        )
-    else:
-        raise ValueError(f"condition_on: no restricted refit for {type(translator).__name__}")
-    restricted.version = getattr(translator, "version", restricted.version)
+    restricted: Any = restricted_copy(translator, [f for f in FEATURES if f not in set(info["given"])])
     restricted.fit(training)
     restricted.conditioning_ = {**info, "refitted_from": f"{translator.model_id} {translator.version}"}
     return restricted  # type: ignore[no-any-return]

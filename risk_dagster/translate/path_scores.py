@@ -67,7 +67,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -403,41 +402,16 @@ def satellite_inputs() -> list[str]:
     return list(dict.fromkeys([*SATELLITE_REGRESSORS, *SCALE_FEATURES]))
 
 
-@lru_cache(maxsize=1)
-def _satellite_inputs_class() -> type:
-    from risk_dagster.translate.transformer import TransformerTranslator
-
-    allowed = frozenset(satellite_inputs())
-
-    class SatelliteInputsTransformer(TransformerTranslator):  # type: ignore[misc, valid-type]
-        """The transformer whose network reads only the satellite's macro inputs.
-
-        Every macro feature outside :func:`satellite_inputs` is masked in the network's input
-        tokens (value 0, observed flag 0: the transformer's own encoding of a missing input),
-        in training and in sampling; with ``window=2`` and ``factor_lags=False`` (set by
-        :func:`satellite_inputs_transformer`) the network sees those features in the quarter
-        and the quarter before, and no lagged factor change. The skip path (the satellite's
-        design) and the stress scale (VIX, VIX change, unemployment change, BBB spread change:
-        all satellite inputs) are unchanged.
-        """
-
-        def _x_tokens(self, feats: pd.DataFrame, quarters: pd.PeriodIndex) -> FloatArray:
-            hidden = [c for c in feats.columns if c not in allowed]
-            return super()._x_tokens(feats.assign(**{c: np.nan for c in hidden}), quarters)
-
-    return SatelliteInputsTransformer
-
-
 def satellite_inputs_transformer(config: Any | None = None, *, quick: bool = False) -> ModelFactory:
     """Factory of the conditioning ablation: the transformer restricted to the satellite's inputs.
 
-    ``TransformerConfig`` has no option restricting the macro features its network reads (its
-    tokens hold every feature of :data:`~risk_dagster.translate.features.FEATURES`); this
-    ablation masks the others (see the class docstring) and sets ``window=2`` (the quarter and
-    its first lag, the satellite's lags) and ``factor_lags=False`` (the satellite reads no
-    lagged factor change). Everything else is the transformer's config, and the ensemble seeds
-    follow :func:`~risk_dagster.translate.backtest.default_models` (``base_seed = 1000 x seed``),
-    so the ablation differs from the transformer by its inputs only.
+    The transformer's configuration with ``conditioning`` set to :func:`satellite_inputs` (every
+    other feature hidden: masked in the network's tokens, value 0 and observed flag 0), ``window=2``
+    (the quarter and its first lag, the satellite's lags) and ``factor_lags=False`` (the satellite
+    reads no lagged factor change). Everything else is the transformer's config, and the ensemble
+    seeds follow :func:`~risk_dagster.translate.backtest.default_models` (``base_seed = 1000 x
+    seed``), so the ablation differs from the transformer by its inputs only (its skip path and
+    stress scale already read satellite inputs only).
 
     Parameters
     ----------
@@ -451,14 +425,15 @@ def satellite_inputs_transformer(config: Any | None = None, *, quick: bool = Fal
     ModelFactory
         ``seed -> unfitted translator``.
     """
-    from risk_dagster.translate.transformer import TransformerConfig
+    from risk_dagster.translate.features import FEATURES
+    from risk_dagster.translate.transformer import TransformerConfig, TransformerTranslator
 
     base = config if config is not None else (TransformerConfig.small() if quick else TransformerConfig())
-    restricted = replace(base, window=2, factor_lags=False)
-    cls = _satellite_inputs_class()
+    visible = set(satellite_inputs())
+    restricted = replace(base, window=2, factor_lags=False, conditioning=tuple(f for f in FEATURES if f in visible))
 
     def factory(seed: int) -> Translator:
-        return cls(restricted, base_seed=1000 * seed)  # type: ignore[no-any-return]
+        return TransformerTranslator(restricted, base_seed=1000 * seed)
 
     return factory
 

@@ -94,6 +94,27 @@ def recession_indicator() -> pd.Series:
     return pd.Series(frame["USREC"].to_numpy(dtype=np.float64), index=pd.to_datetime(frame["date"]), name="USREC")
 
 
+def masked_variables(blocks: Mapping[str, Sequence[pd.Period]], fraction: float, seed: int) -> dict[str, list[str]]:
+    """Origin label -> the conditioning variables withheld there (none when ``fraction`` is 0)."""
+    from risk_dagster.translate.features import ACTIVITY_VARIABLES, CONDITIONING_VARIABLES
+
+    k = int(round(float(fraction) * len(CONDITIONING_VARIABLES)))
+    if k <= 0:
+        return {}
+    if k >= len(CONDITIONING_VARIABLES):
+        raise ValueError(f"mask_fraction {fraction}: at least one activity variable must stay")
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[str]] = {}
+    for label in blocks:
+        while True:
+            pick = sorted(rng.choice(len(CONDITIONING_VARIABLES), size=k, replace=False))
+            chosen = [CONDITIONING_VARIABLES[i] for i in pick]
+            if any(v not in chosen for v in ACTIVITY_VARIABLES):
+                break
+        out[label] = chosen
+    return out
+
+
 def rolling_origin_markdown(doc: Mapping[str, Any]) -> str:
     """The rolling-origin scores as Markdown for a risk reader."""
     models = [m for m in doc if m not in ("comparison", "settings", "ablation", "paths")]
@@ -255,6 +276,8 @@ def rolling_origin(
     path_samples: int | None = None,
     path_block_length: int = 2,
     progress: Callable[[str], None] | None = None,
+    mask_fraction: float = 0.0,
+    mask_seed: int = 2024,
 ) -> dict[str, Any]:
     """Fit at every origin on the past only, score every later quarter once.
 
@@ -282,6 +305,14 @@ def rolling_origin(
         Paths drawn per origin, model and seed set; ``n_samples`` by default.
     path_block_length
         Consecutive origins per block of the path comparison's bootstrap.
+    mask_fraction, mask_seed
+        The masked-conditioning experiment: at each origin, ``round(mask_fraction x 9)`` of
+        the nine :data:`~risk_dagster.translate.features.CONDITIONING_VARIABLES` are withheld
+        (drawn with ``mask_seed``, the same for every model; at least one of the activity
+        variables always kept, as :func:`~risk_dagster.translate.features.check_conditioning`
+        requires), and every model is fitted and sampled without the features computed from
+        them, as production translates a scenario that does not give them
+        (:mod:`risk_dagster.translate.conditioning`). The paths are not scored then.
 
     Returns
     -------
@@ -300,6 +331,8 @@ def rolling_origin(
     last = pd.Period(last_quarter, freq="Q-DEC") if last_quarter else pd.Period(changes.index[-1], freq="Q-DEC")
     blocks = origins(last, first=first_origin, step=step)
     fitted: dict[str, list[Translator]] = {m: [] for m in models}
+    hidden = masked_variables(blocks, mask_fraction, mask_seed)
+    paths = paths and not hidden
     result = run_backtest(
         factor_history,
         fed_history,
@@ -311,6 +344,7 @@ def rolling_origin(
         buffer_after=10_000,  # everything after the origin's block is left out too: the past only
         n_boot=10,  # the leave-window-out interval is not used here
         progress=progress,
+        hidden=hidden,
     )
     scored = set(result.quarter_scores["quarter"])
     stress = {str(q) for q in stress_quarters(fed_history, recession)} & scored
@@ -366,6 +400,8 @@ def rolling_origin(
             block_length=path_block_length, seed=boot_seed,
         )  # fmt: skip
     out["settings"] = {
+        "mask_fraction": float(mask_fraction),
+        "masked_variables": {w: list(v) for w, v in hidden.items()},
         "origins": [str(b[0]) for b in blocks.values()],
         "step": int(step),
         "first_origin": first_origin,

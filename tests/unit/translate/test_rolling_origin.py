@@ -75,3 +75,38 @@ def test_scores_pooled_stress_and_calm(evaluation):
     assert comp["stress"]["n_quarters"] == doc["satellite"]["stress"]["n_quarters"]
     assert "Rolling-origin evaluation" in rolling_origin_markdown(doc)
     assert np.isfinite(doc["satellite"]["outside_design_windows"]["energy_score"])
+
+
+def test_masked_conditioning_withholds_variables_from_every_model(factor_history: FactorHistory, fed_history_2026: MacroScenario):
+    from risk_dagster.translate.features import ACTIVITY_VARIABLES, CONDITIONING_VARIABLES
+    from risk_dagster.translate.rolling_origin import masked_variables
+    from risk_dagster.translate.satellite import SatelliteTranslator
+
+    blocks = origins(pd.Period("2025Q2", freq="Q-DEC"), first="2000Q1", step=8)
+    for fraction, k in ((0.3, 3), (0.6, 5)):
+        masks = masked_variables(blocks, fraction, 7)
+        assert set(masks) == set(blocks) and all(len(v) == k for v in masks.values())
+        assert all(set(v) <= set(CONDITIONING_VARIABLES) and not set(ACTIVITY_VARIABLES) <= set(v) for v in masks.values())
+        assert masks == masked_variables(blocks, fraction, 7) and masks != masked_variables(blocks, fraction, 8)
+    assert masked_variables(blocks, 0.0, 7) == {}
+
+    fitted: list[SatelliteTranslator] = []
+
+    class Recording(SatelliteTranslator):
+        def fit(self, training):  # type: ignore[no-untyped-def]
+            fitted.append(self)
+            return super().fit(training)
+
+    doc = rolling_origin(
+        factor_history, fed_history_2026, models={"satellite": Recording, "transformer": SatelliteTranslator},
+        first_origin="2022Q1", n_samples=60, seeds=(0,), n_boot=50, mask_fraction=0.6, mask_seed=3,
+    )  # fmt: skip
+    masks = doc["settings"]["masked_variables"]
+    assert doc["settings"]["mask_fraction"] == 0.6 and len(masks) == 2 and "paths" not in doc
+    # Each origin's satellite was fitted without the regressors of its withheld variables.
+    from risk_dagster.translate.conditioning import hidden_features
+
+    for model, (label, withheld) in zip(fitted, masks.items(), strict=True):
+        assert not set(model.regressors) & set(hidden_features(withheld)), label
+        assert len(model.regressors) < 9
+    assert np.isfinite(doc["satellite"]["energy_score"])
