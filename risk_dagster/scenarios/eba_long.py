@@ -33,8 +33,9 @@ import pandas as pd
 
 from risk_dagster.errors import InputFileError
 from risk_dagster.scenarios.model import MacroScenario
+from risk_dagster.scenarios.textio import sniff_header
 
-__all__ = ["COLUMNS", "CONCEPTS", "read", "shipped_file"]
+__all__ = ["COLUMNS", "CONCEPTS", "can_read", "read", "shipped_file"]
 
 COLUMNS: tuple[str, ...] = ("scenario", "variable", "measure", "unit", "key", "tenor", "sector", "year", "value")
 """Header of the long layout."""
@@ -50,6 +51,15 @@ CONCEPTS: dict[tuple[str, str], str] = {
 """(file variable, measure) -> catalog id of the concept."""
 
 _KINDS = {"adverse": "adverse", "baseline": "baseline"}
+
+
+def can_read(path: str | Path) -> bool:
+    """Whether ``path`` is a CSV with exactly the long layout's header. Never raises."""
+    try:
+        first = sniff_header(Path(path), 4096)
+    except Exception:  # noqa: BLE001 - a file we cannot open is simply not ours
+        return False
+    return first is not None and [h.strip().casefold() for h in first] == list(COLUMNS)
 
 
 def shipped_file() -> Path:

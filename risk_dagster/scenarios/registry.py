@@ -38,12 +38,14 @@ READER_MODULES: tuple[str, ...] = (
     "risk_dagster.scenarios.fed",
     "risk_dagster.scenarios.ngfs",
     "risk_dagster.scenarios.eba",
+    "risk_dagster.scenarios.eba_long",
 )
 
 _EXPECTED_LAYOUTS = (
     "a Fed scenario CSV ('Scenario Name', 'Date' as 'YYYY Qn', Fed variable columns), "
     "an NGFS/IAMC CSV (Model, Scenario, Region, Variable, Unit, years) "
-    "or an EBA scenario CSV/XLSX (country, variable, years)"
+    "an EBA scenario CSV/XLSX (country, variable, years) "
+    "or the EBA long layout (scenario, variable, measure, unit, key, tenor, sector, year, value)"
 )
 
 

@@ -120,3 +120,12 @@ def test_a_scenario_without_the_real_economy_is_refused_clearly() -> None:
     ngfs = read_ngfs(next((data_dir() / "ngfs").glob("*.csv")))[0]
     with pytest.raises(ValueError, match="cannot be translated.*climate transition overlay"):
         check_conditioning(ngfs)
+
+
+def test_the_long_layout_is_recognised_as_a_scenario_file() -> None:
+    from risk_dagster.scenarios.eba_long import shipped_file
+    from risk_dagster.scenarios.registry import detect_reader, read_scenario_files
+
+    assert detect_reader(shipped_file()).__name__ == "risk_dagster.scenarios.eba_long"
+    ids = {s.scenario_id for s in read_scenario_files([str(shipped_file())])}
+    assert {"eba-2025-adverse", "eba-2025-baseline"} <= ids
