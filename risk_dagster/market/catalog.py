@@ -4,6 +4,12 @@ A :class:`RiskFactor` says what a factor is (class, unit), how it is shocked (``
 ``log_return``, ``vol_points``, ``absolute``), where its history comes from (source, dataset,
 column, aggregation to quarters, further sources blended in) and whether a Fed supervisory
 scenario fixes it. :func:`load_risk_factor_catalog` validates the YAML and caches the result.
+
+A factor with ``source: derived`` has no history of its own: it is computed from other factors
+of a ShockSet by the module its ``derived_from`` names (the spreads by rating bucket,
+:mod:`risk_dagster.translate.rating_spreads`). It has no dataset, series or aggregation, the
+factor history leaves it out (:meth:`RiskFactorCatalog.with_history`), and no translator is
+trained on it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ __all__ = [
     "AGGREGATIONS",
     "ASSET_CLASSES",
     "DATASET_SOURCES",
+    "DERIVED_SOURCE",
     "SHOCK_TYPES",
     "SOURCES",
     "RiskFactor",
@@ -40,6 +47,8 @@ SOURCES: tuple[str, ...] = (
     "fed", "treasury", "fred_md", "fred_qd", "french", "h10", "eia", "chicago_fed", "nber",
 )  # fmt: skip
 AGGREGATIONS: tuple[str, ...] = ("last", "mean", "max", "compound")
+DERIVED_SOURCE = "derived"
+"""``source`` of a factor computed from other factors (no history); ``derived_from`` names the rule."""
 
 DATASET_SOURCES: dict[str, str] = {
     "fed_history": "fed",
@@ -70,6 +79,9 @@ _ID = re.compile(r"^[a-z]+(\.[a-z0-9_]+)+$")
 _FED_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _REQUIRED = ("id", "asset_class", "shock_type", "unit", "source", "dataset", "series", "aggregation", "description")
 _KNOWN_KEYS = frozenset({*_REQUIRED, "minus", "blend", "fixed_by_fed"})
+_DERIVED_REQUIRED = ("id", "asset_class", "shock_type", "unit", "source", "derived_from", "description")
+_DERIVED_KEYS = frozenset({*_DERIVED_REQUIRED, "fixed_by_fed"})
+_MODULE = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+$")
 
 
 @dataclass(frozen=True)
@@ -118,7 +130,7 @@ class RiskFactor:
     unit
         Unit of the level (``percent``, ``index``, ``usd_per_eur`` ...).
     primary
-        The main history source.
+        The main history source; ``None`` for a derived factor.
     blend
         Further sources of the same quantity, blended with the primary per quarter.
     fixed_by_fed
@@ -126,38 +138,47 @@ class RiskFactor:
         difference of two ids, or ``None``.
     description
         Words.
+    derived_from
+        For a derived factor (``source: derived``, no history), the dotted module that computes
+        it from other factors of a ShockSet; ``None`` otherwise.
     """
 
     id: str
     asset_class: str
     shock_type: str
     unit: str
-    primary: SeriesRef
+    primary: SeriesRef | None
     description: str
     blend: tuple[SeriesRef, ...] = field(default_factory=tuple)
     fixed_by_fed: str | None = None
+    derived_from: str | None = None
 
     # -- shortcuts to the primary source, as the catalog YAML writes them
     @property
+    def is_derived(self) -> bool:
+        """Computed from other factors (``source: derived``): no dataset, no history."""
+        return self.primary is None
+
+    @property
     def source(self) -> str:
-        return self.primary.source
+        return DERIVED_SOURCE if self.primary is None else self.primary.source
 
     @property
-    def dataset(self) -> str:
-        return self.primary.dataset
+    def dataset(self) -> str | None:
+        return None if self.primary is None else self.primary.dataset
 
     @property
-    def series(self) -> str:
-        return self.primary.series
+    def series(self) -> str | None:
+        return None if self.primary is None else self.primary.series
 
     @property
-    def aggregation(self) -> str:
-        return self.primary.aggregation
+    def aggregation(self) -> str | None:
+        return None if self.primary is None else self.primary.aggregation
 
     @property
     def refs(self) -> tuple[SeriesRef, ...]:
-        """Primary then blended sources."""
-        return (self.primary, *self.blend)
+        """Primary then blended sources (none for a derived factor)."""
+        return () if self.primary is None else (self.primary, *self.blend)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -185,13 +206,14 @@ class RiskFactor:
             "source": self.source,
             "dataset": self.dataset,
             "series": self.series,
-            "minus": self.primary.minus,
+            "minus": None if self.primary is None else self.primary.minus,
             "aggregation": self.aggregation,
             "blend": [
                 {"source": r.source, "dataset": r.dataset, "series": r.series, "aggregation": r.aggregation}
                 for r in self.blend
             ],
             "fixed_by_fed": self.fixed_by_fed,
+            "derived_from": self.derived_from,
             "description": self.description,
         }
 
@@ -260,6 +282,15 @@ class RiskFactorCatalog(Sequence[RiskFactor]):
         """A catalog of these factors, in this order."""
         return RiskFactorCatalog([self.get(i) for i in ids], self.path)
 
+    def with_history(self) -> RiskFactorCatalog:
+        """The factors with a history source (every one but the derived), in catalog order."""
+        return RiskFactorCatalog([f for f in self._factors if not f.is_derived], self.path)
+
+    @property
+    def derived_ids(self) -> list[str]:
+        """Ids of the derived factors (``source: derived``), in catalog order."""
+        return [f.id for f in self._factors if f.is_derived]
+
 
 # --------------------------------------------------------------------------- loading
 def _entry_lines(text: str) -> list[int]:
@@ -311,12 +342,15 @@ def _factor(path: Path, raw: Any, index: int, line: int | None) -> RiskFactor:
     def fail(rule: str, msg: str, col: str | None = None) -> InputFileError:
         return InputFileError(path, rule, f"{where}: {msg}", row=line, column=col)
 
-    missing = [k for k in _REQUIRED if k not in raw or raw[k] in (None, "")]
+    derived = raw.get("source") == DERIVED_SOURCE
+    required, known = (_DERIVED_REQUIRED, _DERIVED_KEYS) if derived else (_REQUIRED, _KNOWN_KEYS)
+    missing = [k for k in required if k not in raw or raw[k] in (None, "")]
     if missing:
         raise fail("missing_field", f"missing {missing}", missing[0])
-    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    unknown = sorted(set(raw) - known)
     if unknown:
-        raise fail("unknown_field", f"unknown key(s) {unknown}", unknown[0])
+        why = " (a derived factor has no dataset, series, aggregation or blend)" if derived else ""
+        raise fail("unknown_field", f"unknown key(s) {unknown}{why}", unknown[0])
     fid = raw["id"]
     if not isinstance(fid, str) or not _ID.match(fid):
         raise fail("bad_id", f"id {fid!r} must be dotted lower-case, e.g. rates.ust.10y", "id")
@@ -329,6 +363,21 @@ def _factor(path: Path, raw: Any, index: int, line: int | None) -> RiskFactor:
         raise fail("shock_type_mismatch", f"{cls} factors use {sorted(_CLASS_SHOCKS[cls])}, not {shock!r}", "shock_type")
     if shock == "absolute_bp" and raw["unit"] != "percent":
         raise fail("bad_unit", "absolute_bp factors must have levels in percent", "unit")
+    if derived:
+        module = raw["derived_from"]
+        if not isinstance(module, str) or not _MODULE.match(module):
+            raise fail("bad_derived_from", f"derived_from {module!r} must be a dotted module path", "derived_from")
+        if raw.get("fixed_by_fed") is not None:
+            raise fail("bad_fixed_by_fed", "a derived factor cannot be fixed by the Fed", "fixed_by_fed")
+        return RiskFactor(
+            id=fid,
+            asset_class=cls,
+            shock_type=shock,
+            unit=str(raw["unit"]),
+            primary=None,
+            description=" ".join(str(raw["description"]).split()),
+            derived_from=module,
+        )
     primary = _ref(path, raw, where, line)
     blend_raw = raw.get("blend") or []
     if not isinstance(blend_raw, list):

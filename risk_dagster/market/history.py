@@ -1,4 +1,5 @@
-"""Quarterly history of every catalog risk factor: levels, shocks in each factor's unit, coverage.
+"""Quarterly history of every catalog risk factor with a source (derived factors have none): levels,
+shocks in each factor's unit, coverage.
 
 :func:`build_factor_history` turns the Fed historic table (a quarter x canonical-variable
 frame) and the shipped market histories (:func:`load_history_sources`) into a
@@ -249,13 +250,15 @@ def build_factor_history(
     start, end
         Window (inclusive). ``end`` defaults to the Fed history's last quarter.
     catalog
-        Factor catalog; the shipped one by default.
+        Factor catalog; the shipped one by default. Derived factors (``source: derived``, e.g.
+        the spreads by rating bucket) have no history and are left out: the frames hold
+        :meth:`RiskFactorCatalog.with_history`'s factors, in catalog order.
 
     Returns
     -------
     FactorHistory
     """
-    catalog = catalog if catalog is not None else load_risk_factor_catalog()
+    catalog = (catalog if catalog is not None else load_risk_factor_catalog()).with_history()
     fed = _as_quarterly(fed_history)
     if sources is None:
         sources = load_history_sources()

@@ -40,6 +40,7 @@ from risk_dagster.portfolio.positions import (
     coerce_positions,
     validate_positions,
 )
+from risk_dagster.translate.rating_spreads import RATING_FACTORS, rating_factor
 
 __all__ = [
     "SAMPLE_BOOK_PATH",
@@ -116,7 +117,13 @@ _IG_RATING_P = np.array([2, 3, 4, 6, 10, 14, 14, 17, 17, 13], dtype="float64")  
 _HY_RATING_P = np.array([18, 20, 17, 14, 12, 9, 5, 3, 2], dtype="float64")  # BB+..CCC-
 
 _CURRENCIES = ("USD", "EUR", "JPY", "GBP")
-_CREDIT_CURVES = ("credit.spread.aaa_10y", "credit.spread.bbb_10y", "credit.spread.baa_10y")
+# Agencies and agency MBS on the Aaa-10y spread; corporates on their rating bucket's spread
+# (credit.spread.rating.aaa ... .ccc, derived from the scenario's BBB-10y spread with stress
+# multiples by rating: risk_dagster.translate.rating_spreads)
+_AGENCY_CURVE = "credit.spread.aaa_10y"
+_CREDIT_CURVES = (_AGENCY_CURVE, *RATING_FACTORS)
+_RATING_CURVE = np.array([_CREDIT_CURVES.index(rating_factor(r)) for r in RATINGS], dtype=np.int16)
+"""Code in :data:`_CREDIT_CURVES` of each rating's bucket factor, in ``RATINGS`` order."""
 _SECTORS = ("nodur", "durbl", "manuf", "enrgy", "chems", "buseq", "telcm", "utils", "shops", "hlth", "money", "other")
 _SECTOR_P = np.array([5, 4, 8, 4, 3, 30, 4, 3, 10, 10, 12, 7], dtype="float64")  # ~ U.S. market weights
 _EQUITY_FACTORS = tuple(f"equity.sector.{s}" for s in _SECTORS) + ("equity.sp500", "equity.nasdaq")
@@ -268,7 +275,7 @@ def _bonds(book: _Book, rng: np.random.Generator, sl: slice, segment: str) -> No
         spread = np.where(mbs, 60.0, 40.0)
         noise = 0.006
         freq_fixed = np.where(mbs, 12.0, 2.0)
-        curve = np.full(n, book.code("credit_curve", "credit.spread.aaa_10y"))
+        curve = np.full(n, book.code("credit_curve", _AGENCY_CURVE))
     else:
         ig = segment == "corporate_ig"
         frn = rng.random(n) < (0.15 if ig else 0.10)
@@ -278,9 +285,8 @@ def _bonds(book: _Book, rng: np.random.Generator, sl: slice, segment: str) -> No
         spread = _RATING_SPREAD_BP[rating]
         noise = 0.006 if ig else 0.01
         freq_fixed = np.full(n, 2.0)
-        # AAA..A- on the Aaa curve, BBB on the BBB curve (fixed by the Fed scenario), high yield
-        # on the Baa curve (the widest the catalog has)
-        curve = np.where(rating <= RATINGS.index("A-"), 0, np.where(rating <= RATINGS.index("BBB-"), 1, 2))
+        # each corporate on its rating bucket's spread (AA+/AA/AA- -> credit.spread.rating.aa ...)
+        curve = _RATING_CURVE[rating]
     mat = np.round(mat, 2)
     coupon = _par_yield(mat) + spread / 1e4 + rng.normal(0.0, noise, n)  # issued at other times: off today's curve
     coupon = np.clip(_round_to(coupon, 0.00125), 0.00125, 0.14)  # coupons in 1/8 of a percent

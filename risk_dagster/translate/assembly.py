@@ -1,6 +1,7 @@
 """The sampling assembly every translator's ``sample()`` shares: the macro path and its features,
 the model's one-quarter draws cumulated, the scenario's fixed paths imposed and the open factors
-made coherent, then jump-off levels and provenance (:func:`assemble_shockset`, :func:`to_shockset`)."""
+made coherent, then jump-off levels and provenance (:func:`assemble_shockset`, :func:`to_shockset`),
+and the derived spreads by rating bucket appended (:func:`~risk_dagster.translate.rating_spreads.add_rating_spreads`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from risk_dagster.translate.features import (
     macro_path,
     projection_quarters,
 )
+from risk_dagster.translate.rating_spreads import ANCHOR_FACTOR, add_rating_spreads
 from risk_dagster.translate.shockset import FloatArray, ShockSet
 
 
@@ -103,7 +105,10 @@ def assemble_shockset(
     scenario's fixed factor paths imposed and the open factors made coherent
     (:func:`apply_consistency` with the translator's :class:`CoherenceModel`, the envelope
     centred on the cumulative ``mean_changes``), then jump-off levels and provenance
-    (:func:`to_shockset`). A translator only supplies its draws and its mean.
+    (:func:`to_shockset`), and last the seven spreads by rating bucket derived from the set's
+    BBB-10y and Baa-10y spreads (:func:`~risk_dagster.translate.rating_spreads.add_rating_spreads`;
+    left out, with a metadata note, when the translator has no BBB-10y factor). A translator only
+    supplies its draws and its mean.
 
     Parameters
     ----------
@@ -136,7 +141,8 @@ def assemble_shockset(
     Returns
     -------
     ShockSet
-        ``[samples, quarters, factors]``, fixed factors exactly on the scenario's path.
+        ``[samples, quarters, factors]``, fixed factors exactly on the scenario's path: the
+        translator's factors in its order, then the rating-bucket factors.
     """
     feats = macro_features(macro_path(scenario, history, lookback=lookback))
     X = feats.loc[projection_quarters(scenario)]
@@ -160,7 +166,7 @@ def assemble_shockset(
     meta = dict(metadata(X)) if metadata is not None else {}
     meta["training"] = translator.training_summary_
     meta["coherence"] = coherence.summary() if coherence is not None else None
-    return to_shockset(
+    drawn = to_shockset(
         shocks,
         scenario=scenario,
         history=history,
@@ -174,3 +180,7 @@ def assemble_shockset(
         metadata=meta,
         catalog=catalog,
     )
+    if ANCHOR_FACTOR not in drawn.factor_ids:
+        drawn.metadata["rating_spreads"] = f"not derived: the translator has no {ANCHOR_FACTOR} factor"
+        return drawn
+    return add_rating_spreads(drawn)

@@ -35,6 +35,8 @@ FAILING_TESTS: dict[str, str] = {
     "traditional_shocks:no_sample_breaks_a_hard_rule": "tests.unit.translate.test_shock_checks::test_a_sample_breaking_a_hard_rule_fails",
     "granular_shocks:open_factors_follow_fixed_siblings": "tests.unit.translate.test_shock_checks::test_an_open_spread_drifting_from_its_fixed_sibling_fails",
     "traditional_shocks:open_factors_follow_fixed_siblings": "tests.unit.translate.test_shock_checks::test_an_open_spread_drifting_from_its_fixed_sibling_fails",
+    "granular_shocks:rating_spreads_ordered_above_floor": "tests.unit.translate.test_shock_checks::test_rating_spreads_out_of_order_or_below_floor_fail",
+    "traditional_shocks:rating_spreads_ordered_above_floor": "tests.unit.translate.test_shock_checks::test_rating_spreads_out_of_order_or_below_floor_fail",
     "portfolio:contract_portfolio_positions": "tests.unit.assets.test_every_check_can_fail::test_portfolio_check_fails_on_a_broken_book",
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pandas as pd
@@ -91,13 +92,62 @@ def test_fixed_by_fed_variables_exist(catalog, fed_history) -> None:
 
 def test_enough_factors_have_history(catalog, history) -> None:
     assert len(history.usable(min_quarters=20)) >= 40
-    assert list(history.levels.columns) == catalog.ids
+    # every factor with a source, in catalog order; the derived ones (no history) are left out
+    assert list(history.levels.columns) == catalog.with_history().ids
+    assert list(history.coverage.index) == catalog.with_history().ids
+    assert not any("rating" in note for note in history.notes)
 
 
 def test_factor_history_contract_matches_catalog(catalog) -> None:
     doc = yaml.safe_load((contracts_dir() / "datasets" / "factor_history.yaml").read_text())
     names = [p["name"] for p in doc["schema"][0]["properties"]]
-    assert names == ["quarter", *catalog.ids]
+    assert names == ["quarter", *catalog.with_history().ids]
+
+
+def test_rating_spreads_are_derived_factors(catalog) -> None:
+    from risk_dagster.translate.rating_spreads import RATING_FACTORS
+
+    assert catalog.derived_ids == list(RATING_FACTORS)
+    assert len(catalog.with_history()) == len(catalog) - len(RATING_FACTORS)
+    for fid in RATING_FACTORS:
+        f = catalog.get(fid)
+        assert f.is_derived and f.source == "derived" and f.refs == () and f.sources == ()
+        assert (f.asset_class, f.shock_type, f.unit, f.fixed_by_fed) == ("credit", "absolute_bp", "percent", None)
+        assert f.derived_from == "risk_dagster.translate.rating_spreads" and f.dataset is None
+        assert fid in importlib.import_module(f.derived_from).RATING_FACTORS  # the module that derives it
+    assert not catalog.get("credit.spread.baa_10y").is_derived
+
+
+def _derived(**overrides) -> dict:
+    entry = {
+        "id": "credit.spread.rating.bb", "asset_class": "credit", "shock_type": "absolute_bp", "unit": "percent",
+        "source": "derived", "derived_from": "risk_dagster.translate.rating_spreads", "fixed_by_fed": None,
+        "description": "BB",
+    }  # fmt: skip
+    entry.update(overrides)
+    return entry
+
+
+def test_valid_derived_entry(tmp_path: Path) -> None:
+    cat = parse_risk_factor_catalog(_write(tmp_path, [_entry(), _derived()]))
+    assert cat.derived_ids == ["credit.spread.rating.bb"] and cat.with_history().ids == ["rates.ust.10y"]
+    assert cat.get("credit.spread.rating.bb").as_dict()["derived_from"] == "risk_dagster.translate.rating_spreads"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule", "column"),
+    [
+        ({"derived_from": None}, "missing_field", "derived_from"),
+        ({"derived_from": "not a module"}, "bad_derived_from", "derived_from"),
+        ({"dataset": "fred_md"}, "unknown_field", "dataset"),
+        ({"fixed_by_fed": "bbb_yield"}, "bad_fixed_by_fed", "fixed_by_fed"),
+        ({"unit": "bp"}, "bad_unit", "unit"),
+    ],
+)
+def test_invalid_derived_entry_names_the_rule(tmp_path: Path, overrides, rule, column) -> None:
+    with pytest.raises(InputFileError) as info:
+        parse_risk_factor_catalog(_write(tmp_path, [_entry(), _derived(**overrides)]))
+    assert info.value.rule == rule and info.value.column == column
 
 
 # --------------------------------------------------------------------------- validation

@@ -12,6 +12,7 @@ from risk_dagster.market.history import FactorHistory
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.base import SECTOR_FACTORS, TrainingSet, sector_aggregate, sector_weights
 from risk_dagster.translate.features import macro_features
+from risk_dagster.translate.rating_spreads import RATING_FACTORS
 from risk_dagster.translate.satellite import SatelliteTranslator
 from risk_dagster.translate.shockset import ShockSet
 
@@ -31,7 +32,9 @@ def baseline_draw(satellite: SatelliteTranslator, baseline: MacroScenario, fed_h
 
 
 def test_shape_and_provenance(adverse_draw: ShockSet, satellite: SatelliteTranslator) -> None:
-    assert adverse_draw.shocks.shape == (N, 13, len(satellite.factor_ids_))
+    # the translator's factors, then the seven spreads by rating bucket derived from them
+    assert adverse_draw.factor_ids == [*satellite.factor_ids_, *RATING_FACTORS]
+    assert adverse_draw.shocks.shape == (N, 13, len(satellite.factor_ids_) + len(RATING_FACTORS))
     assert adverse_draw.quarters[0] == "2026Q1" and adverse_draw.quarters[-1] == "2029Q1"
     assert adverse_draw.model_id == "satellite" and adverse_draw.seed == 7
     assert np.isfinite(adverse_draw.shocks).all()

@@ -34,6 +34,9 @@ def test_an_accepted_set_passes_every_check(accepted, severely_adverse, fed_hist
     pairs = results["open_factors_follow_fixed_siblings"]
     assert pairs.passed, pairs.description
     assert "credit.spread.baa_10y / credit.spread.bbb_10y" in pairs.metadata["pairs"].value
+    rating = results["rating_spreads_ordered_above_floor"]
+    assert rating.passed, rating.description
+    assert rating.metadata["samples_checked"].value == accepted.n_samples
 
 
 def test_a_moved_fixed_factor_fails(accepted, severely_adverse: MacroScenario, fed_history_2026, filt, factor_history):
@@ -97,3 +100,28 @@ def test_an_open_spread_drifting_from_its_fixed_sibling_fails(accepted, severely
     assert not check.passed
     assert "credit.spread.baa_10y / credit.spread.bbb_10y" in check.description
     assert check.metadata["quarters_outside"].value == len(drifted.quarters) - 4
+
+
+def test_rating_spreads_out_of_order_or_below_floor_fail(accepted, severely_adverse, fed_history_2026, filt, factor_history):
+    def check(ss: ShockSet):
+        return _results(ss, severely_adverse, fed_history_2026, filt, factor_history.levels)["rating_spreads_ordered_above_floor"]
+
+    # one sample's BB spread under its BBB spread in one quarter: out of order
+    crossed = accepted.select(np.arange(accepted.n_samples))
+    bbb = float(crossed.levels[2, 5, crossed.factor_index("credit.spread.rating.bbb")])
+    with_level(crossed, 2, "credit.spread.rating.bb", 5, bbb - 0.01)
+    result = check(crossed)
+    assert not result.passed and result.metadata["violations"].value["out_of_order"] == 1
+    assert "1 out of order" in result.description
+    # one sample's AAA spread under its historical floor (0.19%) at the start: below floor
+    floored = accepted.select(np.arange(accepted.n_samples))
+    with_level(floored, 3, "credit.spread.rating.aaa", 0, 0.15)
+    result = check(floored)
+    assert not result.passed and result.metadata["violations"].value["below_floor"] == {"aaa": 1}
+    # a set without the rating factors (it could not price the book's corporates)
+    keep = [i for i, f in enumerate(accepted.factor_ids) if not f.startswith("credit.spread.rating.")]
+    bare = ShockSet(accepted.shocks[:, :, keep], accepted.jump_off[keep], [accepted.factor_ids[i] for i in keep],
+                    [accepted.shock_types[i] for i in keep], accepted.quarters, accepted.scenario_id, "m", "1", 0,
+                    dict(accepted.metadata))
+    result = check(bare)
+    assert not result.passed and "missing factors" in result.description

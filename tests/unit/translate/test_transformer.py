@@ -12,6 +12,7 @@ import torch
 
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.base import SECTOR_FACTORS, TrainingSet, Translator, sector_aggregate, sector_weights
+from risk_dagster.translate.rating_spreads import RATING_FACTORS
 from risk_dagster.translate.shockset import ShockSet
 from risk_dagster.translate.transformer import (
     CRISIS_QUARTERS,
@@ -174,7 +175,9 @@ def test_model_gradients_finite_with_late_starting_factors(
 
 
 def test_shape_and_provenance(adverse_draw: ShockSet, transformer_small: TransformerTranslator) -> None:
-    assert adverse_draw.shocks.shape == (N, 13, len(transformer_small.factor_ids_))
+    # the translator's factors, then the seven spreads by rating bucket derived from them
+    assert adverse_draw.factor_ids == [*transformer_small.factor_ids_, *RATING_FACTORS]
+    assert adverse_draw.shocks.shape == (N, 13, len(transformer_small.factor_ids_) + len(RATING_FACTORS))
     assert adverse_draw.quarters[0] == "2026Q1" and adverse_draw.quarters[-1] == "2029Q1"
     assert adverse_draw.model_id == "transformer" and adverse_draw.seed == 7
     assert adverse_draw.metadata["ensemble_seeds"] == transformer_small.seeds
