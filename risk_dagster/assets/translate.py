@@ -23,9 +23,11 @@ from risk_dagster.storage import write_json
 from risk_dagster.translate.backtest import run_backtest
 from risk_dagster.translate.base import TrainingSet, build_training_set
 from risk_dagster.translate.persistence import load_translator, save_translator
+from risk_dagster.translate.conditioning import to_canonical
 from risk_dagster.translate.pipeline import draw_filtered, translate_lanes
 from risk_dagster.translate.pair_envelope import pair_summary, pair_table, pairs_outside_history
 from risk_dagster.translate.plausibility import PlausibilityFilter
+from risk_dagster.translate.rating_spreads import rating_spread_violations, violation_count
 from risk_dagster.translate.registry import ModelRegistry, bootstrap, training_data_hash
 from risk_dagster.translate.satellite import SatelliteTranslator
 from risk_dagster.translate.shockset import ShockSet
@@ -37,6 +39,12 @@ PAIR_CHECK = "open_factors_follow_fixed_siblings"
 PAIR_CHECK_DESCRIPTION = (
     "Every open factor with a fixed sibling (Baa and Aaa vs the BBB spread, 20y and 30y vs the 10y, fed funds "
     "and 1m vs the 3m): the median ratio or basis of every projected quarter inside its historical range."
+)
+RATING_CHECK = "rating_spreads_ordered_above_floor"
+RATING_CHECK_DESCRIPTION = (
+    "The spreads by rating bucket (credit.spread.rating.aaa ... .ccc, derived from the BBB-10y spread): present, "
+    "finite, ordered AAA <= AA <= ... <= CCC in every sample and quarter, and none below its bucket's historical "
+    "minimum (recomputed from the levels)."
 )
 FIXED_FACTOR_TOLERANCE = 1e-9
 """Largest gap (level units) between a sample's fixed factor and the supervisor's path."""
@@ -189,6 +197,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
             dg.AssetCheckSpec("fixed_factors_reproduce_scenario", asset="granular_shocks", blocking=True),
             dg.AssetCheckSpec("no_sample_breaks_a_hard_rule", asset="granular_shocks", blocking=True),
             dg.AssetCheckSpec(PAIR_CHECK, asset="granular_shocks", blocking=True, description=PAIR_CHECK_DESCRIPTION),
+            dg.AssetCheckSpec(RATING_CHECK, asset="granular_shocks", blocking=True, description=RATING_CHECK_DESCRIPTION),
         ],
         kinds={"transformers", "numpy"},
         description="AI scenario set: joint granular shocks drawn by every registry lane, filtered for "
@@ -208,6 +217,9 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
         refs = {name.removeprefix("translator_"): ref for name, ref in lanes.items()}
         translators = load_lanes(refs)
         plausibility = PlausibilityFilter.load(Path(plausibility_filter))
+        # A non-Fed scenario on the canonical variables it gives (a Fed one: itself), so the checks
+        # compare the draws with what was fixed (translate.conditioning).
+        macro_scenarios = to_canonical(macro_scenarios, fed_history)
         outcome = translate_lanes(
             macro_scenarios,
             fed_history,
@@ -257,6 +269,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
             dg.AssetCheckSpec("fixed_factors_reproduce_scenario", asset="traditional_shocks", blocking=True),
             dg.AssetCheckSpec("no_sample_breaks_a_hard_rule", asset="traditional_shocks", blocking=True),
             dg.AssetCheckSpec(PAIR_CHECK, asset="traditional_shocks", blocking=True, description=PAIR_CHECK_DESCRIPTION),
+            dg.AssetCheckSpec(RATING_CHECK, asset="traditional_shocks", blocking=True, description=RATING_CHECK_DESCRIPTION),
         ],
         kinds={"statsmodels", "numpy"},
         description="Traditional scenario set: the satellite benchmark's joint shocks, filtered like the AI set.",
@@ -274,6 +287,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
     ) -> Iterator[dg.Output | dg.AssetCheckResult]:
         satellite = load_translator(Path(satellite_models))
         plausibility = PlausibilityFilter.load(Path(plausibility_filter))
+        macro_scenarios = to_canonical(macro_scenarios, fed_history)  # as granular_shocks
         accepted, report = draw_filtered(
             satellite,
             macro_scenarios,
@@ -359,6 +373,10 @@ def shock_checks(
     * ``open_factors_follow_fixed_siblings``: per open-fixed pair and quarter, the median ratio
       or basis over samples lies inside the range history shows
       (:func:`~risk_dagster.translate.pair_envelope.pair_table`).
+    * ``rating_spreads_ordered_above_floor``: the seven spreads by rating bucket are in the set,
+      finite, ordered AAA ... CCC and at or above their historical floors in every sample and
+      quarter (:func:`~risk_dagster.translate.rating_spreads.rating_spread_violations`). The
+      plausibility filter's move limits do not cover them (derived factors have no history).
     """
     from risk_dagster.translate.base import fixed_factor_paths
     from risk_dagster.translate.plausibility import hard_rule_counts
@@ -416,6 +434,23 @@ def shock_checks(
             else "median outside the historical range: "
             + "; ".join(f"{r.pair} {r.quarter} {r.median:.2f} (history {r.history_min:.2f} to {r.history_max:.2f})"
                         for r in outside.head(6).itertuples())
+        ),
+    )
+
+
+    rating = rating_spread_violations(shockset)
+    broken = violation_count(rating)
+    yield dg.AssetCheckResult(
+        check_name=RATING_CHECK,
+        passed=broken == 0,
+        metadata={
+            "scenario": scenario.scenario_id,
+            "samples_checked": int(rating["samples"]),
+            "violations": dg.MetadataValue.json(_jsonable(rating)),
+        },
+        description=None if broken == 0 else (
+            f"missing factors {rating['missing']}" if rating["missing"]
+            else f"{rating['non_finite']} non-finite, {rating['out_of_order']} out of order, below floor {rating['below_floor']}"
         ),
     )
 
