@@ -1,9 +1,10 @@
 """Reproduce the numbers quoted in ``translate/relations.py`` and the issue notes.
 
 Prints (1) each open-fixed relation's fit on the shipped history (coefficients, HAC t-stats,
-R^2, residual AR(1) and quarters), (2) for every shipped Fed scenario and both translators, the
-share of draws passing the hard rules and the whole filter, and each open-fixed pair's median
-range beside its historical range.
+R^2, residual AR(1) and quarters) and the rate spreads' innovation caps, (2) for every shipped
+Fed scenario and both translators (the registry's current transformer), the share of draws
+passing the hard rules (also without the window yardstick of ``severity_scale``) and the whole
+filter, and each open-fixed pair's median range beside its historical range.
 
 Run from the repository root: ``python scripts/relations_report.py [--samples N] [--json]``.
 """
@@ -53,18 +54,27 @@ def main(argv: list[str] | None = None) -> int:
             }
             for target, r in satellite.coherence_.relations.items()
         },
+        "rate_spread_diff_sd_bp": {k: round(v, 1) for k, v in sorted(satellite.coherence_.spread_diff_sd.items())},
         "scenarios": {},
     }
+    # The same rules without the window yardstick (every factor scaled by its class only, as
+    # before it was added): what the generator changes alone achieve.
+    import dataclasses
+
+    class_only = dataclasses.replace(filt.rules, window_moves={})
     for scenario_id in scenario_partition_ids():
         scenario = load_scenario(scenario_id)
         for name, model in (("satellite", satellite), ("transformer", transformer)):
             drawn = model.sample(scenario, args.samples, args.seed, history=inputs.fed_history)
             bad = hard_rule_violations(drawn, filt.rules)
             hard_ok = ~np.any(np.stack(list(bad.values())), axis=0)
+            bad_class = hard_rule_violations(drawn, class_only)
+            class_ok = ~np.any(np.stack(list(bad_class.values())), axis=0)
             filtered = filt.apply(drawn)
             summary = pair_summary(pair_table(drawn, inputs.factor_history.levels))
             report["scenarios"][f"{scenario_id} / {name}"] = {
                 "hard_rule_acceptance": round(float(hard_ok.mean()), 4),
+                "hard_rule_acceptance_class_scale_only": round(float(class_ok.mean()), 4),
                 "filter_acceptance": round(filtered.acceptance_rate, 4),
                 "rejections": dict(filtered.rejections),
                 "pairs": summary.round(2).to_dict(orient="records"),
@@ -75,8 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     print("Relations (fitted on the shipped history):")
     for target, r in report["relations"].items():
         print(f"  {target}: {r}")
+    print(f"Rate spreads' historical one-quarter change sd (innovation caps, bp): {report['rate_spread_diff_sd_bp']}")
     for key, row in report["scenarios"].items():
-        print(f"\n{key}: hard rules pass {row['hard_rule_acceptance']:.1%}, filter accepts {row['filter_acceptance']:.1%}")
+        print(f"\n{key}: hard rules pass {row['hard_rule_acceptance']:.1%} "
+              f"({row['hard_rule_acceptance_class_scale_only']:.1%} with the class scale only), "
+              f"filter accepts {row['filter_acceptance']:.1%}")
         print(f"  rejections {row['rejections']}")
         for p in row["pairs"]:
             print(f"  {p['pair']}: median {p['median_min']}..{p['median_max']}, 5-95% {p['p05_min']}..{p['p95_max']}, "

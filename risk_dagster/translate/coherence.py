@@ -167,9 +167,10 @@ class CoherenceModel:
        ``kappa = sqrt((1 + phi) / 2)`` turns a first difference into an AR innovation
        (:func:`_ar_path`). The innovations' root mean square is capped at the historical sd of
        the spread's one-quarter change (:attr:`spread_diff_sd`, as for the chained tenors
-       below): a tenor between two fixed nodes sits within a few bp of the supervisor's curve
-       in history (3y: 21 bp, 7y: 10 bp per quarter), while uncapped draws put the 3y +-40 bp
-       around it in the first quarter of the 2025 severely adverse. ``s_0 - mu`` is also why: the jump-off spread mixes the Fed's
+       below; ``scripts/relations_report.py`` prints them): in history a tenor between two
+       fixed nodes moves against the supervisor's curve by a few tens of bp a quarter at most,
+       while the translators' joint draws, uncapped, spread it much wider in the fastest Fed
+       paths. ``s_0 - mu`` is also why: the jump-off spread mixes the Fed's
        quarterly-average nodes with quarter-end tenors (and sometimes a stale as-of date), so
        reverting to it would carry basis noise through the whole path.
 
