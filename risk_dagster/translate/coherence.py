@@ -124,8 +124,8 @@ def _ar_path(increments: FloatArray, phi: float) -> FloatArray:
 def _cap_rms(innovations: FloatArray, ceiling: float) -> FloatArray:
     """``innovations`` scaled by ``min(1, ceiling / rms)``, ``rms`` over all samples and quarters
     (timing and relative size survive); unchanged when ``ceiling`` is NaN."""
-    if not np.isfinite(ceiling) or not innovations.size:
-        return innovations
+    if not np.isfinite(ceiling) or not np.isfinite(innovations).any():
+        return innovations  # nothing drawn to scale (a factor without history at an early origin)
     with np.errstate(invalid="ignore"):
         rms = float(np.sqrt(np.nanmean(innovations**2)))
     return innovations * (ceiling / rms) if np.isfinite(rms) and rms > ceiling else innovations
