@@ -236,16 +236,10 @@ def restricted_copy(translator: Translator, hidden: Sequence[str]) -> Translator
         visible = [f for f in (translator.config.conditioning or FEATURES) if f not in drop]
         out = type(translator)(replace(translator.config, conditioning=tuple(f for f in FEATURES if f in visible)))
     elif isinstance(translator, SatelliteTranslator):
-        out = type(translator)(
-            [r for r in translator.regressors if r not in drop],
-            lags=translator.lags,
-            block_length=translator.block_length,
-            hac_maxlags=translator.hac_maxlags,
-            quantiles=translator.quantiles,
-            scale_cap=translator.scale_cap,
-            min_obs=translator.min_obs,
-            scale_features=[f for f in translator.scale_features if f not in drop],
-        )
+        params = translator.init_params()
+        params["regressors"] = [r for r in params["regressors"] if r not in drop]
+        params["scale_features"] = [f for f in params["scale_features"] if f not in drop]
+        out = type(translator)(**params)
     else:
         raise ValueError(f"restricted_copy: no restricted model for {type(translator).__name__}")
     out.version = getattr(translator, "version", out.version)

@@ -171,6 +171,20 @@ class SatelliteTranslator:
         self.min_obs = int(min_obs)
         self._fitted = False
 
+    def init_params(self) -> dict[str, Any]:
+        """The constructor's arguments of this model (``type(self)(**init_params())`` is an
+        unfitted copy); what :meth:`to_dict` saves as ``config``."""
+        return {
+            "regressors": list(self.regressors),
+            "lags": self.lags,
+            "block_length": self.block_length,
+            "hac_maxlags": self.hac_maxlags,
+            "quantiles": list(self.quantiles),
+            "scale_cap": self.scale_cap,
+            "min_obs": self.min_obs,
+            "scale_features": list(self.scale_features),
+        }
+
     # ------------------------------------------------------------------ design
     @property
     def terms(self) -> list[str]:
@@ -478,16 +492,7 @@ class SatelliteTranslator:
             "format": _FORMAT,
             "model_id": self.model_id,
             "version": self.version,
-            "config": {
-                "regressors": self.regressors,
-                "lags": self.lags,
-                "block_length": self.block_length,
-                "hac_maxlags": self.hac_maxlags,
-                "quantiles": self.quantiles,
-                "scale_cap": self.scale_cap,
-                "min_obs": self.min_obs,
-                "scale_features": self.scale_features,
-            },
+            "config": self.init_params(),
             "factor_ids": list(self.factor_ids_),
             "shock_types": list(self.shock_types_),
             "residual_quarters": list(self.residual_quarters_),

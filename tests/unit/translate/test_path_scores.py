@@ -122,7 +122,6 @@ def test_realized_scenario_and_the_past(fed_history_2026: MacroScenario, factor_
 
 # ----------------------------------------------------------------------------- the ablation
 def test_ablation_reads_only_the_satellites_inputs() -> None:
-    pytest.importorskip("torch")
     from risk_dagster.translate.transformer import TransformerConfig
 
     inputs = satellite_inputs()
