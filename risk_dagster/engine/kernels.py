@@ -73,6 +73,7 @@ import torch
 from risk_dagster.engine.curves import (
     DAYS_PER_YEAR,
     RATE_FACTORS,
+    ParBootstrap,
     ZeroCurve,
     add_months,
     base_spread_bp,
@@ -591,7 +592,11 @@ class TorchBook:
 
         self._T = T
         c = book.curve
-        self.base_z = T(c.zero_rates)
+        # par-yield shocks, re-bootstrapped per scenario in float64 (curves.ParBootstrap)
+        self.bootstrap = ParBootstrap(c)
+        self.base_par = torch.as_tensor(self.bootstrap.base_par_pct, dtype=torch.float64, device=self.device)
+        self.base_z64 = self.bootstrap.zero_rates(self.base_par.unsqueeze(0))[0]
+        self.base_z = self.base_z64.to(dtype)
         self.WT = T(interpolation_matrix(c.knot_times, book.time_days / DAYS_PER_YEAR).T.copy())  # [G, K]
         self.t_grid = T(book.time_days / DAYS_PER_YEAR)
         self.col_p = [T(x, torch.long) for x in book.col_p_idx]
@@ -619,9 +624,15 @@ class TorchBook:
         self._agg: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ blocks of values
+    def knot_rates64(self, X: torch.Tensor) -> torch.Tensor:
+        """``[C, K]`` float64 zero rates at the knots (decimal), re-bootstrapped from the par yields
+        moved by the ``rates.ust.*`` shocks (bp) of ``X`` (see :mod:`~risk_dagster.engine.curves`)."""
+        par = self.base_par.unsqueeze(0) + X[:, : len(RATE_FACTORS)].to(torch.float64) / 100.0
+        return self.bootstrap.zero_rates(par)
+
     def knot_rates(self, X: torch.Tensor) -> torch.Tensor:
-        """``[C, K]`` shocked zero rates at the knots (decimal): base + bp / 1e4."""
-        return self.base_z.unsqueeze(0) + X[:, : len(RATE_FACTORS)] / 1e4
+        """``[C, K]`` shocked zero rates at the knots (decimal) in the pricing dtype (:meth:`knot_rates64`)."""
+        return self.knot_rates64(X).to(self.dtype)
 
     def values(self, X: torch.Tensor) -> list[tuple[np.ndarray, torch.Tensor, Any]]:
         """Values of every market position in each scenario of the chunk.
@@ -780,9 +791,10 @@ class TorchBook:
         """
         agg = self._aggregates()
         C = X.shape[0]
-        K = len(RATE_FACTORS)
         out = torch.zeros((agg["nseg"], C), dtype=torch.float64, device=self.device)
-        dz = X[:, :K] / 1e4  # knot shocks, decimal
+        zk64 = self.knot_rates64(X)
+        dz = (zk64 - self.base_z64.unsqueeze(0)).to(self.dtype)  # zero-rate moves at the knots, decimal
+        zk = zk64.to(self.dtype)
         for a in agg["curves"]:
             c = a["curve"]
             if c > 0:  # the spread shock (bp -> decimal) of curve c, an extra "knot" with weight 1
@@ -810,7 +822,7 @@ class TorchBook:
             out += fx.T.to(torch.float64)
         if "option" in agg:
             onehot, v0 = agg["option"]
-            out += ((self.option_values(X, self.knot_rates(X)) - v0).to(torch.float64) @ onehot).T
+            out += ((self.option_values(X, zk) - v0).to(torch.float64) @ onehot).T
         return out
 
 

@@ -8,7 +8,9 @@ Request (JSON)::
 
     {"valuation_date": "2024-12-31",
      "knot_days": [31, 90, ...],            # the engine's curve knots (days after valuation)
-     "zero_rates": [...],                   # base continuously compounded zero rates
+     "zero_rates": [...],                   # base continuously compounded zero rates (reports)
+     "knot_months": [1, 3, ...],            # tenor of each knot in months
+     "par_yields_pct": [...],               # base par yields (percent) of the knots
      "model": {"vix_vol_beta": 1.0, "vol_floor": 0.01, "loan_pd_beta_per_100bp": 0.35,
                "lgd_collateral_elasticity": 1.0, "float_leg_months": 3},
      "mode": "pairs" | "cross",             # instrument i under scenario i, or every pair
@@ -21,7 +23,12 @@ Response (``.npz``): ``npv`` (``[n]`` in pairs mode, ``[scenarios, instruments]`
 mode), ``seconds`` (pricing loop only, curve construction per scenario included, instrument
 set-up excluded), ``setup_seconds``.
 
-Conventions are built with QuantLib's own objects (schedules, day counters, coupons, engines):
+Conventions are built with QuantLib's own objects (schedules, day counters, coupons, engines).
+Each scenario's curve is **bootstrapped by QuantLib from the shocked par quotes** (base par yield
++ the scenario's ``rates_bp`` / 100): ``PiecewiseLinearZero(valuation, helpers, Actual365Fixed())``
+with a ``BondHelper`` on a ``ZeroCouponBond`` priced at ``100 (1 + y/2)^(-2t)`` for tenors up to
+one year and a ``FixedRateBondHelper`` at par (semiannual coupons ``y/2``, Actual/Actual ISMA on
+the backward schedule from the maturity) beyond; its zero rates at the knots then build
 ``ZeroCurve(dates, rates, Actual365Fixed(), NullCalendar(), Linear(), Continuous)`` with knots
 at the valuation date (1m rate) and at valuation + 100 years (30y rate) for flat extrapolation;
 ``ZeroSpreadedTermStructure`` for credit spreads; ``FixedRateBond``/``FloatingRateBond`` with
@@ -66,13 +73,31 @@ class Oracle:
         self.knot_dates = [self.val] + [self.val + ql.Period(int(d), ql.Days) for d in req["knot_days"]]
         self.knot_dates.append(self.val + ql.Period(100, ql.Years))
         self.base = np.asarray(req["zero_rates"], dtype=float)
+        self.base_par = np.asarray(req["par_yields_pct"], dtype=float)
+        self.knot_months = [int(m) for m in req["knot_months"]]
         self.model = req["model"]
         self.curve_handle = ql.RelinkableYieldTermStructureHandle()
 
     # ----------------------------------------------------------------------- curves
     def zero_curve(self, rates_bp: list[float]) -> Any:
+        """The scenario's curve: QuantLib's bootstrap of the shocked par quotes (see the module docstring)."""
         ql = self.ql
-        z = list(self.base + np.asarray(rates_bp, dtype=float) / 1e4)
+        par = (self.base_par + np.asarray(rates_bp, dtype=float) / 100.0) / 100.0
+        helpers = []
+        for m, y in zip(self.knot_months, par, strict=True):
+            mat = self.val + ql.Period(m, ql.Months)
+            if m <= 12:
+                bill = ql.ZeroCouponBond(0, self.cal, 100.0, mat, ql.Unadjusted, 100.0, self.val)
+                t = self.dc.yearFraction(self.val, mat)
+                price = 100.0 * ql.InterestRate(float(y), self.dc, ql.Compounded, ql.Semiannual).discountFactor(t)
+                helpers.append(ql.BondHelper(ql.QuoteHandle(ql.SimpleQuote(price)), bill))
+            else:
+                sched = ql.Schedule(self.val, mat, ql.Period(6, ql.Months), self.cal, ql.Unadjusted, ql.Unadjusted,
+                                    ql.DateGeneration.Backward, False)
+                helpers.append(ql.FixedRateBondHelper(ql.QuoteHandle(ql.SimpleQuote(100.0)), 0, 100.0, sched, [float(y)],
+                                                      ql.ActualActual(ql.ActualActual.ISMA, sched), ql.Unadjusted))
+        boot = ql.PiecewiseLinearZero(self.val, helpers, self.dc)
+        z = [boot.zeroRate(d, self.dc, ql.Continuous).rate() for d in self.knot_dates[1:-1]]
         rates = [z[0], *z, z[-1]]
         curve = ql.ZeroCurve(self.knot_dates, rates, self.dc, self.cal, ql.Linear(), ql.Continuous)
         curve.enableExtrapolation()

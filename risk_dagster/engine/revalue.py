@@ -25,7 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 import torch
 
-from risk_dagster.engine.curves import RATE_FACTORS, ZeroCurve, treasury_zero_curve
+from risk_dagster.engine.curves import RATE_FACTORS, TENOR_MONTHS, ZeroCurve, implied_par_yields, treasury_zero_curve
 from risk_dagster.engine.kernels import (
     LOAN_CREDIT_FACTOR,
     VIX_FACTOR,
@@ -585,6 +585,8 @@ def oracle_request(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, 
         "valuation_date": str(curve.valuation_date),
         "knot_days": [int(x) for x in curve.knot_days],
         "zero_rates": [float(x) for x in curve.zero_rates],
+        "knot_months": [TENOR_MONTHS[f] for f in curve.factor_ids],
+        "par_yields_pct": [float(x) for x in implied_par_yields(curve)],
         "model": {"vix_vol_beta": k.VIX_VOL_BETA, "vol_floor": k.VOL_FLOOR,
                   "loan_pd_beta_per_100bp": k.LOAN_PD_BETA_PER_100BP,
                   "lgd_collateral_elasticity": k.LGD_COLLATERAL_ELASTICITY, "float_leg_months": k.FLOAT_LEG_MONTHS},

@@ -30,6 +30,16 @@ def test_engine_matches_quantlib_for_every_instrument_type() -> None:
     rng = np.random.default_rng(20260101)
     scale = np.array([100.0 if k == "absolute_bp" else 0.2 if k == "log_return" else 10.0 for k in kinds])
     path = np.cumsum(rng.standard_normal((len(book), 9, len(ids))) * scale / 3.0, axis=1)
+    # Treasury par shocks as curves move: parallel, slope and curvature (cumulated, ~100bp / 60bp / 30bp
+    # sd at the horizon) and 10bp of noise per tenor; independent 100bp per tenor would ask QuantLib to
+    # bootstrap par curves no market quotes (a 30y par yield of -1% under a 20y of +8% has no zero curve)
+    rates = [i for i, f in enumerate(ids) if f.startswith("rates.ust.")]
+    x = np.log([{"1m": 1, "3m": 3, "6m": 6, "1y": 12, "2y": 24, "3y": 36, "5y": 60, "7y": 84, "10y": 120,
+                 "20y": 240, "30y": 360}[ids[i].rsplit(".", 1)[1]] for i in rates])
+    x = (x - x.mean()) / x.std()
+    f = np.cumsum(rng.standard_normal((len(book), 9, 3)) * np.array([100.0, 60.0, 30.0]) / 3.0, axis=1)
+    path[:, :, rates] = (f[..., :1] + f[..., 1:2] * x + f[..., 2:3] * (x**2 - 1.0)
+                         + rng.standard_normal((len(book), 9, len(rates))) * 10.0)
     curve = treasury_zero_curve()
     ql = run_oracle(oracle_request(book, curve, path, ids), timeout=300)["npv"]
     eng = engine_values(book, curve, path, ids)
@@ -37,3 +47,28 @@ def test_engine_matches_quantlib_for_every_instrument_type() -> None:
     worst = {t: float(err[(book["instrument_type"] == t).to_numpy()].max()) for t in TYPES}
     assert all(v <= 1e-8 for v in worst.values()), worst
     assert np.isfinite(ql).all() and (np.abs(ql) > 0).mean() > 0.99
+
+
+def test_rate_pnl_matches_quantlib_rebootstrapped_from_par_quotes() -> None:
+    """The validator's case: par shocks (parallel +200bp and a 1m +150 / 5y 0 / 30y -90 twist) on a
+    short 30y bond, a 10y receiver and a 5y payer; QuantLib bootstraps each shocked par curve itself."""
+    ids = [f.id for f in load_risk_factor_catalog()]
+    book = pd.concat([random_book(1, seed=1, types=("fixed_bond",)), random_book(2, seed=2, types=("irs",))],
+                     ignore_index=True)
+    book.loc[0, ["segment", "rating", "credit_curve", "maturity_years", "coupon_rate", "coupon_frequency", "direction"]] = [
+        "ust", "AA+", None, 30.0, 0.045, 2.0, -1]
+    book.loc[1, ["maturity_years", "coupon_rate", "coupon_frequency", "direction", "spread_bp"]] = [10.0, 0.042, 2.0, 1, np.nan]
+    book.loc[2, ["maturity_years", "coupon_rate", "coupon_frequency", "direction", "spread_bp"]] = [5.0, 0.041, 2.0, -1, np.nan]
+    book["notional"] = 1e8
+    months = np.array([1, 3, 6, 12, 24, 36, 60, 84, 120, 240, 360])
+    twist = np.interp(np.log(months), np.log([1, 60, 360]), [150.0, 0.0, -90.0])
+    rates = [ids.index(f"rates.ust.{t}") for t in ("1m", "3m", "6m", "1y", "2y", "3y", "5y", "7y", "10y", "20y", "30y")]
+    curve = treasury_zero_curve()
+    for shock in (np.full(11, 200.0), twist):
+        path = np.zeros((2, 1, len(ids)))
+        path[1, 0, rates] = shock  # scenario 0: base, scenario 1: shocked
+        ql = run_oracle(oracle_request(book, curve, path, ids, mode="cross"), timeout=120)["npv"]
+        eng = engine_values(book, curve, path, ids, pairs=False)
+        ql_pnl, eng_pnl = ql[1] - ql[0], eng[1] - eng[0]
+        assert np.all(np.abs(eng_pnl - ql_pnl) <= 0.01 * np.abs(ql_pnl)), (eng_pnl, ql_pnl)
+        np.testing.assert_allclose(eng_pnl, ql_pnl, rtol=1e-7)
