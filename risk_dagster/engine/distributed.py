@@ -220,11 +220,11 @@ def _revalue_on(client: Any, positions: pd.DataFrame, shockset: ShockSet, thread
     loan_rows = book.loan["rows"]
     base_np[loan_rows] = frame["notional"].to_numpy(dtype=np.float64)[loan_rows]
 
-    market_path = shockset_matrix(shockset, book.factor_ids, qs)
+    market_path = shockset_matrix(shockset, book.factor_ids, qs, book.optional_factors)
     X = market_path.reshape(n_samp * n_q, -1)
     chunk = chunk_size or auto_chunk_size(book, X.shape[0], policy.pricing_dtype, per_position=False,
                                           memory_budget_mb=memory_budget_mb)
-    loan_path = shockset_matrix(shockset, book.factor_ids) if len(loan_rows) else np.zeros((n_samp, 1, len(book.factor_ids)))
+    loan_path = shockset_matrix(shockset, book.factor_ids, None, book.optional_factors) if len(loan_rows) else np.zeros((n_samp, 1, len(book.factor_ids)))
     loan_chunk = loan_chunk_size(len(loan_rows), loan_path.shape[1], memory_budget_mb)
 
     # scatter once: every worker holds the book; tasks carry only their slice

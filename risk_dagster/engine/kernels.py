@@ -47,15 +47,19 @@ Conventions (match QuantLib exactly; see :mod:`risk_dagster.engine.quantlib_orac
 - Equity: ``direction * notional * exp(r)``, ``r`` the log-return shock of ``equity_factor``.
 - FX forward (contract: ``notional`` = USD value of the foreign amount at ``spot``): foreign
   amount ``A = notional / P0``, ``P = spot`` in USD per foreign unit (``spot`` inverted for
-  ``fx.usdXXX`` quotes); value ``direction * A * (P0 exp(u r) - K) * DF(T)`` with ``K`` the
-  contracted ``forward_rate`` in USD per foreign unit and ``u = +1`` (``fx.XXXusd``) or ``-1``
-  (``fx.usdXXX``). Only the Treasury curve exists (contract), so the foreign curve is taken equal
-  to it: the market forward is the spot (QuantLib ``FxForward`` with both curves the same).
-- Equity option: Black-Scholes on the index, ``units = notional / spot``, spot ``spot *
-  exp(r)``, no dividends, rate from the shocked Treasury curve at expiry, volatility
-  ``max(implied_vol + VIX_VOL_BETA * dvix / 100, VOL_FLOOR)`` where ``dvix`` is the ``vol.vix``
-  shock in points (one VIX point moves every index option's implied vol by one vol point; VIX
-  is the 30-day implied vol of the S&P 500, so this is a parallel shift of the surface).
+  ``fx.usdXXX`` quotes); value ``direction * A * (P0 exp(u r) DF_f(T) - K DF(T))`` with ``K`` the
+  contracted ``forward_rate`` in USD per foreign unit, ``u = +1`` (``fx.XXXusd``) or ``-1``
+  (``fx.usdXXX``), ``DF`` the shocked Treasury curve and ``DF_f`` the position's ``currency`` curve
+  (:mod:`~risk_dagster.engine.foreign_curves`: base from the EBA's starting-point swap curves,
+  shocked by its own ``rates.swap.<ccy>.*`` par factors, re-bootstrapped). So the market forward
+  is ``P0 DF_f / DF`` (forward points) and both rates move the value (QuantLib ``FxForward`` with
+  the two curves).
+- Equity option: Black-Scholes-Merton on the index, ``units = notional / spot``, spot ``spot *
+  exp(r)``, continuous ``dividend_yield`` ``q`` (NULL: none, counted in the stress metadata), rate
+  from the shocked Treasury curve at expiry, volatility ``max(implied_vol + beta(T, index) * dvix /
+  100, VOL_FLOOR)`` where ``dvix`` is the ``vol.vix`` shock in points and ``beta`` the vol
+  term-structure and index beta of :func:`vol_shock_beta` (a 30-day S&P 500 option moves one for
+  one with the VIX, a 2-year one by 0.38, Nasdaq options by 1.2 times as much).
 - Loan: expected loss along the scenario path (see :func:`loan_losses`).
 """
 
@@ -70,6 +74,7 @@ import numpy.typing as npt
 import pandas as pd
 import torch
 
+from risk_dagster.engine.foreign_curves import foreign_factor_ids, foreign_zero_curve
 from risk_dagster.engine.curves import (
     DAYS_PER_YEAR,
     RATE_FACTORS,
@@ -109,6 +114,21 @@ CASH_FLOW_TYPES = ("fixed_bond", "frn", "irs")
 FLOAT_LEG_MONTHS = 3
 VIX_FACTOR = "vol.vix"
 VIX_VOL_BETA = 1.0
+"""Vol points of a 30-day S&P 500 option per VIX point (VIX is that option's implied vol)."""
+VIX_TENOR_YEARS = 30.0 / 365.0
+VOL_TERM_EXPONENT = 0.3
+"""``alpha`` of the vol term-structure beta ``min(1, (30 days / T)^alpha)`` (:func:`vol_shock_beta`).
+
+Not fitted: no vol-surface history is shipped. Set so that VIX moves like those of 2008 and 2020
+(about +40 to +45 points in monthly averages) raise two-year index vols by about 15-20 points, to
+the 35-40% peaks of those episodes (``(30/730)^0.3 = 0.38``), where a parallel shift (alpha = 0)
+takes a 2-year option from 17% to 63% when VIX goes from 26 to 72, and the square-root-of-time rule
+(alpha = 0.5, 0.20) to 26%."""
+INDEX_VOL_BETA: dict[str, float] = {"equity.nasdaq": 1.2}
+"""Vol beta of an index's options to the VIX beyond the S&P 500 (1.0 for any factor not listed).
+
+Nasdaq: 1.2, the approximate ratio of the Cboe Nasdaq-100 volatility index (VXN) to the VIX (not
+fitted: no VXN history is shipped)."""
 VOL_FLOOR = 0.01
 LOAN_CREDIT_FACTOR = "credit.spread.baa_10y"
 LOAN_PD_BETA_PER_100BP = 0.35
@@ -128,6 +148,18 @@ def fx_quote_sign(factor_id: str) -> int:
     if len(pair) == 6 and pair.startswith("usd") and not pair.endswith("usd"):
         return -1
     raise ValueError(f"FX factor {factor_id!r} is not a USD currency pair (fx.xxxusd or fx.usdxxx)")
+
+
+def vol_shock_beta(expiry_years: npt.ArrayLike, factors: list[str] | tuple[str, ...]) -> FloatArray:
+    """Vol points per VIX point of each option: ``INDEX_VOL_BETA * min(1, (30 days / T)^VOL_TERM_EXPONENT)``.
+
+    Longer-dated implied vols move less than the 30-day VIX (the term structure flattens and then
+    inverts in a sell-off); options on other indices move by their index's beta.
+    """
+    t = np.maximum(np.asarray(expiry_years, dtype=np.float64), 1e-6)
+    term = np.minimum(1.0, (VIX_TENOR_YEARS / t) ** VOL_TERM_EXPONENT)
+    index = np.array([INDEX_VOL_BETA.get(f, 1.0) for f in factors], dtype=np.float64)
+    return VIX_VOL_BETA * index * term
 
 
 def current_fixing(curve: ZeroCurve, end_days: npt.ArrayLike) -> FloatArray:
@@ -294,6 +326,9 @@ class PreparedBook:
     base_spread_bp, fixings
         Per position: base spread used (bonds/FRNs) and current-period fixing (FRNs, swaps), for
         reports and the QuantLib oracle.
+    optional_factors
+        Factors of :attr:`factor_ids` a ShockSet may lack (foreign curves' ``rates.swap.*``): they
+        then stay at zero shock and the stress result names them.
     """
 
     n_positions: int
@@ -316,6 +351,7 @@ class PreparedBook:
     base_spread_bp: FloatArray
     fixings: FloatArray
     n_cash_flows: int = 0
+    optional_factors: list[str] = field(default_factory=list)
 
     @property
     def market_rows(self) -> IntArray:
@@ -462,9 +498,21 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
     p0 = spot[rows] ** sign
     k_usd = fwd[rows] ** sign
     t_fx = (mat_days[rows] - val) / DAYS_PER_YEAR
+    ccy = _str(frame, "currency")[rows]
+    currencies = sorted({str(c) for c in ccy})
+    foreign = {c: foreign_zero_curve(c, curve) for c in currencies}
+    optional: set[str] = set()
+    ccy_factor_cols = []
+    for c in currencies:
+        ids = foreign_factor_ids(c)
+        optional.update(ids)
+        ccy_factor_cols.append([fcol(f) for f in ids])
     fx = {"rows": rows, "scale": scale[rows], "sign": sign, "k_over_p0": k_usd / p0,
           "t": t_fx, "days": mat_days[rows] - val, "W": interpolation_matrix(curve.knot_times, t_fx),
-          "factor": np.array([fcol(str(f)) for f in fx_f[rows]], dtype=np.int64)}
+          "factor": np.array([fcol(str(f)) for f in fx_f[rows]], dtype=np.int64),
+          "currency": np.array([currencies.index(str(c)) for c in ccy], dtype=np.int64),
+          "currencies": currencies, "foreign_curves": [foreign[c] for c in currencies],
+          "currency_factor_cols": np.array(ccy_factor_cols, dtype=np.int64).reshape(len(currencies), len(RATE_FACTORS))}
 
     rows = np.flatnonzero(itype == "equity_option")
     _require(frame, itype == "equity_option",
@@ -475,11 +523,15 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
         raise ValueError(f"equity_option: option_type must be call or put, got {sorted(set(map(str, bad)))}")
     exp_days = np.maximum(days_from_years(_col(frame, "expiry_years")[rows]), 1)
     t_opt = exp_days / DAYS_PER_YEAR
+    div = _col(frame, "dividend_yield")[rows]
+    opt_factors = [str(f) for f in equity_f[rows]]
     option = {"rows": rows, "units": scale[rows] / spot[rows], "spot": spot[rows], "strike": _col(frame, "strike")[rows],
               "t": t_opt, "days": exp_days, "vol": _col(frame, "implied_vol")[rows],
               "is_call": np.array([t == "call" for t in otype], dtype=bool),
               "W": interpolation_matrix(curve.knot_times, t_opt),
-              "factor": np.array([fcol(str(f)) for f in equity_f[rows]], dtype=np.int64),
+              "factor": np.array([fcol(f) for f in opt_factors], dtype=np.int64),
+              "dividend_yield": np.nan_to_num(div, nan=0.0), "no_dividend": int(np.isnan(div).sum()),
+              "vol_beta": vol_shock_beta(t_opt, opt_factors),
               "vix": fcol(VIX_FACTOR) if len(rows) else -1}
 
     rows = np.flatnonzero(itype == "loan")
@@ -492,6 +544,7 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
 
     curve_factor_col = np.array([-1] + [factor_ids.index(c) for c in bond_curves], dtype=np.int64)
     return PreparedBook(
+        optional_factors=sorted(optional),
         n_positions=n, position_ids=pids, segments=seg_names, segment_codes=seg_code, instrument_types=itype,
         factor_ids=factor_ids, curve=curve, spread_curves=spread_curves, curve_factor_col=curve_factor_col,
         time_days=time_days.astype(np.int64), col_p_idx=col_p_idx, col_t_d=col_t_d, blocks=blocks,
@@ -613,7 +666,28 @@ class TorchBook:
             else:
                 self.blocks.append((b.curve, T(b.cols, torch.long), T(b.coef.T.copy()), b))
         self.el = {k: (T(v, torch.long) if k in ("rows", "factor") else T(v)) for k, v in book.equity.items()}
-        self.fx = {k: (T(v, torch.long) if k in ("rows", "factor", "days") else T(v)) for k, v in book.fx.items()}
+        self.fx = {k: (T(v, torch.long) if k in ("rows", "factor", "days", "currency", "currency_factor_cols") else T(v))
+                   for k, v in book.fx.items() if k not in ("currencies", "foreign_curves")}
+        f = book.fx
+        # one foreign curve per currency, shocked by its own par factors (foreign_curves)
+        self.foreign = []
+        for c, fc in enumerate(f["foreign_curves"]):
+            pb = ParBootstrap(fc)
+            par0 = torch.as_tensor(pb.base_par_pct, dtype=torch.float64, device=self.device)
+            sel = np.flatnonzero(f["currency"] == c)
+            t_c = f["t"][sel]
+            self.foreign.append({
+                "bootstrap": pb, "par0": par0, "z0": pb.zero_rates(par0.unsqueeze(0))[0],
+                "cols": T(f["currency_factor_cols"][c], torch.long), "sel": T(sel, torch.long),
+                "W": T(interpolation_matrix(fc.knot_times, t_c)), "t": T(t_c),
+                "df0": T(fc.discount(t_c)),
+            })
+        self.fx["df0"] = T(book.curve.discount(f["t"]) if len(f["rows"]) else np.zeros(0))
+        dff0 = np.zeros(len(f["rows"]))
+        for c, fc in enumerate(f["foreign_curves"]):
+            sel = f["currency"] == c
+            dff0[sel] = fc.discount(f["t"][sel])
+        self.fx["dff0"] = T(dff0)  # base foreign discount factors
         self.opt = {k: (T(v, torch.long) if k in ("rows", "factor", "days") else
                         T(v, torch.bool) if k == "is_call" else T(v) if k != "vix" else v) for k, v in book.option.items()}
         o = book.option
@@ -621,6 +695,8 @@ class TorchBook:
         self.opt["log_moneyness"] = T(np.log(o["spot"] / o["strike"]) if len(o["rows"]) else np.zeros(0))
         self.opt["sqrt_t"] = T(np.sqrt(o["t"]))
         self.opt["w"] = T(np.where(o["is_call"], 1.0, -1.0) if len(o["rows"]) else np.zeros(0))
+        self.opt["div_disc"] = T(np.exp(-o["dividend_yield"] * o["t"]))  # exp(-q T): dividends to expiry
+        self.opt["log_moneyness"] = self.opt["log_moneyness"] - T(o["dividend_yield"] * o["t"])
         self._agg: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ blocks of values
@@ -674,20 +750,40 @@ class TorchBook:
         if len(book.fx["rows"]):
             f = self.fx
             df = torch.exp(-(zk @ f["W"]) * f["t"])
+            dff = self.foreign_discount(X)
             r = X.index_select(1, f["factor"])
-            v = f["scale"] * (torch.exp(f["sign"] * r) - f["k_over_p0"]) * df
+            v = f["scale"] * (torch.exp(f["sign"] * r) * dff - f["k_over_p0"] * df)
             out.append((book.fx["rows"], v.T, seg(book.fx["rows"])))
         if len(book.option["rows"]):
             out.append((book.option["rows"], self.option_values(X, zk).T, seg(book.option["rows"])))
         return out
 
+    def foreign_discount(self, X: torch.Tensor, change: bool = False) -> torch.Tensor:
+        """``[C, P_fx]`` foreign-currency discount factors to each FX forward's maturity.
+
+        Each currency's curve re-bootstrapped from its par yields moved by its ``rates.swap.*``
+        shocks. ``change``: the change from the base discount factor instead (formed without a
+        subtraction of large numbers: ``DF0 expm1(-dz t)``).
+        """
+        out = torch.empty((X.shape[0], len(self.book.fx["rows"])), dtype=self.dtype, device=self.device)
+        for c in self.foreign:
+            par = c["par0"].unsqueeze(0) + X.index_select(1, c["cols"]).to(torch.float64) / 100.0
+            dz = (c["bootstrap"].zero_rates(par) - c["z0"].unsqueeze(0)).to(self.dtype)
+            e = torch.expm1(-(dz @ c["W"]) * c["t"])
+            out[:, c["sel"]] = c["df0"] * e if change else c["df0"] * (1.0 + e)
+        return out
+
     def option_values(self, X: torch.Tensor, zk: torch.Tensor) -> torch.Tensor:
-        """``[C, P_opt]`` Black-Scholes values of the equity index options (see :func:`black_scholes`)."""
+        """``[C, P_opt]`` Black-Scholes-Merton values of the equity index options (see :func:`black_scholes`).
+
+        Spot ``S exp(r)``, dividend yield ``q`` (``S exp(r - qT)`` in the formula), implied vol moved
+        by ``vol_shock_beta(T, factor) * dVIX`` (:func:`vol_shock_beta`), floored at :data:`VOL_FLOOR`.
+        """
         o = self.opt
         zt = (zk @ o["W"]) * o["t"]  # -log DF(T)
         r = X.index_select(1, o["factor"])
-        vol = torch.clamp(o["vol"] + VIX_VOL_BETA * X[:, o["vix"]].unsqueeze(1) / 100.0, min=VOL_FLOOR)
-        return o["units"] * black_scholes_log(o["spot"] * torch.exp(r), o["strike"], torch.exp(-zt),
+        vol = torch.clamp(o["vol"] + o["vol_beta"] * X[:, o["vix"]].unsqueeze(1) / 100.0, min=VOL_FLOOR)
+        return o["units"] * black_scholes_log(o["spot"] * torch.exp(r) * o["div_disc"], o["strike"], torch.exp(-zt),
                                               o["log_moneyness"] + r + zt, vol * o["sqrt_t"], o["w"])
 
     # ------------------------------------------------------------------ segment totals (fused aggregation)
@@ -753,22 +849,8 @@ class TorchBook:
             m = np.zeros((nseg, len(f_idx)))
             np.add.at(m, (book.segment_codes[e["rows"]], f_inv), e["scale"])
             agg["equity"] = (T(f_idx, torch.long), T(m))
-        f = book.fx
-        if len(f["rows"]):
-            # value = scale * (exp(sign r) - K/P0) * DF(T): per FX factor and maturity day, summed per segment
-            d_idx, d_inv = np.unique(f["days"], return_inverse=True)
-            f_idx, f_inv = np.unique(f["factor"], return_inverse=True)
-            sign = np.zeros(len(f_idx))
-            sign[f_inv] = f["sign"]
-            sg = book.segment_codes[f["rows"]]
-            b = np.zeros((len(d_idx), len(f_idx) + 1, nseg))
-            np.add.at(b, (d_inv, f_inv, sg), f["scale"])
-            np.add.at(b, (d_inv, np.full(len(sg), len(f_idx)), sg), -f["scale"] * f["k_over_p0"])
-            t = d_idx / DAYS_PER_YEAR
-            w = interpolation_matrix(book.curve.knot_times, t)
-            df0 = np.exp(-(book.curve.zero_rates @ w) * t)
-            b = b.reshape(len(d_idx), -1)
-            agg["fx"] = (T(f_idx, torch.long), T(sign), T(w), T(t), T(df0), T(b), T((df0 @ b).reshape(len(f_idx) + 1, -1)))
+        if len(book.fx["rows"]):
+            agg["fx"] = T(book.segment_codes[book.fx["rows"]], torch.long)
         o = book.option
         if len(o["rows"]):
             onehot = np.zeros((len(o["rows"]), nseg))
@@ -814,12 +896,13 @@ class TorchBook:
             f_idx, m = agg["equity"]
             out += (m @ torch.expm1(X.index_select(1, f_idx)).T).to(torch.float64)
         if "fx" in agg:
-            f_idx, sign, W, t, df0, b, z0 = agg["fx"]
-            ddf = torch.expm1(-(dz @ W) * t).mul_(df0)  # [C, days]
-            z = (ddf @ b).reshape(C, len(f_idx) + 1, -1)  # [C, factors + 1, segments]
-            sr = sign * X.index_select(1, f_idx)  # [C, factors]
-            fx = (torch.exp(sr).unsqueeze(2) * z[:, :-1] + torch.expm1(sr).unsqueeze(2) * z0[:-1]).sum(dim=1) + z[:, -1]
-            out += fx.T.to(torch.float64)
+            # per forward: scale (expm1(u r) DFf + dDFf) - scale K/P0 dDFd, changes formed directly
+            f = self.fx
+            d_dom = torch.expm1(-(dz @ f["W"]) * f["t"]).mul_(f["df0"])
+            d_for = self.foreign_discount(X, change=True)
+            er = torch.expm1(f["sign"] * X.index_select(1, f["factor"]))
+            chg = f["scale"] * (er * (f["dff0"] + d_for) + d_for) - f["scale"] * f["k_over_p0"] * d_dom  # [C, P_fx]
+            out.index_add_(0, agg["fx"], chg.T.to(torch.float64))
         if "option" in agg:
             onehot, v0 = agg["option"]
             out += ((self.option_values(X, zk) - v0).to(torch.float64) @ onehot).T
@@ -992,6 +1075,8 @@ def random_book(n: int, seed: int = 0, types: tuple[str, ...] = (*CASH_FLOW_TYPE
     f.loc[m, "option_type"] = rng.choice(np.array(["call", "put"], dtype=object), k)
     f.loc[m, "expiry_years"] = rng.uniform(0.05, 3.0, k)
     f.loc[m, "implied_vol"] = rng.uniform(0.1, 0.5, k)
+    f["dividend_yield"] = np.nan
+    f.loc[m, "dividend_yield"] = np.where(rng.random(k) < 0.2, np.nan, rng.uniform(0.0, 0.03, k))
     m = itype == "loan"
     k = int(m.sum())
     seg = rng.choice(np.array(_LOAN_SEGMENTS, dtype=object), k)

@@ -33,8 +33,10 @@ the backward schedule from the maturity) beyond; its zero rates at the knots the
 at the valuation date (1m rate) and at valuation + 100 years (30y rate) for flat extrapolation;
 ``ZeroSpreadedTermStructure`` for credit spreads; ``FixedRateBond``/``FloatingRateBond`` with
 ``DiscountingBondEngine``; ``VanillaSwap`` with ``DiscountingSwapEngine``; ``FxForward`` with
-``DiscountingFxForwardEngine`` (foreign curve = USD curve); ``EuropeanOption`` with
-``AnalyticEuropeanEngine``. Equities and loans have no QuantLib instrument: their values are
+``DiscountingFxForwardEngine`` (the foreign curve bootstrapped by QuantLib from the currency's base
+par yields + its ``foreign_rates_bp``); ``EuropeanOption`` with ``AnalyticEuropeanEngine`` on a
+``BlackScholesMertonProcess`` with a flat continuous dividend yield and the vol moved by the
+instrument's ``vol_beta`` per VIX point. Equities and loans have no QuantLib instrument: their values are
 computed here with plain arithmetic and QuantLib's normal distribution functions.
 """
 
@@ -79,10 +81,14 @@ class Oracle:
         self.curve_handle = ql.RelinkableYieldTermStructureHandle()
 
     # ----------------------------------------------------------------------- curves
-    def zero_curve(self, rates_bp: list[float]) -> Any:
-        """The scenario's curve: QuantLib's bootstrap of the shocked par quotes (see the module docstring)."""
+    def zero_curve(self, rates_bp: list[float], base_par_pct: Any = None) -> Any:
+        """The scenario's curve: QuantLib's bootstrap of the shocked par quotes (see the module docstring).
+
+        ``base_par_pct``: another curve's base par yields (a foreign currency's), default the USD one.
+        """
         ql = self.ql
-        par = (self.base_par + np.asarray(rates_bp, dtype=float) / 100.0) / 100.0
+        base = self.base_par if base_par_pct is None else np.asarray(base_par_pct, dtype=float)
+        par = (base + np.asarray(rates_bp, dtype=float) / 100.0) / 100.0
         helpers = []
         for m, y in zip(self.knot_months, par, strict=True):
             mat = self.val + ql.Period(m, ql.Months)
@@ -175,13 +181,16 @@ class Oracle:
             p0 = ins["spot"] ** sign  # USD per foreign unit
             k_usd = ins["forward_rate"] ** sign
             amount = n / p0
-            foreign = ql.EURCurrency()  # a label: the foreign curve is the USD curve (contract: one curve)
+            foreign = ql.EURCurrency()  # a label: QuantLib only needs two distinct currencies
             spot_q = ql.SimpleQuote(p0)
+            fh = ql.RelinkableYieldTermStructureHandle()
             fwd = ql.FxForward(amount, foreign, amount * k_usd, ql.USDCurrency(), self.maturity(ins["maturity_years"]),
                                w < 0, 0, self.cal)
-            fwd.setPricingEngine(ql.DiscountingFxForwardEngine(h, h, ql.QuoteHandle(spot_q)))
+            fwd.setPricingEngine(ql.DiscountingFxForwardEngine(fh, h, ql.QuoteHandle(spot_q)))
+            ccy, fpar = ins["currency"], ins["foreign_par_yields_pct"]
 
             def npv_fx(sc: dict[str, Any]) -> float:
+                fh.linkTo(self.zero_curve(sc["foreign_rates_bp"][ccy], fpar))  # the foreign curve, its own shock
                 spot = p0 * math.exp(sign * sc.get("fx", 0.0))
                 spot_q.setValue(spot)
                 return fwd.NPV() * spot  # QuantLib reports the NPV in the source (foreign) currency
@@ -194,7 +203,7 @@ class Oracle:
                                            ins["strike"])
             opt = ql.EuropeanOption(payoff, ql.EuropeanExercise(expiry))
             spot_q, vol_q = ql.SimpleQuote(ins["spot"]), ql.SimpleQuote(ins["implied_vol"])
-            div = ql.YieldTermStructureHandle(ql.FlatForward(self.val, 0.0, self.dc))
+            div = ql.YieldTermStructureHandle(ql.FlatForward(self.val, ins.get("dividend_yield", 0.0), self.dc))
             vol = ql.BlackVolTermStructureHandle(ql.BlackConstantVol(self.val, self.cal, ql.QuoteHandle(vol_q), self.dc))
             proc = ql.BlackScholesMertonProcess(ql.QuoteHandle(spot_q), div, h, vol)
             opt.setPricingEngine(ql.AnalyticEuropeanEngine(proc))
@@ -202,7 +211,7 @@ class Oracle:
 
             def npv_opt(sc: dict[str, Any]) -> float:
                 spot_q.setValue(ins["spot"] * math.exp(sc.get("equity", 0.0)))
-                v = ins["implied_vol"] + self.model["vix_vol_beta"] * sc.get("vix", 0.0) / 100.0
+                v = ins["implied_vol"] + ins["vol_beta"] * sc.get("vix", 0.0) / 100.0
                 vol_q.setValue(max(v, self.model["vol_floor"]))
                 return units * opt.NPV()
 

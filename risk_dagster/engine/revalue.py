@@ -39,7 +39,7 @@ from risk_dagster.translate.shockset import ShockSet
 
 __all__ = [
     "ENGINE_VERSION", "RevaluationCache", "StressResult", "auto_chunk_size", "loan_chunk_size", "market_chunk_pnl",
-    "market_pnl", "revalue", "select_quarters", "shockset_matrix",
+    "market_pnl", "revalue", "select_quarters", "shockset_matrix", "unshocked_factors",
 ]  # fmt: skip
 
 ENGINE_VERSION = "engine-2"
@@ -152,17 +152,29 @@ def select_quarters(n_quarters: int, quarter_index: int | Sequence[int] | None) 
     return out
 
 
-def shockset_matrix(shockset: ShockSet, factor_ids: Sequence[str], quarters: Sequence[int] | None = None) -> FloatArray:
+def shockset_matrix(shockset: ShockSet, factor_ids: Sequence[str], quarters: Sequence[int] | None = None,
+                    optional: Sequence[str] = ()) -> FloatArray:
     """``[samples, quarters, len(factor_ids)]`` shocks of the factors a book needs, in that order.
 
-    A factor the ShockSet lacks is an error naming it (a silent zero shock would understate losses).
+    A factor the ShockSet lacks is an error naming it (a silent zero shock would understate
+    losses), unless it is in ``optional`` (a foreign curve's ``rates.swap.*`` factors, which no
+    scenario carries yet): its column is then zero, and :func:`unshocked_factors` names it.
     """
-    missing = [f for f in factor_ids if f not in shockset.factor_ids]
+    opt = set(optional)
+    missing = [f for f in factor_ids if f not in shockset.factor_ids and f not in opt]
     if missing:
         raise KeyError(f"ShockSet {shockset.scenario_id!r} lacks factor(s) {missing} needed by the book")
-    cols = [shockset.factor_ids.index(f) for f in factor_ids]
     sh = shockset.shocks if quarters is None else shockset.shocks[:, list(quarters), :]
-    return np.ascontiguousarray(sh[:, :, cols], dtype=np.float64)
+    out = np.zeros((sh.shape[0], sh.shape[1], len(factor_ids)), dtype=np.float64)
+    for j, f in enumerate(factor_ids):
+        if f in shockset.factor_ids:
+            out[:, :, j] = sh[:, :, shockset.factor_ids.index(f)]
+    return out
+
+
+def unshocked_factors(shockset: ShockSet, book: PreparedBook) -> list[str]:
+    """Optional factors of the book the ShockSet does not carry (held at zero shock)."""
+    return [f for f in book.optional_factors if f not in shockset.factor_ids]
 
 
 # ------------------------------------------------------------------------- pricing passes
@@ -448,12 +460,13 @@ def revalue(
     loan_rows = book.loan["rows"]
     base_np[loan_rows] = sub["notional"].to_numpy(dtype=np.float64)[loan_rows]  # loans: book value
 
-    market_path = shockset_matrix(shockset, book.factor_ids, qs)  # [S, Qs, F]
+    market_path = shockset_matrix(shockset, book.factor_ids, qs, book.optional_factors)  # [S, Qs, F]
     X = market_path.reshape(n_samp * n_q, -1)
     chunk = chunk_size or auto_chunk_size(book, X.shape[0], policy.pricing_dtype, per_position=per_position,
                                           memory_budget_mb=memory_budget_mb)
     seg_m, pos_m = market_pnl(tb, X, chunk, per_position=per_position, base=base)
-    loan_path = shockset_matrix(shockset, book.factor_ids) if len(loan_rows) else np.zeros((n_samp, 1, len(book.factor_ids)))
+    loan_path = (shockset_matrix(shockset, book.factor_ids, None, book.optional_factors) if len(loan_rows)
+                 else np.zeros((n_samp, 1, len(book.factor_ids))))
     loan_chunk = loan_chunk_size(len(loan_rows), loan_path.shape[1], memory_budget_mb)
     seg_l, pos_l = loan_pnl(book, loan_path, qs, policy.pricing_dtype, dev, loan_chunk, per_position=per_position)
     t3 = time.perf_counter()
@@ -501,6 +514,8 @@ def revalue(
         "n_blocks": len(book.blocks),
         "seconds": {"keys": t1 - t0, "prepare": t2 - t1, "price": t3 - t2, "assemble": t4 - t3, "total": t4 - t0},
         "revaluations_per_s": float(n_pos * n_samp * n_q / max(t3 - t2, 1e-12)),
+        "unshocked_factors": unshocked_factors(shockset, book),
+        "options_without_dividend_yield": int(book.option["no_dividend"]) if len(book.option["rows"]) else 0,
     }
     return StressResult(
         scenario_id=shockset.scenario_id, position_ids=pids, segments=all_segments,
@@ -528,6 +543,12 @@ def oracle_request(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, 
     book = k.prepare_book(frame, curve)
     fid = list(factor_ids)
     col = {f: i for i, f in enumerate(fid)}
+    currencies = book.fx["currencies"]
+
+    def foreign_bp(j: int, currency: str) -> list[float]:
+        from risk_dagster.engine.foreign_curves import foreign_factor_ids
+
+        return [float(last[j, col[f]]) if f in col else 0.0 for f in foreign_factor_ids(currency)]
 
     def num(x: Any) -> float | None:
         return None if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA else float(x)
@@ -549,8 +570,14 @@ def oracle_request(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, 
             d["fixing"] = float(book.fixings[i])
         if t == "fx_forward":
             d["sign"] = k.fx_quote_sign(str(row["fx_factor"]))
+            ci = currencies.index(str(row["currency"]))
+            d["currency"] = str(row["currency"])
+            d["foreign_par_yields_pct"] = [float(x) for x in implied_par_yields(book.fx["foreign_curves"][ci])]
         if t == "equity_option":
             d["option_type"] = str(row["option_type"])
+            oi = int(np.flatnonzero(book.option["rows"] == i)[0])
+            d["dividend_yield"] = float(book.option["dividend_yield"][oi])
+            d["vol_beta"] = float(book.option["vol_beta"][oi])
         if t == "loan":
             d["has_collateral"] = bool(row.get("collateral_factor") not in (None, "") and pd.notna(row.get("collateral_factor")))
         d["_row"] = row
@@ -560,7 +587,8 @@ def oracle_request(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, 
     last = path[:, -1, :]
     n_sc = path.shape[0]
     for j in range(n_sc):
-        sc: dict[str, Any] = {"rates_bp": [float(last[j, col[f]]) for f in RATE_FACTORS]}
+        sc: dict[str, Any] = {"rates_bp": [float(last[j, col[f]]) for f in RATE_FACTORS],
+                              "foreign_rates_bp": {c: foreign_bp(j, c) for c in currencies}}
         if mode == "pairs":
             row = instruments[j]["_row"]
             cc = row.get("credit_curve")
@@ -627,8 +655,12 @@ def engine_values(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, f
     frame = positions.reset_index(drop=True)
     book = prepare_book(frame, curve)
     col = {f: i for i, f in enumerate(factor_ids)}
-    take = [col[f] for f in book.factor_ids]
-    p = np.ascontiguousarray(path[:, :, take])
+    p = np.zeros((path.shape[0], path.shape[1], len(book.factor_ids)))
+    for j, f in enumerate(book.factor_ids):
+        if f in col:
+            p[:, :, j] = path[:, :, col[f]]
+        elif f not in book.optional_factors:
+            raise KeyError(f"path lacks factor {f!r} needed by the book")
     tb = TorchBook(book, dtype, resolve_device(device))
     x = torch.as_tensor(p[:, -1, :], device=tb.device).to(dtype)
     out = np.zeros((p.shape[0], book.n_positions))

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from risk_dagster.engine.curves import treasury_zero_curve
+from risk_dagster.engine.foreign_curves import foreign_factor_ids
 from risk_dagster.engine.kernels import random_book
 from risk_dagster.engine.revalue import engine_values, oracle_request, run_oracle
 from risk_dagster.market.catalog import load_risk_factor_catalog
@@ -24,8 +25,9 @@ PER_TYPE = 200
 
 def test_engine_matches_quantlib_for_every_instrument_type() -> None:
     catalog = load_risk_factor_catalog()
-    ids = [f.id for f in catalog]
-    kinds = [f.shock_type for f in catalog]
+    foreign = [f for c in ("EUR", "JPY", "GBP") for f in foreign_factor_ids(c)]  # foreign curves, their own shocks
+    ids = [f.id for f in catalog] + foreign
+    kinds = [f.shock_type for f in catalog] + ["absolute_bp"] * len(foreign)
     book = pd.concat([random_book(PER_TYPE, seed=100 + i, types=(t,)) for i, t in enumerate(TYPES)], ignore_index=True)
     rng = np.random.default_rng(20260101)
     scale = np.array([100.0 if k == "absolute_bp" else 0.2 if k == "log_return" else 10.0 for k in kinds])
@@ -33,13 +35,14 @@ def test_engine_matches_quantlib_for_every_instrument_type() -> None:
     # Treasury par shocks as curves move: parallel, slope and curvature (cumulated, ~100bp / 60bp / 30bp
     # sd at the horizon) and 10bp of noise per tenor; independent 100bp per tenor would ask QuantLib to
     # bootstrap par curves no market quotes (a 30y par yield of -1% under a 20y of +8% has no zero curve)
-    rates = [i for i, f in enumerate(ids) if f.startswith("rates.ust.")]
-    x = np.log([{"1m": 1, "3m": 3, "6m": 6, "1y": 12, "2y": 24, "3y": 36, "5y": 60, "7y": 84, "10y": 120,
-                 "20y": 240, "30y": 360}[ids[i].rsplit(".", 1)[1]] for i in rates])
-    x = (x - x.mean()) / x.std()
-    f = np.cumsum(rng.standard_normal((len(book), 9, 3)) * np.array([100.0, 60.0, 30.0]) / 3.0, axis=1)
-    path[:, :, rates] = (f[..., :1] + f[..., 1:2] * x + f[..., 2:3] * (x**2 - 1.0)
-                         + rng.standard_normal((len(book), 9, len(rates))) * 10.0)
+    for prefix in ("rates.ust.", "rates.swap.eur.", "rates.swap.jpy.", "rates.swap.gbp."):
+        rates = [i for i, f in enumerate(ids) if f.startswith(prefix)]
+        x = np.log([{"1m": 1, "3m": 3, "6m": 6, "1y": 12, "2y": 24, "3y": 36, "5y": 60, "7y": 84, "10y": 120,
+                     "20y": 240, "30y": 360}[ids[i].rsplit(".", 1)[1]] for i in rates])
+        x = (x - x.mean()) / x.std()
+        f = np.cumsum(rng.standard_normal((len(book), 9, 3)) * np.array([100.0, 60.0, 30.0]) / 3.0, axis=1)
+        path[:, :, rates] = (f[..., :1] + f[..., 1:2] * x + f[..., 2:3] * (x**2 - 1.0)
+                             + rng.standard_normal((len(book), 9, len(rates))) * 10.0)
     curve = treasury_zero_curve()
     ql = run_oracle(oracle_request(book, curve, path, ids), timeout=300)["npv"]
     eng = engine_values(book, curve, path, ids)
@@ -72,3 +75,31 @@ def test_rate_pnl_matches_quantlib_rebootstrapped_from_par_quotes() -> None:
         ql_pnl, eng_pnl = ql[1] - ql[0], eng[1] - eng[0]
         assert np.all(np.abs(eng_pnl - ql_pnl) <= 0.01 * np.abs(ql_pnl)), (eng_pnl, ql_pnl)
         np.testing.assert_allclose(eng_pnl, ql_pnl, rtol=1e-7)
+
+
+def test_fx_forward_has_forward_points_and_both_rate_sensitivities() -> None:
+    """A one-year EUR forward struck at spot is worth the forward points; USD and EUR rates both move it."""
+    from risk_dagster.engine.curves import ParBootstrap
+    from risk_dagster.engine.foreign_curves import foreign_zero_curve
+
+    curve = treasury_zero_curve()
+    book = random_book(1, seed=7, types=("fx_forward",))
+    book.loc[0, ["fx_factor", "currency", "spot", "forward_rate", "maturity_years", "direction"]] = [
+        "fx.eurusd", "EUR", 1.04, 1.04, 1.0, 1]
+    book["notional"] = 1e8
+    eur = foreign_zero_curve("EUR", curve)
+    t = round(365.0) / 365.0
+    points = 1e8 * (eur.discount(t) - curve.discount(t))  # long EUR at spot: receive EUR carry
+    ids = [f.id for f in load_risk_factor_catalog()] + foreign_factor_ids("EUR")
+    path = np.zeros((3, 1, len(ids)))
+    path[1, 0, [ids.index(f"rates.ust.{x}") for x in ("1m", "3m", "6m", "1y", "2y", "3y", "5y", "7y", "10y", "20y", "30y")]] = 200.0
+    path[2, 0, [ids.index(f) for f in foreign_factor_ids("EUR")]] = 200.0
+    eng = engine_values(book, curve, path, ids, pairs=False)[:, 0]
+    ql = run_oracle(oracle_request(book, curve, path, ids, mode="cross"), timeout=120)["npv"][:, 0]
+    np.testing.assert_allclose(eng, ql, rtol=1e-9, atol=1e-3)
+    assert abs(eng[0] - points) < 1.0 and abs(points) > 0.005 * 1e8  # about 1.5% of notional at base
+    usd_move, eur_move = eng[1] - eng[0], eng[2] - eng[0]
+    # +200bp USD: the USD leg paid in a year is worth less, about N x 2% x T x DF
+    dz = ParBootstrap(curve).zero_moves_bp(np.full(11, 200.0))[0]
+    assert 0.8 * 1e8 * dz[3] / 1e4 * curve.discount(1.0) < usd_move < 1.2 * 1e8 * dz[3] / 1e4
+    assert eur_move < -0.8 * 1e8 * 0.02 * eur.discount(1.0)  # +200bp EUR: the EUR received is worth less
