@@ -29,8 +29,10 @@ Conventions (match QuantLib exactly; see :mod:`risk_dagster.engine.quantlib_orac
 - Schedules run back from the maturity in steps of ``12 / coupon_frequency`` months (day
   clamped to month end, unadjusted, no calendar): QuantLib ``Schedule(..., NullCalendar(),
   Unadjusted, Unadjusted, DateGeneration.Backward, False)``. The current period is regular (its
-  start is the first schedule date on or before the valuation date; ``issue_date`` is
-  informational, as in the portfolio contract).
+  start is the first schedule date on or before the valuation date), unless the position states
+  an irregular ``first_coupon_date`` still to come: that coupon accrues from ``issue_date`` (short
+  or long) and nothing is paid before it (QuantLib's ``Schedule(issue, maturity, ...,
+  Backward, False, firstDate)``).
 - Cash flows dated on or before the valuation date are past (QuantLib's default
   ``includeReferenceDateEvents = False``).
 - Fixed coupons accrue ACT/365F: ``N * ((1 + c * tau) - 1)``; redemption at par.
@@ -221,19 +223,53 @@ class _Legs:
         return tuple(np.concatenate(x) for x in (self.pos, self.curve, self.p_day, self.d_day, self.coef))  # type: ignore[return-value]
 
 
-def _fixed_leg(legs: _Legs, rows: IntArray, curve: IntArray, val: int, mat: IntArray, months: IntArray,
-               rate: FloatArray, scale: FloatArray, spread: FloatArray, redemption: bool) -> IntArray:
-    """Append a fixed leg (ACT/365F coupons, optional par redemption); returns each row's first pay day."""
-    owner, k, date = _regular_schedule(val, mat, months)
-    nxt = np.full(len(mat), -1, dtype=np.int64)
+def _live_periods(val: int, mat: IntArray, months: IntArray, first: IntArray | None = None,
+                  issue: IntArray | None = None, ids: list[str] | None = None) -> tuple[IntArray, IntArray, IntArray]:
+    """Coupon periods paid after the valuation date: ``(owner, pay day, accrual start day)``.
+
+    Regular periods run back from the maturity (:func:`_regular_schedule`). A row with an
+    irregular first coupon still to come (``first > val``; ``-1`` = none) pays it on ``first``
+    with its accrual from ``issue`` (short or long), and nothing before it; ``first`` must lie on
+    the backward schedule (the contract's rule), else a ``ValueError`` names the position.
+    """
+    owner, _, date = _regular_schedule(val, mat, months)
     if len(owner) == 0:
-        return nxt
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, e
     # accrual start of the coupon paid at date k is date k+1 (the next entry of the same owner)
-    pay = date[:-1]
-    start = date[1:]
-    same = owner[:-1] == owner[1:]
-    live = same & (pay > val)
-    o, pay, start = owner[:-1][live], pay[live], start[live]
+    pay, start = date[:-1], date[1:].copy()
+    o = owner[:-1]
+    live = (o == owner[1:]) & (pay > val)
+    if first is not None and (first > val).any():
+        f_o, i_o = first[o], issue[o] if issue is not None else np.full(len(o), -1)
+        pending = f_o > val
+        live &= ~pending | (pay >= f_o)
+        at_first = pending & (pay == f_o)
+        start[at_first] = i_o[at_first]
+        rows = np.flatnonzero(first > val)
+        found = np.zeros(len(mat), dtype=bool)
+        found[o[at_first & live]] = True
+        bad_mask = ~found[rows]
+        if issue is None:
+            bad_mask[:] = True
+        else:
+            bad_mask |= (issue[rows] < 0) | (issue[rows] >= first[rows])
+        bad = rows[bad_mask]
+        if len(bad):
+            names = [ids[i] for i in bad[:5]] if ids else list(bad[:5])
+            raise ValueError(f"first_coupon_date of {len(bad)} position(s) {names} is not on the schedule running back "
+                             "from the maturity, or issue_date is missing or not before it")
+    return o[live], pay[live], start[live]
+
+
+def _fixed_leg(legs: _Legs, rows: IntArray, curve: IntArray, val: int, mat: IntArray, months: IntArray,
+               rate: FloatArray, scale: FloatArray, spread: FloatArray, redemption: bool,
+               first: IntArray | None = None, issue: IntArray | None = None, ids: list[str] | None = None) -> IntArray:
+    """Append a fixed leg (ACT/365F coupons, optional par redemption); returns each row's first pay day."""
+    nxt = np.full(len(mat), -1, dtype=np.int64)
+    o, pay, start = _live_periods(val, mat, months, first, issue, ids)
+    if len(o) == 0 and not redemption:
+        return nxt
     tau = (pay - start) / DAYS_PER_YEAR
     t = (pay - val) / DAYS_PER_YEAR
     amount = scale[o] * ((1.0 + rate[o] * tau) - 1.0) * np.exp(-spread[o] * t)
@@ -244,23 +280,21 @@ def _fixed_leg(legs: _Legs, rows: IntArray, curve: IntArray, val: int, mat: IntA
         tm = (mat[live_m] - val) / DAYS_PER_YEAR
         dm = mat[live_m] - val
         legs.add(rows[live_m], curve[live_m], dm, dm, scale[live_m] * np.exp(-spread[live_m] * tm))
-    first = np.full(len(mat), np.iinfo(np.int64).max)
-    np.minimum.at(first, o, d)
-    return np.where(first == np.iinfo(np.int64).max, -1, first)
+    first_day = np.full(len(mat), np.iinfo(np.int64).max)
+    np.minimum.at(first_day, o, d)
+    return np.where(first_day == np.iinfo(np.int64).max, -1, first_day)
 
 
 def _float_leg(legs: _Legs, rows: IntArray, curve: IntArray, val: int, mat: IntArray, months: IntArray,
                margin: FloatArray, scale: FloatArray, spread: FloatArray, redemption: bool,
-               base: ZeroCurve) -> tuple[IntArray, FloatArray]:
+               base: ZeroCurve, first: IntArray | None = None, issue: IntArray | None = None,
+               ids: list[str] | None = None) -> tuple[IntArray, FloatArray]:
     """Append a floating leg; returns each row's first pay day and the fixing of its current period."""
-    owner, k, date = _regular_schedule(val, mat, months)
     nxt = np.full(len(mat), -1, dtype=np.int64)
     fix = np.full(len(mat), np.nan)
-    if len(owner) == 0:
+    o, pay, start = _live_periods(val, mat, months, first, issue, ids)
+    if len(o) == 0 and not redemption:
         return nxt, fix
-    pay, start = date[:-1], date[1:]
-    live = (owner[:-1] == owner[1:]) & (pay > val)
-    o, pay, start = owner[:-1][live], pay[live], start[live]
     tau = (pay - start) / DAYS_PER_YEAR
     t = (pay - val) / DAYS_PER_YEAR
     d = pay - val
@@ -280,9 +314,9 @@ def _float_leg(legs: _Legs, rows: IntArray, curve: IntArray, val: int, mat: IntA
         tm = (mat[live_m] - val) / DAYS_PER_YEAR
         dm = mat[live_m] - val
         legs.add(rows[live_m], curve[live_m], dm, dm, scale[live_m] * np.exp(-spread[live_m] * tm))
-    first = np.full(len(mat), np.iinfo(np.int64).max)
-    np.minimum.at(first, o, d)
-    return np.where(first == np.iinfo(np.int64).max, -1, first), fix
+    first_day = np.full(len(mat), np.iinfo(np.int64).max)
+    np.minimum.at(first_day, o, d)
+    return np.where(first_day == np.iinfo(np.int64).max, -1, first_day), fix
 
 
 # --------------------------------------------------------------------------- prepared book
@@ -365,6 +399,15 @@ def _col(frame: pd.DataFrame, name: str, default: float = np.nan) -> FloatArray:
     return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _days(frame: pd.DataFrame, name: str) -> IntArray:
+    """Days since 1970-01-01 of a date column (``-1`` for NULL or a missing column)."""
+    if name not in frame.columns:
+        return np.full(len(frame), -1, dtype=np.int64)
+    d = pd.to_datetime(frame[name], errors="coerce")
+    days = (d.to_numpy(dtype="datetime64[D]") - np.datetime64("1970-01-01", "D")).astype(np.int64)
+    return np.where(d.isna().to_numpy(), -1, days)
+
+
 def _str(frame: pd.DataFrame, name: str) -> npt.NDArray[np.object_]:
     if name not in frame.columns:
         return np.full(len(frame), None, dtype=object)
@@ -419,6 +462,8 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
     margin = np.nan_to_num(_col(frame, "spread_bp"), nan=0.0) / 1e4
     rating = _str(frame, "rating")
     credit = _str(frame, "credit_curve")
+    first_coupon = _days(frame, "first_coupon_date")
+    issue_day = _days(frame, "issue_date")
 
     # spread curves: "" (Treasury) + the credit factors used by bonds and FRNs
     is_bond = np.isin(itype, ["fixed_bond", "frn"])
@@ -441,11 +486,14 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
     rows = np.flatnonzero(itype == "fixed_bond")
     if len(rows):
         first_pay[rows] = _fixed_leg(legs, rows, curve_code[rows], val, mat_days[rows], months[rows],
-                                     coupon[rows], scale[rows], spread[rows], redemption=True)
+                                     coupon[rows], scale[rows], spread[rows], redemption=True,
+                                     first=first_coupon[rows], issue=issue_day[rows], ids=[pids[i] for i in rows])
     rows = np.flatnonzero(itype == "frn")
     if len(rows):
         first_pay[rows], fixings[rows] = _float_leg(legs, rows, curve_code[rows], val, mat_days[rows], months[rows],
-                                                    margin[rows], scale[rows], spread[rows], True, curve)
+                                                    margin[rows], scale[rows], spread[rows], True, curve,
+                                                    first=first_coupon[rows], issue=issue_day[rows],
+                                                    ids=[pids[i] for i in rows])
     rows = np.flatnonzero(itype == "irs")
     if len(rows):
         zero_c = np.zeros(len(rows), dtype=np.int64)

@@ -116,8 +116,13 @@ class Oracle:
         ts.enableExtrapolation()
         return ql.YieldTermStructureHandle(ts)
 
-    def schedule(self, maturity: Any, months: int) -> Any:
+    def schedule(self, maturity: Any, months: int, ins: dict[str, Any] | None = None) -> Any:
         ql = self.ql
+        first = (ins or {}).get("first_coupon_date")
+        if first is not None and _date(ql, first) > self.val:
+            # an irregular first coupon still to come: accrual from the issue date to firstDate
+            return ql.Schedule(_date(ql, ins["issue_date"]), maturity, ql.Period(months, ql.Months), self.cal,  # type: ignore[index]
+                               ql.Unadjusted, ql.Unadjusted, ql.DateGeneration.Backward, False, _date(ql, first))
         # any effective date before the current period's start: only future flows are priced
         effective = self.val - ql.Period(months + 1, ql.Months)
         return ql.Schedule(effective, maturity, ql.Period(months, ql.Months), self.cal, ql.Unadjusted,
@@ -150,7 +155,7 @@ class Oracle:
             ts.enableExtrapolation()
             disc = ql.YieldTermStructureHandle(ts)
             months = int(round(12 / ins["coupon_frequency"]))
-            sched = self.schedule(self.maturity(ins["maturity_years"]), months)
+            sched = self.schedule(self.maturity(ins["maturity_years"]), months, ins)
             if kind == "fixed_bond":
                 bond = ql.FixedRateBond(0, n, sched, [ins["coupon_rate"]], self.dc, ql.Unadjusted, 100.0, sched[0])
             else:

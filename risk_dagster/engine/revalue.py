@@ -564,6 +564,10 @@ def oracle_request(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, 
                 d[c] = v
         if t in ("fixed_bond", "frn"):
             d["base_spread_bp"] = float(book.base_spread_bp[i])
+            fc = row.get("first_coupon_date")
+            if fc is not None and not pd.isna(fc):
+                d["first_coupon_date"] = str(pd.Timestamp(fc).date())
+                d["issue_date"] = str(pd.Timestamp(row["issue_date"]).date())
         if t == "irs" and "spread_bp" not in d:
             d["spread_bp"] = 0.0
         if t in ("frn", "irs") and np.isfinite(book.fixings[i]):

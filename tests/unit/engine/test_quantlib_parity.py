@@ -103,3 +103,48 @@ def test_fx_forward_has_forward_points_and_both_rate_sensitivities() -> None:
     dz = ParBootstrap(curve).zero_moves_bp(np.full(11, 200.0))[0]
     assert 0.8 * 1e8 * dz[3] / 1e4 * curve.discount(1.0) < usd_move < 1.2 * 1e8 * dz[3] / 1e4
     assert eur_move < -0.8 * 1e8 * 0.02 * eur.discount(1.0)  # +200bp EUR: the EUR received is worth less
+
+
+def test_irregular_first_coupons_match_quantlib() -> None:
+    """Long and short first coupons (accrual from the issue date) priced as QuantLib's firstDate schedule."""
+    from risk_dagster.engine.curves import add_months, days_from_years, to_days
+
+    curve = treasury_zero_curve()
+    ids = [f.id for f in load_risk_factor_catalog()]
+    book = pd.concat([random_book(3, seed=11, types=("fixed_bond",)), random_book(3, seed=12, types=("frn",))],
+                     ignore_index=True)
+    book["maturity_years"] = [5.3, 12.1, 2.7, 4.4, 7.9, 1.6]
+    book["coupon_frequency"] = [2.0, 4.0, 1.0, 4.0, 2.0, 12.0]
+    val = to_days(curve.valuation_date)
+    firsts, issues = [], []
+    for mat_y, freq, long_first in zip(book["maturity_years"], book["coupon_frequency"], [1, 0, 1, 0, 1, 1], strict=True):
+        step = int(12 / freq)
+        mat = val + int(days_from_years(mat_y))
+        k = 1
+        while add_months(np.array([mat]), np.array([-(k + 1) * step]))[0] > val:
+            k += 1
+        first = add_months(np.array([mat]), np.array([-k * step]))[0]  # the next coupon date on the schedule
+        issue = first - (int(1.6 * step * 30.4) if long_first else int(0.5 * step * 30.4))
+        firsts.append(np.datetime64("1970-01-01") + np.timedelta64(int(first), "D"))
+        issues.append(np.datetime64("1970-01-01") + np.timedelta64(int(issue), "D"))
+    book["first_coupon_date"] = pd.to_datetime(firsts)
+    book["issue_date"] = pd.to_datetime(issues)
+    path = np.zeros((len(book), 1, len(ids)))
+    ql = run_oracle(oracle_request(book, curve, path, ids), timeout=120)["npv"]
+    eng = engine_values(book, curve, path, ids)
+    np.testing.assert_allclose(eng, ql, rtol=1e-9)
+    regular = engine_values(book.drop(columns=["first_coupon_date"]), curve, path, ids)
+    assert np.abs(eng - regular).max() > 1e-4 * book["notional"].max()  # the irregular coupon matters
+
+
+def test_a_first_coupon_off_the_schedule_is_refused() -> None:
+    curve = treasury_zero_curve()
+    book = random_book(1, seed=13, types=("fixed_bond",))
+    book["maturity_years"] = 5.0
+    book["coupon_frequency"] = 2.0
+    book["first_coupon_date"] = pd.Timestamp(curve.valuation_date) + pd.Timedelta(days=45)
+    book["issue_date"] = pd.Timestamp(curve.valuation_date) - pd.Timedelta(days=100)
+    from risk_dagster.engine.kernels import prepare_book
+
+    with pytest.raises(ValueError, match="first_coupon_date.*R13-0000000"):
+        prepare_book(book, curve)
