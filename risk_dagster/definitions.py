@@ -14,7 +14,12 @@ import dagster as dg
 from risk_dagster.assets.market import HISTORY_SOURCE_ASSETS, factor_history
 from risk_dagster.assets.quality import quality_report, source_reliability
 from risk_dagster.assets.scenarios import build_scenario_assets, scenario_partitions
-from risk_dagster.assets.stress import build_stress_assets, portfolio
+from risk_dagster.assets.stress import (
+    build_stress_assets,
+    portfolio,
+    sensitivities,
+    sensitivities_consistent,
+)
 from risk_dagster.assets.translate import (
     TRANSLATOR_LANE_ASSETS,
     build_fan_chart_assets,
@@ -27,8 +32,8 @@ from risk_dagster.assets.translate import (
 )
 from risk_dagster.resources import (
     OUTPUT_DIR_ENV,
-    OutputDir,
     EngineSettings,
+    OutputDir,
     RunSettings,
     ScenarioLibrary,
     TranslationSettings,
@@ -81,6 +86,7 @@ def build_definitions(
         synthetic_tail,
         translator_backtest,
         portfolio,
+        sensitivities,
     ]
     partitioned_assets = [
         *[a for a in scenario_assets if a.partitions_def],
@@ -92,7 +98,8 @@ def build_definitions(
         HISTORY_JOB,
         selection=dg.AssetSelection.assets(*history_assets),
         description="Market and macro history, contracts, reliability weights, factor history, quality report, "
-        "translator training, registry lanes, plausibility filter, synthetic tail set and backtest.",
+        "translator training, registry lanes, plausibility filter, synthetic tail set and backtest; the book "
+        "and its sensitivities.",
     )
     scenario_job = dg.define_asset_job(
         SCENARIO_JOB,
@@ -102,6 +109,7 @@ def build_definitions(
     )
     return dg.Definitions(
         assets=[*history_assets, *partitioned_assets],
+        asset_checks=[sensitivities_consistent],
         jobs=[history_job, scenario_job],
         resources={
             "scenario_library": library,

@@ -56,6 +56,11 @@ def write_parquet(path: str | Path, frame: pd.DataFrame) -> Path:
     return atomic_write(path, lambda tmp: _periods_to_str(frame).to_parquet(tmp))
 
 
+def write_csv(path: str | Path, frame: pd.DataFrame, *, index: bool = False) -> Path:
+    """Atomically write a DataFrame as CSV (UTF-8, no index unless asked)."""
+    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=index))
+
+
 def _periods_to_str(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     if isinstance(out.index, pd.PeriodIndex):

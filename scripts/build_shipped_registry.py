@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-from pathlib import Path
 
 from risk_dagster.market.inputs import load_history_inputs
 from risk_dagster.translate.base import build_training_set

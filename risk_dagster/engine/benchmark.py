@@ -2,15 +2,30 @@
 
 :func:`run_engine_benchmark` measures, on the *same* instruments and the *same* shocks:
 
-- the engine's throughput (position-scenario revaluations per second) in float64 and float32:
-  the pricing pass of :func:`~risk_dagster.engine.revalue.revalue` (:func:`market_pnl`: every
-  position valued under every scenario, P&L aggregated per segment in float64), chunked as the
-  engine chunks, on ``threads`` intra-op threads. Book preparation and the first (warm-up) pass
-  are timed and reported but excluded; the figure is the median of ``repeats`` passes;
+- the engine's throughput (position-scenario revaluations per second) in float64 and float32,
+  on ``threads`` intra-op threads, chunked as the engine chunks, for its two outputs:
+
+  * *per-position values* (``engine_per_position_per_s_*``): :func:`market_pnl` with
+    ``per_position=True``, the pass :func:`~risk_dagster.engine.revalue.revalue` runs with a
+    cache: every position's value under every scenario (:meth:`TorchBook.values`), its P&L
+    written to a ``[scenarios, positions]`` float64 array and summed per segment. This is the
+    like-for-like comparison with the QuantLib loop, which computes one NPV per instrument;
+  * *segment P&L* (``engine_segment_per_s_*``, also ``engine_per_s_*``): :func:`market_pnl`
+    without per-position output, as ``revalue`` runs it without a cache: fused aggregation
+    (:meth:`TorchBook.segment_pnl`), segment totals formed without per-position values for the
+    cash-flow instruments.
+
+  Book preparation and the first (warm-up) pass are timed and reported but excluded; each figure
+  is the median of ``repeats`` passes;
 - the QuantLib loop's throughput: in a child process (QuantLib never enters this process), one
   ``ZeroCurve`` built and relinked per scenario, then ``NPV()`` of every instrument (instrument
   set-up excluded, as the engine's preparation is); single-threaded, as QuantLib is;
-- their ratio ``speedup_vs_quantlib`` (float64 engine; ``speedup_vs_quantlib_fp32`` too);
+- the ratios against that one QuantLib measurement: ``speedup_per_position_vs_quantlib`` and
+  ``speedup_segment_vs_quantlib`` (= ``speedup_vs_quantlib``), float64, and their ``_fp32``;
+- the fixed costs at a small size (:func:`fixed_cost_breakdown`, 2,000 x 200 by default, run
+  first so its warm-up is the process's first): base curve, book preparation, ``TorchBook``
+  construction, base values, the fused aggregates, the first pass's extra time, and per path the
+  overhead of a chunk (a 1-scenario chunk) and the marginal cost of a scenario;
 - numpy and torch matmul GFLOP/s (``2 n^3`` flops) as this machine's hardware reference;
 - peak memory (``ru_maxrss`` of this process: the lifetime maximum, so the max over the run);
 - the parity error: ``|engine - QuantLib| / max(|QuantLib|, 1e-6 * notional)`` over every
@@ -58,6 +73,7 @@ __all__ = [
     "REPORT_KEYS",
     "bench_command",
     "benchmark_book",
+    "fixed_cost_breakdown",
     "benchmark_shocks",
     "matmul_gflops",
     "memory_check",
@@ -72,8 +88,17 @@ MARKET_TYPES: tuple[str, ...] = ("fixed_bond", "frn", "irs", "equity", "fx_forwa
 REPORT_KEYS: tuple[str, ...] = (
     "engine_per_s_fp64", "engine_per_s_fp32", "quantlib_per_s", "speedup_vs_quantlib", "max_rel_err_vs_quantlib",
     "peak_rss_mb",
+    "engine_per_position_per_s_fp64", "engine_per_position_per_s_fp32",
+    "speedup_per_position_vs_quantlib", "speedup_per_position_vs_quantlib_fp32",
+    "engine_segment_per_s_fp64", "engine_segment_per_s_fp32",
+    "speedup_segment_vs_quantlib", "speedup_segment_vs_quantlib_fp32",
 )  # fmt: skip
-"""Keys ``--json`` always carries (the issue's contract)."""
+"""Keys ``--json`` always carries (the issue's contract). ``engine_per_s_*`` and ``speedup_vs_quantlib``
+are the segment-P&L figures (``engine_segment_per_s_*``, ``speedup_segment_vs_quantlib``), as before."""
+
+PER_POSITION_MAX_ELEMENTS = 2**27
+"""Most ``positions x scenarios`` float64 P&L values one per-position pass writes (1 GiB): beyond it the
+per-position path is timed on the first scenarios only (``per_position_scenarios`` in the report)."""
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -203,6 +228,17 @@ def benchmark_shocks(factor_ids: Sequence[str], n_scenarios: int, *, seed: int =
     return path
 
 
+def _engine_shocks(path: FloatArray, ids: Sequence[str], factor_ids: Sequence[str]) -> FloatArray:
+    """``[scenarios, len(factor_ids)]`` last-quarter shocks in the engine's factor order; a factor the
+    catalog lacks (a book's optional factor, e.g. a foreign curve's) stays at zero shock."""
+    col = {f: i for i, f in enumerate(ids)}
+    X = np.zeros((path.shape[0], len(factor_ids)))
+    for j, f in enumerate(factor_ids):
+        if f in col:
+            X[:, j] = path[:, -1, col[f]]
+    return X
+
+
 def _quantlib_request(frame: pd.DataFrame, path: FloatArray, ids: list[str]) -> dict[str, Any]:
     """All-pairs oracle request; the common equity / FX / VIX shock of each scenario added to it."""
     curve = treasury_zero_curve()
@@ -229,6 +265,8 @@ def run_engine_benchmark(
     repeats: int = 5,
     quantlib_positions: int | None = None,
     matmul_n: int = 2048,
+    fixed_cost_positions: int | None = 2_000,
+    fixed_cost_scenarios: int = 200,
 ) -> dict[str, Any]:
     """Engine vs QuantLib on the same instruments and shocks, in one run.
 
@@ -250,17 +288,24 @@ def run_engine_benchmark(
         Price only this many positions (evenly spaced) in QuantLib; ``None``: all.
     matmul_n
         Size of the reference matmul.
+    fixed_cost_positions, fixed_cost_scenarios
+        Size of the fixed-cost breakdown (:func:`fixed_cost_breakdown`, run first); ``None``: skip it.
 
     Returns
     -------
     dict
-        :data:`REPORT_KEYS` plus ``engine_per_s_*``, ``speedup_vs_quantlib_fp32``,
+        :data:`REPORT_KEYS` plus ``speedup_vs_quantlib_fp32``, ``per_position_scenarios``,
+        ``per_position_vs_segment_max_rel_diff``, ``fixed_costs``,
         ``max_rel_err_fp32_vs_quantlib``, ``fp32_max_rel_err_total``, ``gflops``, ``dtype``,
         ``threads``, ``n_positions``, ``n_scenarios``, ``instrument_counts``, ``timings`` and
         ``machine``. Rates are per second, memory in MiB.
     """
     t_start = time.perf_counter()
     rss_start = current_rss_mb()
+    fixed = None
+    if fixed_cost_positions:
+        fixed = fixed_cost_breakdown(int(fixed_cost_positions), int(fixed_cost_scenarios), book=book, seed=seed,
+                                     threads=threads, repeats=repeats)
     ids, _ = _catalog()
     frame = benchmark_book(n_positions, book=book, seed=seed)
     path = benchmark_shocks(ids, n_scenarios, seed=seed)
@@ -270,12 +315,21 @@ def run_engine_benchmark(
     t = time.perf_counter()
     prepared = prepare_book(frame, curve)
     timings["prepare_s"] = time.perf_counter() - t
-    cols = [ids.index(f) for f in prepared.factor_ids]
-    X = np.ascontiguousarray(path[:, -1, cols])
+    extra = [f for f in prepared.factor_ids if f not in ids]  # a book's optional factors: zero shock
+    if extra:
+        ids = [*ids, *extra]
+        path = np.concatenate([path, np.zeros((path.shape[0], path.shape[1], len(extra)))], axis=2)
+    X = _engine_shocks(path, ids, prepared.factor_ids)
     n_rev = len(frame) * n_scenarios
 
+    # per-position pass: at most PER_POSITION_MAX_ELEMENTS values written (its output is [scenarios, positions])
+    n_pp = int(max(1, min(n_scenarios, PER_POSITION_MAX_ELEMENTS // max(len(frame), 1))))
+    X_pp = X[:n_pp]
+
     per_s: dict[str, float] = {}
+    per_pos_s: dict[str, float] = {}
     totals: dict[str, FloatArray] = {}
+    pos_totals: dict[str, FloatArray] = {}
     with _torch_threads(threads):
         for name, dt in (("fp64", torch.float64), ("fp32", torch.float32)):
             t = time.perf_counter()
@@ -283,17 +337,28 @@ def run_engine_benchmark(
             base = _base_vector(tb)
             timings[f"torchbook_{name}_s"] = time.perf_counter() - t
             chunk = auto_chunk_size(prepared, n_scenarios, dt)
+            pos_chunk = auto_chunk_size(prepared, n_pp, dt, per_position=True)
             result: dict[str, FloatArray] = {}
 
             def run(tb: TorchBook = tb, base: torch.Tensor = base, chunk: int = chunk,
                     result: dict[str, FloatArray] = result) -> None:
                 result["seg"] = market_pnl(tb, X, chunk, base=base)[0]
 
+            def run_pos(tb: TorchBook = tb, base: torch.Tensor = base, chunk: int = pos_chunk,
+                        result: dict[str, FloatArray] = result) -> None:
+                result["pos"] = market_pnl(tb, X_pp, chunk, per_position=True, base=base)[1]  # type: ignore[assignment]
+
             warm, ts = _timed(run, repeats)
             totals[name] = result["seg"].sum(axis=1)
             timings[f"engine_{name}"] = {"warmup_s": warm, "median_s": statistics.median(ts), "repeats_s": ts,
                                          "chunk_size": int(chunk)}
             per_s[name] = n_rev / statistics.median(ts)
+            result.pop("seg")
+            warm, ts = _timed(run_pos, repeats)
+            pos_totals[name] = result.pop("pos").sum(axis=1)
+            timings[f"engine_per_position_{name}"] = {"warmup_s": warm, "median_s": statistics.median(ts),
+                                                      "repeats_s": ts, "chunk_size": int(pos_chunk)}
+            per_pos_s[name] = len(frame) * n_pp / statistics.median(ts)
             del tb, base
 
     # QuantLib: same instruments (or an evenly spaced subset), the first scenarios
@@ -330,6 +395,18 @@ def run_engine_benchmark(
         "quantlib_per_s": quantlib_per_s,
         "speedup_vs_quantlib": per_s["fp64"] / quantlib_per_s,
         "speedup_vs_quantlib_fp32": per_s["fp32"] / quantlib_per_s,
+        "engine_per_position_per_s_fp64": per_pos_s["fp64"],
+        "engine_per_position_per_s_fp32": per_pos_s["fp32"],
+        "speedup_per_position_vs_quantlib": per_pos_s["fp64"] / quantlib_per_s,
+        "speedup_per_position_vs_quantlib_fp32": per_pos_s["fp32"] / quantlib_per_s,
+        "engine_segment_per_s_fp64": per_s["fp64"],
+        "engine_segment_per_s_fp32": per_s["fp32"],
+        "speedup_segment_vs_quantlib": per_s["fp64"] / quantlib_per_s,
+        "speedup_segment_vs_quantlib_fp32": per_s["fp32"] / quantlib_per_s,
+        "per_position_scenarios": n_pp,
+        "per_position_vs_segment_max_rel_diff": float(
+            np.abs(pos_totals["fp64"] - totals["fp64"][:n_pp]).max() / scale),
+        "fixed_costs": fixed,
         "max_rel_err_vs_quantlib": errs["fp64"],
         "max_rel_err_fp32_vs_quantlib": errs["fp32"],
         "fp32_max_rel_err_total": float(np.abs(totals["fp32"] - totals["fp64"]).max() / scale),
@@ -353,6 +430,108 @@ def run_engine_benchmark(
         "machine": _machine(),
     }
     return report
+
+
+FIXED_COST_ITEMS: tuple[tuple[str, str], ...] = (
+    ("curve_s", "base curve (treasury_zero_curve, 1st call)"),
+    ("prepare_s", "book preparation (prepare_book)"),
+    ("torchbook_s", "TorchBook construction"),
+    ("base_s", "base values (_base_vector)"),
+    ("aggregates_s", "fused aggregates (TorchBook._aggregates)"),
+    ("first_pass_extra_s", "first pass, extra over a steady one"),
+)
+"""One-off costs of a first revaluation (``dtypes.*`` holds the dtype-dependent ones), in report order."""
+
+
+def fixed_cost_breakdown(n_positions: int = 2_000, n_scenarios: int = 200, *, book: str = "random", seed: int = 0,
+                         threads: int = 1, repeats: int = 5) -> dict[str, Any]:
+    """Where the time of a small revaluation goes: one-off costs against per-chunk and per-scenario costs.
+
+    Measured on the benchmark's book and shocks (:func:`benchmark_book`, :func:`benchmark_shocks`)
+    at ``n_positions x n_scenarios``, in the order :func:`~risk_dagster.engine.revalue.revalue`
+    pays them: the base curve (cached after its first call in a process), :func:`prepare_book`,
+    then per dtype a fresh :class:`TorchBook`, the zero-shock values (:func:`_base_vector`), the
+    fused aggregates (:meth:`TorchBook._aggregates`, built on the first segment pass) and the
+    first pass over the scenarios (its time beyond a steady pass's median is the warm-up).
+    For each path (``segment``: fused aggregation; ``per_position``: ``market_pnl(per_position=True)``)
+    a 1-scenario chunk and a full chunk of ``k`` scenarios are timed (median of repeats): the
+    marginal cost of a scenario is ``(t_k - t_1) / (k - 1)`` and the overhead of a chunk
+    ``t_1`` minus that marginal cost (``t_1``, ``t_k``: the fastest of the repeats, the least
+    disturbed on a shared machine), and ``modelled_pass_s = chunks x overhead + scenarios x
+    marginal`` is set beside the measured pass. Run it first in a process to see torch's
+    first-call costs.
+
+    Returns
+    -------
+    dict
+        ``n_positions``, ``n_scenarios``, ``threads``, ``curve_s``, ``prepare_s`` and ``dtypes``:
+        per ``fp64`` / ``fp32`` ``torchbook_s``, ``base_s``, ``aggregates_s``, and per path
+        ``chunk_size``, ``n_chunks``, ``first_pass_s``, ``steady_pass_s``, ``first_pass_extra_s``,
+        ``chunk_1_s``, ``chunk_overhead_s``, ``marginal_per_scenario_s``, ``modelled_pass_s``; ``first_run_s`` (the
+        one-off costs plus the first segment pass, fp64), ``shares`` of it and ``dominant``.
+    """
+    t = time.perf_counter()
+    curve = treasury_zero_curve()
+    curve_s = time.perf_counter() - t
+    ids, _ = _catalog()
+    frame = benchmark_book(n_positions, book=book, seed=seed)
+    path = benchmark_shocks(ids, n_scenarios, seed=seed)
+    t = time.perf_counter()
+    prepared = prepare_book(frame, curve)
+    prepare_s = time.perf_counter() - t
+    X = _engine_shocks(path, ids, prepared.factor_ids)
+    n_sc = X.shape[0]
+    out: dict[str, Any] = {"n_positions": len(frame), "n_scenarios": n_sc, "threads": int(threads), "book": book,
+                           "curve_s": curve_s, "prepare_s": prepare_s, "dtypes": {}}
+    reps_small = max(3 * repeats, 15)
+    with _torch_threads(threads):
+        for name, dt in (("fp64", torch.float64), ("fp32", torch.float32)):
+            d: dict[str, Any] = {}
+            t = time.perf_counter()
+            tb = TorchBook(prepared, dt, "cpu")
+            d["torchbook_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            base = _base_vector(tb)
+            d["base_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            tb._aggregates()
+            d["aggregates_s"] = time.perf_counter() - t
+            paths = (("segment", auto_chunk_size(prepared, n_sc, dt), False),
+                     ("per_position", auto_chunk_size(prepared, n_sc, dt, per_position=True), True))
+            for label, chunk, per_position in paths:
+
+                def run(x: FloatArray, ch: int, tb: TorchBook = tb, base: torch.Tensor = base,
+                        per_position: bool = per_position) -> None:
+                    market_pnl(tb, x, ch, per_position=per_position, base=base)
+
+                first, steady = _timed(lambda run=run, chunk=chunk: run(X, chunk), repeats)
+                k = int(min(chunk, n_sc))
+                _, t1 = _timed(lambda run=run: run(X[:1], 1), reps_small)
+                _, tk = _timed(lambda run=run, k=k: run(X[:k], k), max(repeats, 5))
+                c1, ck = min(t1), min(tk)  # the least disturbed run: the machine may be shared
+                marginal = max((ck - c1) / (k - 1), 0.0) if k > 1 else 0.0
+                overhead = max(c1 - marginal, 0.0)
+                n_chunks = int(-(-n_sc // chunk))
+                d[label] = {
+                    "chunk_size": int(chunk), "n_chunks": n_chunks, "first_pass_s": first,
+                    "steady_pass_s": statistics.median(steady), "steady_pass_min_s": min(steady),
+                    "first_pass_extra_s": max(first - statistics.median(steady), 0.0),
+                    "chunk_1_s": c1, "chunk_k_s": ck, "chunk_k": k,
+                    "chunk_overhead_s": overhead, "marginal_per_scenario_s": marginal,
+                    "modelled_pass_s": n_chunks * overhead + n_sc * marginal,
+                }  # fmt: skip
+            d["first_pass_extra_s"] = d["segment"]["first_pass_extra_s"]
+            out["dtypes"][name] = d
+            del tb, base
+    d64 = out["dtypes"]["fp64"]
+    parts = {"curve_s": curve_s, "prepare_s": prepare_s, **{k: d64[k] for k, _ in FIXED_COST_ITEMS[2:]},
+             "steady_pass_s": d64["segment"]["steady_pass_s"]}
+    total = sum(parts.values())
+    out["first_run_s"] = total
+    out["shares"] = {k: v / total for k, v in parts.items()} if total > 0 else {}
+    fixed_only = {k: v for k, v in parts.items() if k != "steady_pass_s"}
+    out["dominant"] = max(fixed_only, key=fixed_only.__getitem__)
+    return out
 
 
 def _machine() -> dict[str, Any]:
@@ -435,21 +614,84 @@ def memory_check(n_positions: int = 1_000_000, n_scenarios: int = 1_000, budget_
 def format_table(report: dict[str, Any]) -> str:
     """A readable table of a :func:`run_engine_benchmark` report."""
     g = report["gflops"]
+
+    def rate(x: float) -> str:
+        return f"{x / 1e6:,.2f}M/s" if x >= 1e6 else f"{x / 1e3:,.1f}k/s" if x >= 1e3 else f"{x:,.0f}/s"
+
+    q = report["quantlib_per_s"]
+    pp = report["per_position_scenarios"]
+    pp_note = "" if pp == report["n_scenarios"] else f"; first {pp:,} scenarios"
     rows = [
         ("book", f"{report['book']}: {report['n_positions']:,} positions x {report['n_scenarios']:,} scenarios"),
-        ("engine fp64", f"{report['engine_per_s_fp64']:,.0f} revaluations/s ({report['threads']} thread(s))"),
-        ("engine fp32", f"{report['engine_per_s_fp32']:,.0f} revaluations/s"),
-        ("QuantLib loop", f"{report['quantlib_per_s']:,.0f} revaluations/s "
-                          f"({report['quantlib_positions']:,} x {report['quantlib_scenarios']} scenarios)"),
-        ("speedup fp64 / fp32", f"{report['speedup_vs_quantlib']:,.0f}x / {report['speedup_vs_quantlib_fp32']:,.0f}x"),
-        ("parity fp64 / fp32", f"{report['max_rel_err_vs_quantlib']:.2e} / {report['max_rel_err_fp32_vs_quantlib']:.2e}"),
+        ("QuantLib loop", f"{rate(q)} per-instrument NPVs ({report['quantlib_positions']:,} x "
+                          f"{report['quantlib_scenarios']} scenarios, 1 thread): the reference of both ratios"),
+        ("engine per position", f"fp64 {rate(report['engine_per_position_per_s_fp64'])} "
+                                f"({report['speedup_per_position_vs_quantlib']:,.0f}x), fp32 "
+                                f"{rate(report['engine_per_position_per_s_fp32'])} "
+                                f"({report['speedup_per_position_vs_quantlib_fp32']:,.0f}x): every position's value, "
+                                f"like for like with QuantLib ({report['threads']} thread(s){pp_note})"),
+        ("engine segment P&L", f"fp64 {rate(report['engine_segment_per_s_fp64'])} "
+                               f"({report['speedup_segment_vs_quantlib']:,.0f}x), fp32 "
+                               f"{rate(report['engine_segment_per_s_fp32'])} "
+                               f"({report['speedup_segment_vs_quantlib_fp32']:,.0f}x): fused aggregation, segment "
+                               f"totals only ({report['threads']} thread(s))"),
+        ("per position = segment", f"totals agree to {report['per_position_vs_segment_max_rel_diff']:.1e} (fp64, "
+                                   "relative to the largest total)"),
+        ("parity fp64 / fp32", f"{report['max_rel_err_vs_quantlib']:.2e} / {report['max_rel_err_fp32_vs_quantlib']:.2e}"
+                               " (per-position values vs QuantLib)"),
         ("matmul GFLOP/s", f"numpy fp64 {g['numpy_fp64']:.1f}, fp32 {g['numpy_fp32']:.1f}; "
                            f"torch({report['threads']}t) fp64 {g['torch_fp64']:.1f}, fp32 {g['torch_fp32']:.1f}"),
         ("peak RSS", f"{report['peak_rss_mb']:,.0f} MiB (this process; QuantLib runs in a child)"),
         ("wall", f"{report['timings']['total_s']:.1f} s"),
     ]  # fmt: skip
     width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    text = "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    if report.get("fixed_costs"):
+        text += "\n" + format_fixed_costs(report["fixed_costs"])
+    return text
+
+
+def format_fixed_costs(fc: dict[str, Any]) -> str:
+    """The lines of a :func:`fixed_cost_breakdown`: one-off costs, then per-chunk and per-scenario costs."""
+    d64, d32 = fc["dtypes"]["fp64"], fc["dtypes"]["fp32"]
+    total = fc["first_run_s"]
+
+    def ms(x: float) -> str:
+        return f"{x * 1e3:9.2f} ms"
+
+    def us(x: float) -> str:
+        return f"{x * 1e6:9.1f} us"
+
+    def share(key: str) -> str:
+        return f"{100 * fc['shares'].get(key, 0.0):4.0f}%"
+
+    label_w = max(len(text) for _, text in FIXED_COST_ITEMS) + 2
+    lines = [f"fixed costs at {fc['n_positions']:,} positions x {fc['n_scenarios']:,} scenarios ({fc['book']} book, "
+             f"{fc['threads']} thread(s)); a first fp64 revaluation takes {total * 1e3:,.1f} ms:",
+             f"  {'':<{label_w}}{'fp64':>12} {'share':>5}  {'fp32':>12}"]
+    for key, text in FIXED_COST_ITEMS:
+        v64 = fc[key] if key in fc else d64[key]
+        v32 = "" if key in fc else ms(d32[key])
+        lines.append(f"  {text:<{label_w}}{ms(v64)} {share(key)}  {v32:>12}")
+    seg = d64["segment"]
+    lines.append(f"  {'steady segment pass':<{label_w}}{ms(seg['steady_pass_s'])} {share('steady_pass_s')}  "
+                 f"{ms(d32['segment']['steady_pass_s'])}   ({seg['n_chunks']} chunk(s) of {seg['chunk_size']})")
+    lines.append("  per pass, by path:")
+    for label, key in (("segment P&L", "segment"), ("per position", "per_position")):
+        a, b = d64[key], d32[key]
+        lines.append(f"    {label + ', chunk overhead':<{label_w - 2}}{ms(a['chunk_overhead_s'])}        "
+                     f"{ms(b['chunk_overhead_s'])}   (a 1-scenario chunk: {a['chunk_1_s'] * 1e3:.2f} ms fp64)")
+        lines.append(f"    {label + ', per scenario':<{label_w - 2}}{us(a['marginal_per_scenario_s'])}        "
+                     f"{us(b['marginal_per_scenario_s'])}   (pass = {a['n_chunks']} chunk(s) of {a['chunk_size']}: "
+                     f"modelled {a['modelled_pass_s'] * 1e3:.1f} ms, measured {a['steady_pass_min_s'] * 1e3:.1f}"
+                     f"-{a['steady_pass_s'] * 1e3:.1f} ms fp64)")
+    dom = fc["dominant"]
+    name = dict(FIXED_COST_ITEMS)[dom]
+    value = fc[dom] if dom in fc else d64[dom]
+    lines.append(f"  dominant fixed cost: {name}, {value * 1e3:,.1f} ms = {100 * fc['shares'][dom]:.0f}% of the first "
+                 f"revaluation, {value / max(seg['steady_pass_s'], 1e-12):,.1f}x a steady segment pass; chunk overhead "
+                 f"x chunks = {seg['chunk_overhead_s'] * seg['n_chunks'] * 1e3:,.2f} ms of that pass")
+    return "\n".join(lines)
 
 
 def bench_command(positions: int = 20_000, scenarios: int = 500, json: bool = False, **kwargs: Any) -> str:  # noqa: A002

@@ -77,6 +77,7 @@ import pandas as pd
 import torch
 
 from risk_dagster.engine.foreign_curves import foreign_factor_ids, foreign_zero_curve
+from risk_dagster.engine.mbs import PrepaymentModel, agency_spread_shock, mbs_values
 from risk_dagster.engine.curves import (
     DAYS_PER_YEAR,
     RATE_FACTORS,
@@ -84,6 +85,7 @@ from risk_dagster.engine.curves import (
     ZeroCurve,
     add_months,
     base_spread_bp,
+    to_days,
     days_from_years,
     interpolation_matrix,
 )
@@ -113,6 +115,21 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 CASH_FLOW_TYPES = ("fixed_bond", "frn", "irs")
+ELEMENTWISE_TYPES = ("equity", "fx_forward", "equity_option", "agency_mbs")
+MORTGAGE_FACTOR = "rates.mortgage30"
+TREASURY_10Y_FACTOR = "rates.ust.10y"
+MBS_STATIC_SPREAD_BP = 130.0
+"""Base spread of agency MBS pools over Treasuries (static, zero-volatility), bp.
+
+The spread at which a current-coupon 30y pool (WAC = the mortgage rate) is at par in the MBS
+model over the 2024-12-31 Treasury curve with the 2024Q4 6.65% mortgage rate: 133bp, rounded
+(:func:`risk_dagster.engine.mbs.implied_spread`, ``scripts/mbs_durations.py``). In a single-path
+model this is the OAS (30-70bp in the Bloomberg MBS index, outside stress) plus the prepayment
+option's cost; one spread for every pool (no pool-level prices are shipped)."""
+ENGINE_PREPAYMENT = PrepaymentModel(rate_vol=0.009)
+"""Prepayment model of the engine: the default S-curve averaged over 90bp/sqrt(year) of mortgage-rate
+uncertainty (:mod:`risk_dagster.engine.mbs`): premium pools get durations of about 1-2.5 instead of
+the negative ones of a single path."""
 FLOAT_LEG_MONTHS = 3
 VIX_FACTOR = "vol.vix"
 VIX_VOL_BETA = 1.0
@@ -262,6 +279,36 @@ def _live_periods(val: int, mat: IntArray, months: IntArray, first: IntArray | N
     return o[live], pay[live], start[live]
 
 
+def _move_dated_terms(first: IntArray, issue: IntArray, as_of: int, val: int, maturity_years: FloatArray,
+                      months: IntArray) -> tuple[IntArray, IntArray]:
+    """A book's first coupon and issue dates moved from its as-of date to the valuation date.
+
+    The first coupon keeps its place on the schedule (the ``k``-th date back from the maturity,
+    which is ``maturity_years`` after either date), the issue date its distance to it; other
+    issue dates move by the days between the two dates.
+    """
+    shift = val - as_of
+    issue_out = np.where(issue >= 0, issue + shift, -1)
+    first_out = np.full(len(first), -1, dtype=np.int64)
+    rows = np.flatnonzero((first >= 0) & (months > 0))
+    if len(rows) == 0:
+        return first_out, issue_out
+    term = days_from_years(np.nan_to_num(maturity_years[rows], nan=0.0))
+    mat_a, mat_v, step = as_of + term, val + term, months[rows]
+    k = np.zeros(len(rows), dtype=np.int64)
+    for _ in range(480):  # the schedule index of the first coupon, walking back from the maturity
+        before = add_months(mat_a, -k * step) > first[rows]
+        if not before.any():
+            break
+        k = k + before
+    on = add_months(mat_a, -k * step) == first[rows]
+    moved = add_months(mat_v, -k * step)
+    first_out[rows] = np.where(on, moved, first[rows] + shift)  # off-schedule dates stay off (and are refused)
+    has_issue = issue[rows] >= 0
+    issue_out[rows] = np.where(on & has_issue, moved - (first[rows] - issue[rows]), issue_out[rows])
+    return first_out, issue_out
+
+
 def _fixed_leg(legs: _Legs, rows: IntArray, curve: IntArray, val: int, mat: IntArray, months: IntArray,
                rate: FloatArray, scale: FloatArray, spread: FloatArray, redemption: bool,
                first: IntArray | None = None, issue: IntArray | None = None, ids: list[str] | None = None) -> IntArray:
@@ -355,7 +402,7 @@ class PreparedBook:
         Distinct projection days of all columns (the grid the zero curve is interpolated on).
     blocks
         Dense cash-flow blocks.
-    equity, fx, option, loan
+    equity, fx, option, loan, mbs
         Element-wise parameters of the other types (dicts of arrays, ``rows`` = positions).
     base_spread_bp, fixings
         Per position: base spread used (bonds/FRNs) and current-period fixing (FRNs, swaps), for
@@ -382,6 +429,7 @@ class PreparedBook:
     fx: dict[str, Any]
     option: dict[str, Any]
     loan: dict[str, Any]
+    mbs: dict[str, Any]
     base_spread_bp: FloatArray
     fixings: FloatArray
     n_cash_flows: int = 0
@@ -389,7 +437,7 @@ class PreparedBook:
 
     @property
     def market_rows(self) -> IntArray:
-        """Positions revalued by the market kernels (all but loans)."""
+        """Positions revalued by the market kernels (all but loans: equities, FX, options, MBS included)."""
         return np.flatnonzero(self.instrument_types != "loan")
 
 
@@ -425,7 +473,8 @@ def _require(frame: pd.DataFrame, mask: npt.NDArray[np.bool_], columns: list[str
 
 
 def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 32,
-                 max_block: int = 8192, min_density: float = 0.3) -> PreparedBook:
+                 max_block: int = 8192, min_density: float = 0.3, mortgage_rate_pct: float | None = None,
+                 book_as_of: object = None) -> PreparedBook:
     """Turn a positions frame (portfolio contract columns) into pricing terms against ``curve``.
 
     Parameters
@@ -439,12 +488,21 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
         ``min_block`` positions, or while their dense fill stays at or above ``min_density`` and
         they hold fewer than ``max_block`` positions. This only trades memory for speed; values
         do not depend on it.
+    book_as_of
+        The date the book's remaining terms (``maturity_years``, ``expiry_years``) are measured
+        from, when it is not the valuation date (default: ``positions.attrs["as_of"]`` when set, else
+        the valuation date). The book's dated terms (``issue_date``, ``first_coupon_date``) are
+        moved by the same number of days as the valuation date differs from it, so that they keep
+        their place in the schedules (a book as of 2025-12-31 valued at a 2024Q4 jump-off).
+    mortgage_rate_pct
+        Base primary 30y mortgage rate (percent) the MBS pools' refinancing incentive starts from
+        (default: the last shipped FRED-QD ``MORTGAGE30US``, :func:`~risk_dagster.engine.valuation.base_mortgage_rate`).
     """
     frame = positions.reset_index(drop=True)
     n = len(frame)
     val = curve.valuation_days
     itype = _str(frame, "instrument_type")
-    unknown = sorted({str(x) for x in itype} - {*CASH_FLOW_TYPES, "equity", "fx_forward", "equity_option", "loan"})
+    unknown = sorted({str(x) for x in itype} - {*CASH_FLOW_TYPES, *ELEMENTWISE_TYPES, "loan"})
     if unknown:
         raise ValueError(f"unknown instrument_type(s) {unknown}")
     segment = _str(frame, "segment")
@@ -462,8 +520,12 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
     margin = np.nan_to_num(_col(frame, "spread_bp"), nan=0.0) / 1e4
     rating = _str(frame, "rating")
     credit = _str(frame, "credit_curve")
+    as_of = book_as_of if book_as_of is not None else positions.attrs.get("as_of")
     first_coupon = _days(frame, "first_coupon_date")
     issue_day = _days(frame, "issue_date")
+    if as_of is not None and to_days(as_of) != val:
+        first_coupon, issue_day = _move_dated_terms(first_coupon, issue_day, to_days(as_of), val,
+                                                    _col(frame, "maturity_years"), months)
 
     # spread curves: "" (Treasury) + the credit factors used by bonds and FRNs
     is_bond = np.isin(itype, ["fixed_bond", "frn"])
@@ -582,6 +644,26 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
               "vol_beta": vol_shock_beta(t_opt, opt_factors),
               "vix": fcol(VIX_FACTOR) if len(rows) else -1}
 
+    rows = np.flatnonzero(itype == "agency_mbs")
+    _require(frame, itype == "agency_mbs", ["notional", "coupon_rate", "wac", "maturity_years", "loan_age_months"],
+             "agency_mbs")
+    if len(rows):
+        if mortgage_rate_pct is None:
+            from risk_dagster.engine.valuation import base_mortgage_rate
+
+            mortgage_rate_pct = base_mortgage_rate()[0]
+        wam = np.maximum(np.rint(_col(frame, "maturity_years")[rows] * 12.0), 1).astype(np.int64)
+        pay_days = add_months(np.full(int(wam.max()), val), np.arange(1, int(wam.max()) + 1)) - val
+        t_m = pay_days / DAYS_PER_YEAR
+        mbs = {"rows": rows, "notional": notional[rows], "direction": direction[rows], "coupon": coupon[rows],
+               "wac": _col(frame, "wac")[rows], "wam": wam,
+               "age": np.rint(_col(frame, "loan_age_months")[rows]).astype(np.int64), "t": t_m,
+               "W": interpolation_matrix(curve.knot_times, t_m), "oas": np.full(len(rows), MBS_STATIC_SPREAD_BP / 1e4),
+               "mortgage_rate": float(mortgage_rate_pct) / 100.0, "mortgage": fcol(MORTGAGE_FACTOR),
+               "ust10": fcol(TREASURY_10Y_FACTOR)}
+    else:
+        mbs = {"rows": rows}
+
     rows = np.flatnonzero(itype == "loan")
     _require(frame, itype == "loan", ["pd", "lgd", "ead", "maturity_years"], "loan")
     coll = _str(frame, "collateral_factor")[rows]
@@ -596,7 +678,7 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
         n_positions=n, position_ids=pids, segments=seg_names, segment_codes=seg_code, instrument_types=itype,
         factor_ids=factor_ids, curve=curve, spread_curves=spread_curves, curve_factor_col=curve_factor_col,
         time_days=time_days.astype(np.int64), col_p_idx=col_p_idx, col_t_d=col_t_d, blocks=blocks,
-        equity=equity, fx=fx, option=option, loan=loan, base_spread_bp=base_spread, fixings=fixings,
+        equity=equity, fx=fx, option=option, loan=loan, mbs=mbs, base_spread_bp=base_spread, fixings=fixings,
         n_cash_flows=int(len(coef)),
     )
 
@@ -743,6 +825,8 @@ class TorchBook:
         self.opt["log_moneyness"] = T(np.log(o["spot"] / o["strike"]) if len(o["rows"]) else np.zeros(0))
         self.opt["sqrt_t"] = T(np.sqrt(o["t"]))
         self.opt["w"] = T(np.where(o["is_call"], 1.0, -1.0) if len(o["rows"]) else np.zeros(0))
+        self.mbs = {k: (T(v, torch.long) if k in ("wam", "age") else T(v)) for k, v in book.mbs.items()
+                    if k not in ("rows", "mortgage_rate", "mortgage", "ust10")}
         self.opt["div_disc"] = T(np.exp(-o["dividend_yield"] * o["t"]))  # exp(-q T): dividends to expiry
         self.opt["log_moneyness"] = self.opt["log_moneyness"] - T(o["dividend_yield"] * o["t"])
         self._agg: dict[str, Any] | None = None
@@ -804,7 +888,25 @@ class TorchBook:
             out.append((book.fx["rows"], v.T, seg(book.fx["rows"])))
         if len(book.option["rows"]):
             out.append((book.option["rows"], self.option_values(X, zk).T, seg(book.option["rows"])))
+        if len(book.mbs["rows"]):
+            out.append((book.mbs["rows"], self.mbs_values(X, zk).T, seg(book.mbs["rows"])))
         return out
+
+    def mbs_values(self, X: torch.Tensor, zk: torch.Tensor) -> torch.Tensor:
+        """``[C, P_mbs]`` agency MBS pool values (:func:`risk_dagster.engine.mbs.mbs_values`).
+
+        Monthly payments on ``valuation + j months`` (ACT/365F times), discounted on the shocked
+        Treasury curve plus :data:`MBS_STATIC_SPREAD_BP` plus the agency spread shock
+        ``d(mortgage30) - d(10y)`` (:func:`~risk_dagster.engine.mbs.agency_spread_shock`); the
+        refinancing incentive against the base mortgage rate moved by the ``rates.mortgage30``
+        shock, held flat over the pool's life; :data:`ENGINE_PREPAYMENT`.
+        """
+        b, m = self.book.mbs, self.mbs
+        dm = X[:, b["mortgage"]] / 1e4
+        spread = agency_spread_shock(dm, X[:, b["ust10"]] / 1e4)
+        df = torch.exp(-(zk @ m["W"]) * m["t"])
+        return mbs_values(m["notional"], m["coupon"], m["wac"], m["wam"], m["age"], m["direction"],
+                          b["mortgage_rate"] + dm, df, m["t"], m["oas"], spread, model=ENGINE_PREPAYMENT)
 
     def foreign_discount(self, X: torch.Tensor, change: bool = False) -> torch.Tensor:
         """``[C, P_fx]`` foreign-currency discount factors to each FX forward's maturity.
@@ -899,6 +1001,9 @@ class TorchBook:
             agg["equity"] = (T(f_idx, torch.long), T(m))
         if len(book.fx["rows"]):
             agg["fx"] = T(book.segment_codes[book.fx["rows"]], torch.long)
+        if len(book.mbs["rows"]):
+            x0 = torch.zeros((1, len(book.factor_ids)), dtype=self.dtype, device=self.device)
+            agg["mbs"] = (T(book.segment_codes[book.mbs["rows"]], torch.long), self.mbs_values(x0, self.knot_rates(x0))[0])
         o = book.option
         if len(o["rows"]):
             onehot = np.zeros((len(o["rows"]), nseg))
@@ -951,6 +1056,9 @@ class TorchBook:
             er = torch.expm1(f["sign"] * X.index_select(1, f["factor"]))
             chg = f["scale"] * (er * (f["dff0"] + d_for) + d_for) - f["scale"] * f["k_over_p0"] * d_dom  # [C, P_fx]
             out.index_add_(0, agg["fx"], chg.T.to(torch.float64))
+        if "mbs" in agg:
+            seg_m, v0 = agg["mbs"]
+            out.index_add_(0, seg_m, (self.mbs_values(X, zk).to(torch.float64) - v0.to(torch.float64)).T)
         if "option" in agg:
             onehot, v0 = agg["option"]
             out += ((self.option_values(X, zk) - v0).to(torch.float64) @ onehot).T
@@ -1125,6 +1233,19 @@ def random_book(n: int, seed: int = 0, types: tuple[str, ...] = (*CASH_FLOW_TYPE
     f.loc[m, "implied_vol"] = rng.uniform(0.1, 0.5, k)
     f["dividend_yield"] = np.nan
     f.loc[m, "dividend_yield"] = np.where(rng.random(k) < 0.2, np.nan, rng.uniform(0.0, 0.03, k))
+    m = itype == "agency_mbs"
+    k = int(m.sum())
+    if k:
+        f["wac"] = np.nan
+        f["loan_age_months"] = np.nan
+        age = rng.integers(0, 120, k)
+        cpn = rng.choice(np.arange(2.0, 7.01, 0.5), k) / 100.0
+        f.loc[m, "segment"] = "agency"
+        f.loc[m, "coupon_rate"] = cpn
+        f.loc[m, "wac"] = cpn + rng.uniform(0.005, 0.01, k)
+        f.loc[m, "loan_age_months"] = age.astype(float)
+        f.loc[m, "maturity_years"] = (rng.choice([180, 360], k) - age) / 12.0
+        f.loc[m, "coupon_frequency"] = 12.0
     m = itype == "loan"
     k = int(m.sum())
     seg = rng.choice(np.array(_LOAN_SEGMENTS, dtype=object), k)

@@ -195,7 +195,10 @@ class Oracle:
             ccy, fpar = ins["currency"], ins["foreign_par_yields_pct"]
 
             def npv_fx(sc: dict[str, Any]) -> float:
-                fh.linkTo(self.zero_curve(sc["foreign_rates_bp"][ccy], fpar))  # the foreign curve, its own shock
+                cache = sc.setdefault("_foreign_curves", {})  # one bootstrap per scenario and currency
+                if ccy not in cache:
+                    cache[ccy] = self.zero_curve(sc["foreign_rates_bp"][ccy], fpar)
+                fh.linkTo(cache[ccy])  # the foreign curve, its own shock
                 spot = p0 * math.exp(sign * sc.get("fx", 0.0))
                 spot_q.setValue(spot)
                 return fwd.NPV() * spot  # QuantLib reports the NPV in the source (foreign) currency
@@ -221,6 +224,20 @@ class Oracle:
                 return units * opt.NPV()
 
             return opt, npv_opt
+        if kind == "agency_mbs":
+            # flows projected by the engine's numpy reference (per scenario), discounted here:
+            # the scenario curve + the static spread + the scenario's agency spread shock
+            dates = [self.val + ql.Period(int(d), ql.Days) for d in ins["payment_days"]]
+            spread_q = ql.SimpleQuote(ins["static_spread"])
+            ts = ql.ZeroSpreadedTermStructure(h, ql.QuoteHandle(spread_q), ql.Continuous, ql.NoFrequency, self.dc)
+            ts.enableExtrapolation()
+
+            def npv_mbs(sc: dict[str, Any]) -> float:
+                f = ins["mbs_flows"][str(sc["_index"])]
+                spread_q.setValue(ins["static_spread"] + f["spread_shock"])
+                return w * sum(a * ts.discount(dt) for a, dt in zip(f["amounts"], dates, strict=False) if a != 0.0)
+
+            return None, npv_mbs
         if kind == "equity":
             return None, lambda sc: w * n * math.exp(sc.get("equity", 0.0))
         if kind == "loan":
@@ -249,6 +266,8 @@ def run(req: dict[str, Any]) -> dict[str, Any]:
     """Price a request; see the module docstring."""
     o = Oracle(req)
     scen = req["scenarios"]
+    for j, sc in enumerate(scen):
+        sc["_index"] = j
     t0 = time.perf_counter()
     pairs = req.get("mode", "pairs") == "pairs"
     # pairs: one handle per instrument (relinking a shared one would notify every instrument)

@@ -582,6 +582,11 @@ def oracle_request(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, 
             oi = int(np.flatnonzero(book.option["rows"] == i)[0])
             d["dividend_yield"] = float(book.option["dividend_yield"][oi])
             d["vol_beta"] = float(book.option["vol_beta"][oi])
+        if t == "agency_mbs":
+            mi = int(np.flatnonzero(book.mbs["rows"] == i)[0])
+            d["payment_days"] = [int(x) for x in np.rint(book.mbs["t"] * 365.0)]
+            d["static_spread"] = float(book.mbs["oas"][mi])
+            d["_mbs"] = mi
         if t == "loan":
             d["has_collateral"] = bool(row.get("collateral_factor") not in (None, "") and pd.notna(row.get("collateral_factor")))
         d["_row"] = row
@@ -611,8 +616,11 @@ def oracle_request(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, 
                 cf = row.get("collateral_factor")
                 sc["loan_collateral"] = [float(x) for x in path[j, :, col[cf]]] if isinstance(cf, str) else [0.0] * path.shape[1]
         scenarios.append(sc)
+    if len(book.mbs["rows"]):
+        _mbs_oracle_flows(book, instruments, scenarios, path, col, mode)
     for d in instruments:
         d.pop("_row")
+        d.pop("_mbs", None)
     return {
         "valuation_date": str(curve.valuation_date),
         "knot_days": [int(x) for x in curve.knot_days],
@@ -627,6 +635,37 @@ def oracle_request(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, 
         "instruments": instruments,
         "scenarios": scenarios,
     }
+
+
+def _mbs_oracle_flows(book: PreparedBook, instruments: list[dict[str, Any]], scenarios: list[dict[str, Any]],
+                      path: FloatArray, col: dict[str, int], mode: str) -> None:
+    """Each MBS pool's investor cash flows per scenario (numpy reference of :mod:`~risk_dagster.engine.mbs`).
+
+    QuantLib has no prepayment model: the oracle discounts these flows on its own bootstrapped curve
+    plus the pool's static spread and the scenario's agency spread shock, so parity checks the
+    engine's rate, spread and mortgage-rate wiring; the prepayment projection itself is held to its
+    reference in ``tests/unit/engine/test_mbs.py``.
+    """
+    from risk_dagster.engine import kernels as k
+    from risk_dagster.engine.mbs import agency_spread_shock, mbs_cash_flows
+
+    m = book.mbs
+    last = path[:, -1, :]
+    for ins in instruments:
+        if ins["type"] != "agency_mbs":
+            continue
+        mi = ins["_mbs"]
+        js = [instruments.index(ins)] if mode == "pairs" else list(range(len(scenarios)))
+        flows = {}
+        for j in js:
+            dm = float(last[j, col[k.MORTGAGE_FACTOR]]) / 1e4 if k.MORTGAGE_FACTOR in col else 0.0
+            d10 = float(last[j, col[k.TREASURY_10Y_FACTOR]]) / 1e4
+            cf = mbs_cash_flows(m["notional"][mi : mi + 1], m["coupon"][mi : mi + 1], m["wac"][mi : mi + 1],
+                                m["wam"][mi : mi + 1], m["age"][mi : mi + 1], m["mortgage_rate"] + dm,
+                                model=k.ENGINE_PREPAYMENT, n_months=len(m["t"]))
+            flows[str(j)] = {"amounts": [float(x) for x in cf.total[0]],
+                             "spread_shock": float(agency_spread_shock(dm, d10))}
+        ins["mbs_flows"] = flows
 
 
 def run_oracle(request: dict[str, Any], *, timeout: float = 600.0) -> dict[str, Any]:

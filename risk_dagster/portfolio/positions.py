@@ -39,6 +39,9 @@ __all__ = [
     "CONTRACT_ID",
     "FACTOR_COLUMNS",
     "INSTRUMENT_TYPES",
+    "ACCOUNTING_BOOKS",
+    "DEFAULT_ACCOUNTING_BOOK",
+    "OPTIONAL_COLUMNS",
     "LOAN_SEGMENTS",
     "NUMERIC_COLUMNS",
     "POSITION_COLUMNS",
@@ -83,16 +86,38 @@ POSITION_DTYPES: dict[str, str] = {
     "ead": "float64",
     "loan_rate": "float64",
     "collateral_factor": "str",
+    # added in contract 1.1.0: optional in a file (OPTIONAL_COLUMNS)
+    "accounting_book": "str",
+    "dividend_yield": "float64",
+    "drawn_amount": "float64",
+    "first_coupon_date": "datetime64[ms]",
+    "wac": "float64",
+    "loan_age_months": "float64",
 }
 """Canonical dtype of every contract column, in the contract's order (``str`` is pandas 3's
 default string dtype; NULL is NaN / NaT)."""
 
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "accounting_book", "dividend_yield", "drawn_amount", "first_coupon_date", "wac", "loan_age_months",
+)  # fmt: skip
+"""Columns added in contract 1.1.0: a book without them (written for 1.0.0) loads, with them NULL."""
+
+ACCOUNTING_BOOKS: tuple[str, ...] = ("trading", "afs", "htm", "loan")
+DEFAULT_ACCOUNTING_BOOK: dict[str, str] = {
+    "loan": "loan", "fixed_bond": "afs", "frn": "afs", "agency_mbs": "afs",
+    "irs": "trading", "equity": "trading", "fx_forward": "trading", "equity_option": "trading",
+}  # fmt: skip
+"""``accounting_book`` of a position that states none (the contract's rule): securities AFS, loans held for
+investment, derivatives and equities trading."""
+
 POSITION_COLUMNS: tuple[str, ...] = tuple(POSITION_DTYPES)
 STRING_COLUMNS: tuple[str, ...] = tuple(c for c, t in POSITION_DTYPES.items() if t == "str")
 NUMERIC_COLUMNS: tuple[str, ...] = tuple(c for c, t in POSITION_DTYPES.items() if t in ("float64", "int8"))
-DATE_COLUMNS: tuple[str, ...] = ("issue_date",)
+DATE_COLUMNS: tuple[str, ...] = ("issue_date", "first_coupon_date")
 
-INSTRUMENT_TYPES: tuple[str, ...] = ("fixed_bond", "frn", "irs", "equity", "fx_forward", "equity_option", "loan")
+INSTRUMENT_TYPES: tuple[str, ...] = (
+    "fixed_bond", "frn", "irs", "equity", "fx_forward", "equity_option", "loan", "agency_mbs",
+)  # fmt: skip
 TRADING_SEGMENTS: tuple[str, ...] = (
     "ust", "corporate_ig", "corporate_hy", "agency", "equity", "fx", "rates_derivatives", "equity_derivatives",
 )  # fmt: skip
@@ -227,8 +252,11 @@ def coerce_positions(
 ) -> pd.DataFrame:
     """Bring a raw positions frame to the canonical columns and dtypes (:data:`POSITION_DTYPES`).
 
-    Strings are stripped (empty means NULL), numbers parsed, ``issue_date`` parsed as a date;
-    columns beyond the contract's are kept after them; the index becomes 0..n-1.
+    Strings are stripped (empty means NULL), numbers parsed, ``issue_date`` and
+    ``first_coupon_date`` parsed as dates; columns beyond the contract's are kept after them; the
+    index becomes 0..n-1. The columns of :data:`OPTIONAL_COLUMNS` may be absent (a book written for
+    contract 1.0.0) and are then NULL; a NULL ``accounting_book`` takes its type's default
+    (:data:`DEFAULT_ACCOUNTING_BOOK`).
 
     Parameters
     ----------
@@ -254,7 +282,7 @@ def coerce_positions(
     """
     label = _file_label(path)
     columns = [str(c) for c in frame.columns]
-    missing = [c for c in POSITION_COLUMNS if c not in columns]
+    missing = [c for c in POSITION_COLUMNS if c not in columns and c not in OPTIONAL_COLUMNS]
     if missing:
         raise InputFileError(
             label, "missing_column",
@@ -264,6 +292,9 @@ def coerce_positions(
     raw = frame.copy(deep=False)
     raw.columns = columns
     raw = raw.reset_index(drop=True)
+    for col in OPTIONAL_COLUMNS:
+        if col not in raw.columns:
+            raw[col] = None
     out: dict[str, Any] = {}
     for col, dtype in POSITION_DTYPES.items():
         s = raw[col]
@@ -273,6 +304,9 @@ def coerce_positions(
             out[col] = _as_date(s, col, label, line_offset)
         else:
             out[col] = _as_number(s, col, dtype, label, line_offset)
+    book = out["accounting_book"]
+    default = out["instrument_type"].map(DEFAULT_ACCOUNTING_BOOK)
+    out["accounting_book"] = book.where(book.notna(), default).astype(POSITION_DTYPES["accounting_book"])
     extra = [c for c in columns if c not in POSITION_DTYPES]
     for col in extra:
         out[col] = raw[col]

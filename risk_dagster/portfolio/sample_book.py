@@ -140,6 +140,7 @@ _CATEGORIES: dict[str, tuple[str, ...]] = {
     "fx_factor": _FX_FACTORS,
     "option_type": ("call", "put"),
     "collateral_factor": _COLLATERAL,
+    "accounting_book": ("trading", "afs", "htm", "loan"),
 }
 
 
@@ -217,6 +218,7 @@ class _Book:
         }
         self.direction = np.ones(n, dtype=np.int8)
         self.issue_days = np.full(n, -1, dtype=np.int64)  # days before valuation; -1 = NULL
+        self.first_coupon_days = np.full(n, -1, dtype=np.int64)  # days after valuation; -1 = NULL
         self.codes: dict[str, np.ndarray] = {c: np.full(n, -1, dtype=np.int16) for c in _CATEGORIES}
 
     def put_codes(self, col: str, sl: slice, values: str | np.ndarray) -> None:
@@ -250,6 +252,10 @@ class _Book:
                 days = self.issue_days
                 dates = (self.valuation - days.astype("timedelta64[D]")).astype("datetime64[ms]")
                 cols[col] = np.where(days >= 0, dates, np.datetime64("NaT", "ms"))
+            elif col == "first_coupon_date":
+                days = self.first_coupon_days
+                dates = (self.valuation + np.maximum(days, 0).astype("timedelta64[D]")).astype("datetime64[ms]")
+                cols[col] = np.where(days >= 0, dates, np.datetime64("NaT", "ms"))
             else:
                 cols[col] = self.num[col]
         return pd.DataFrame(cols)
@@ -268,14 +274,8 @@ def _bonds(book: _Book, rng: np.random.Generator, sl: slice, segment: str) -> No
         freq_fixed = np.full(n, 2.0)
         curve = np.full(n, -1)
     elif segment == "agency":
-        frn = np.zeros(n, dtype=bool)
-        mbs = rng.random(n) < 0.7  # agency MBS pass-throughs pay monthly; debentures semi-annually
-        rating = np.full(n, book.code("rating", "AA+"))
-        mat = np.where(mbs, rng.uniform(5.0, 30.0, n), _log_uniform(rng, 1.0, 20.0, n))
-        spread = np.where(mbs, 60.0, 40.0)
-        noise = 0.006
-        freq_fixed = np.where(mbs, 12.0, 2.0)
-        curve = np.full(n, book.code("credit_curve", _AGENCY_CURVE))
+        _agency_mbs(book, rng, sl)
+        return
     else:
         ig = segment == "corporate_ig"
         frn = rng.random(n) < (0.15 if ig else 0.10)
@@ -300,6 +300,87 @@ def _bonds(book: _Book, rng: np.random.Generator, sl: slice, segment: str) -> No
     book.put_codes("rating", sl, rating)
     book.put_codes("credit_curve", sl, curve)
     book.issue(sl, rng.uniform(0.0, np.minimum(10.0, 40.0 - mat)))
+    _securities_books(book, rng, sl)
+    if segment != "ust":
+        _new_issues(book, rng, sl, frn)
+
+
+def _securities_books(book: _Book, rng: np.random.Generator, sl: slice) -> None:
+    """AFS, HTM and trading shares of a large bank's securities (roughly: 55% AFS, 35% HTM, 10% trading)."""
+    n = sl.stop - sl.start
+    cats = _CATEGORIES["accounting_book"]
+    pick = rng.choice(3, size=n, p=[0.55, 0.35, 0.10])
+    book.put_codes("accounting_book", sl, np.array([cats.index(x) for x in ("afs", "htm", "trading")], dtype=np.int16)[pick])
+
+
+def _new_issues(book: _Book, rng: np.random.Generator, sl: slice, frn: np.ndarray) -> None:
+    """About 5% of the corporate bonds are new issues whose first coupon is still to come, irregular.
+
+    Issued 1-5 months ago; the first coupon is the next date of the schedule running back from the
+    maturity, so the first period is long (more than a regular period) or short.
+    """
+    from risk_dagster.engine.curves import add_months, days_from_years
+
+    n = sl.stop - sl.start
+    new = (rng.random(n) < 0.05) & ~frn
+    if not new.any():
+        return
+    idx = np.arange(sl.start, sl.stop)[new]
+    val = int((book.valuation - np.datetime64("1970-01-01", "D")).astype(np.int64))
+    step = np.rint(12.0 / book.num["coupon_frequency"][idx]).astype(np.int64)
+    mat = val + days_from_years(book.num["maturity_years"][idx])
+    k = np.zeros(len(idx), dtype=np.int64)
+    for _ in range(400):  # the last schedule date after the valuation date, walking back from the maturity
+        earlier = add_months(mat, -(k + 1) * step) > val
+        if not earlier.any():
+            break
+        k = k + earlier
+    first = add_months(mat, -k * step)
+    issue = first - np.rint(rng.uniform(0.6, 1.6, len(idx)) * step * 30.4).astype(np.int64)
+    issue = np.minimum(issue, val - 1)
+    book.first_coupon_days[idx] = first - val
+    book.issue_days[idx] = val - issue
+
+
+# Agency MBS cohorts: 30y UMBS pools by net coupon (end-2025 current coupon about 5.0-5.5%, primary
+# mortgage rate about 6.2%); WAC = coupon + 0.75% (servicing + guarantee fee), ages by vintage.
+_MBS_COUPONS = np.array([2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0, 6.5]) / 100.0
+_MBS_COUPON_P = np.array([8, 12, 10, 8, 8, 9, 13, 15, 11, 6], dtype="float64")
+
+
+def _agency_mbs(book: _Book, rng: np.random.Generator, sl: slice) -> None:
+    """Agency securities: 70% MBS pass-through cohorts (by face), 30% agency debentures."""
+    n = sl.stop - sl.start
+    num = book.num
+    mbs = rng.random(n) < 0.5
+    m = np.flatnonzero(mbs) + sl.start
+    d = np.flatnonzero(~mbs) + sl.start
+    # pools carry ~70% of the segment's face: scale the two groups' sizes
+    face = num["notional"][sl.start:sl.stop].sum()
+    for idx, share in ((m, 0.7), (d, 0.3)):
+        if len(idx):
+            num["notional"][idx] = np.maximum(np.round(num["notional"][idx] / num["notional"][idx].sum() * face * share), 1.0)
+    coupon = rng.choice(_MBS_COUPONS, size=len(m), p=_MBS_COUPON_P / _MBS_COUPON_P.sum())
+    # low coupons are old vintages (2020-21), high coupons recent ones
+    age = np.clip(np.rint(np.interp(coupon, [0.02, 0.035, 0.05, 0.065], [62, 40, 24, 8]) + rng.normal(0, 4, len(m))), 1, 120)
+    book.codes["instrument_type"][m] = book.code("instrument_type", "agency_mbs")
+    num["coupon_rate"][m] = coupon
+    num["wac"][m] = coupon + 0.0075
+    num["loan_age_months"][m] = age
+    num["maturity_years"][m] = np.round((360 - age) / 12.0, 4)
+    num["coupon_frequency"][m] = 12.0
+    # debentures: fixed bonds on the Aaa-10y spread
+    mat = np.round(_log_uniform(rng, 1.0, 20.0, len(d)), 2)
+    coup = np.clip(_round_to(_par_yield(mat) + 40.0 / 1e4 + rng.normal(0.0, 0.006, len(d)), 0.00125), 0.00125, 0.14)
+    book.codes["instrument_type"][d] = book.code("instrument_type", "fixed_bond")
+    num["maturity_years"][d] = mat
+    num["coupon_rate"][d] = coup
+    num["coupon_frequency"][d] = 2.0
+    book.codes["rating"][d] = book.code("rating", "AA+")
+    book.codes["credit_curve"][d] = book.code("credit_curve", _AGENCY_CURVE)
+    book.issue_days[d] = np.round(rng.uniform(0.0, np.minimum(10.0, 40.0 - mat)) * 365.25).astype(np.int64)
+    book.issue_days[m] = np.round(age * 30.4).astype(np.int64)
+    _securities_books(book, rng, sl)
 
 
 def _irs(book: _Book, rng: np.random.Generator, sl: slice) -> None:
@@ -309,6 +390,7 @@ def _irs(book: _Book, rng: np.random.Generator, sl: slice) -> None:
     swap_spread = -0.002 * mat / 30.0  # SOFR swap spreads are negative at the long end
     rate = _par_yield(mat) + swap_spread + rng.normal(0.0, 0.006, n)  # seasoned trades
     book.put_codes("instrument_type", sl, "irs")
+    book.put_codes("accounting_book", sl, "trading")
     book.direction[sl] = np.where(rng.random(n) < 0.55, -1, 1)  # a little net pay-fixed (hedges AFS)
     num["maturity_years"][sl] = mat
     num["coupon_rate"][sl] = np.round(np.clip(rate, 0.005, 0.065), 5)
@@ -319,6 +401,7 @@ def _irs(book: _Book, rng: np.random.Generator, sl: slice) -> None:
 def _equities(book: _Book, rng: np.random.Generator, sl: slice) -> None:
     n = sl.stop - sl.start
     book.put_codes("instrument_type", sl, "equity")
+    book.put_codes("accounting_book", sl, "trading")
     book.put_codes("equity_factor", sl, rng.choice(len(_SECTORS), size=n, p=_SECTOR_P / _SECTOR_P.sum()))
     book.direction[sl] = np.where(rng.random(n) < 0.85, 1, -1)
 
@@ -339,6 +422,7 @@ def _fx_forwards(book: _Book, rng: np.random.Generator, sl: slice) -> None:
     carry = np.where(usd_per_foreign, _SOFR - r_foreign, r_foreign - _SOFR)
     forward = spot * np.exp(carry * mat + rng.normal(0.0, 0.03, n))
     book.put_codes("instrument_type", sl, "fx_forward")
+    book.put_codes("accounting_book", sl, "trading")
     book.put_codes("currency", sl, np.array([_CURRENCIES.index(f[3]) for f in _FX])[pair])
     book.put_codes("fx_factor", sl, pair)
     book.direction[sl] = np.where(rng.random(n) < 0.5, 1, -1)
@@ -348,8 +432,9 @@ def _fx_forwards(book: _Book, rng: np.random.Generator, sl: slice) -> None:
     book.issue(sl, rng.uniform(0.0, 0.5, n))
 
 
-# (factor, index level at end 2025, at-the-money vol)
-_INDEX = (("equity.sp500", 6845.50, 0.17), ("equity.nasdaq", 23241.99, 0.22))
+# (factor, index level at end 2025, at-the-money vol, dividend yield): trailing dividend yields of
+# about 1.2% (S&P 500) and 0.7% (Nasdaq-100) at the end of 2025, rounded (illustrative, like the levels)
+_INDEX = (("equity.sp500", 6845.50, 0.17, 0.012), ("equity.nasdaq", 23241.99, 0.22, 0.007))
 
 
 def _equity_options(book: _Book, rng: np.random.Generator, sl: slice) -> None:
@@ -370,6 +455,8 @@ def _equity_options(book: _Book, rng: np.random.Generator, sl: slice) -> None:
     num["spot"][sl] = spot
     num["expiry_years"][sl] = expiry
     num["implied_vol"][sl] = np.round(np.clip(vol, 0.15, 0.35), 4)
+    num["dividend_yield"][sl] = np.array([i[3] for i in _INDEX])[which]
+    book.put_codes("accounting_book", sl, "trading")
 
 
 def _loans(book: _Book, rng: np.random.Generator, sl: slice, segment: str, notional: np.ndarray) -> None:
@@ -387,8 +474,10 @@ def _loans(book: _Book, rng: np.random.Generator, sl: slice, segment: str, notio
     if spec.utilisation is not None:
         used = rng.uniform(*spec.utilisation, n)
         ead = notional * (used + spec.ccf * (1.0 - used))
+        num["drawn_amount"][sl] = np.round(notional * used, 0)
     else:
         ead = notional
+    book.put_codes("accounting_book", sl, "loan")
     book.put_codes("instrument_type", sl, "loan")
     num["maturity_years"][sl] = mat
     num["coupon_frequency"][sl] = spec.frequency
@@ -439,7 +528,7 @@ def generate_sample_book(
         One row per position, columns and dtypes of
         :data:`~risk_dagster.portfolio.positions.POSITION_DTYPES`; it meets the portfolio
         contract. Deterministic: the same arguments give an identical frame (and identical
-        parquet bytes through :func:`write_book`).
+        parquet bytes through :func:`write_book`). ``attrs["as_of"]`` is ``valuation_date``.
     """
     n = int(n_positions)
     if n < 1:
@@ -463,7 +552,9 @@ def generate_sample_book(
             _loans(book, rng, sl, spec.segment, notional)
         else:
             _SEGMENT_BUILDERS[spec.segment](book, rng, sl)
-    return book.frame()
+    out = book.frame()
+    out.attrs["as_of"] = str(valuation_date)
+    return out
 
 
 def write_book(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -501,9 +592,9 @@ def load_sample_book(*, validate: bool = True) -> pd.DataFrame:
             f"shipped sample book missing: {SAMPLE_BOOK_PATH} (regenerate: risk_dagster.portfolio.sample_book.main())"
         )
     frame = pd.read_parquet(SAMPLE_BOOK_PATH)
-    if validate:
-        return validate_positions(frame, path=SAMPLE_BOOK_PATH)
-    return coerce_positions(frame, path=SAMPLE_BOOK_PATH)
+    out = validate_positions(frame, path=SAMPLE_BOOK_PATH) if validate else coerce_positions(frame, path=SAMPLE_BOOK_PATH)
+    out.attrs["as_of"] = VALUATION_DATE  # remaining terms are measured from it (the engine reads it)
+    return out
 
 
 def composition(frame: pd.DataFrame) -> pd.DataFrame:

@@ -70,9 +70,13 @@ def test_translate_refuses_bad_input_in_one_line(tmp_path: Path):
 
 def test_stress_writes_losses_per_sample_quarter_segment(translated: Path, tmp_path: Path):
     out = tmp_path / "losses.parquet"
-    result = runner.invoke(app, ["stress", "--portfolio", str(SAMPLE_BOOK), "--shocks", str(translated), "--out", str(out)])
+    result = runner.invoke(
+        app, ["stress", "--portfolio", str(SAMPLE_BOOK), "--shocks", str(translated), "--out", str(out), "--json"]
+    )
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)  # stderr carries the few-samples warning (300 samples: 3 in the 99% tail)
+    assert summary["currency"] == "USD" and summary["sign_convention"] == "loss positive, gain negative"
+    assert "99% VaR and ES" in result.stderr
     losses = pd.read_parquet(out)
     assert list(losses.columns) == ["sample", "quarter", "segment", "loss"]
     assert losses["quarter"].nunique() == 13 and losses["segment"].nunique() >= 10

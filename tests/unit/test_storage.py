@@ -39,3 +39,11 @@ def test_json_writes_numpy_scalars(tmp_path):
 
     path = write_json(tmp_path / "s.json", {"a": np.float64(1.5), "b": np.int64(3)})
     assert json.loads(path.read_text()) == {"a": 1.5, "b": 3}
+
+
+def test_csv_is_written_atomically_without_index(tmp_path):
+    from risk_dagster.storage import write_csv
+
+    path = write_csv(tmp_path / "out" / "t.csv", pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}))
+    assert path.read_text().splitlines() == ["a,b", "1,x", "2,y"]
+    assert [p.name for p in path.parent.iterdir()] == ["t.csv"]

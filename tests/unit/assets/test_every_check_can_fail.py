@@ -38,6 +38,7 @@ FAILING_TESTS: dict[str, str] = {
     "granular_shocks:rating_spreads_ordered_above_floor": "tests.unit.translate.test_shock_checks::test_rating_spreads_out_of_order_or_below_floor_fail",
     "traditional_shocks:rating_spreads_ordered_above_floor": "tests.unit.translate.test_shock_checks::test_rating_spreads_out_of_order_or_below_floor_fail",
     "portfolio:contract_portfolio_positions": "tests.unit.assets.test_every_check_can_fail::test_portfolio_check_fails_on_a_broken_book",
+    "sensitivities:sensitivities_consistent": "tests.unit.assets.test_sensitivities_asset::test_sensitivities_check_fails_on_a_tampered_file",
 }
 
 

@@ -17,7 +17,7 @@ from risk_dagster.engine.kernels import random_book
 from risk_dagster.engine.revalue import engine_values, oracle_request, run_oracle
 from risk_dagster.market.catalog import load_risk_factor_catalog
 
-TYPES = ("fixed_bond", "frn", "irs", "equity", "fx_forward", "equity_option", "loan")
+TYPES = ("fixed_bond", "frn", "irs", "equity", "fx_forward", "equity_option", "loan", "agency_mbs")
 PER_TYPE = 200
 
 # QuantLib is in the [test] extras: the parity oracle must run, never be skipped.

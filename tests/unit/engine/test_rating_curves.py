@@ -65,4 +65,7 @@ def test_sample_book_corporates_are_on_their_rating_bucket() -> None:
     assert set(corp.loc[corp["segment"] == "corporate_hy", "credit_curve"]) == {
         "credit.spread.rating.bb", "credit.spread.rating.b", "credit.spread.rating.ccc"}  # fmt: skip
     agency = book[book["segment"] == "agency"]
-    assert (agency["credit_curve"] == "credit.spread.aaa_10y").all()
+    debentures = agency[agency["instrument_type"] == "fixed_bond"]
+    assert len(debentures) and (debentures["credit_curve"] == "credit.spread.aaa_10y").all()
+    # MBS pools carry no credit curve: their spread moves with the mortgage rate (engine.mbs)
+    assert agency.loc[agency["instrument_type"] == "agency_mbs", "credit_curve"].isna().all()

@@ -103,7 +103,7 @@ def test_segment_mix_by_count_and_notional(book: pd.DataFrame) -> None:
     loans = book[book["instrument_type"] == "loan"]
     assert 0.5 <= len(loans) / len(book) <= 0.6  # banking-book loans dominate the count
     types = book.groupby("segment")["instrument_type"].unique().map(set).to_dict()
-    assert types["ust"] == {"fixed_bond", "frn"} and types["agency"] == {"fixed_bond"}
+    assert types["ust"] == {"fixed_bond", "frn"} and types["agency"] == {"fixed_bond", "agency_mbs"}
     assert types["rates_derivatives"] == {"irs"} and types["equity_derivatives"] == {"equity_option"}
     assert set(book.loc[book["instrument_type"] == "equity", "equity_factor"].str.removeprefix("equity.sector.")) == {
         "nodur", "durbl", "manuf", "enrgy", "chems", "buseq", "telcm", "utils", "shops", "hlth", "money", "other"

@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from risk_dagster.market.history import FactorHistory
-from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.plausibility import (
     PathDiscriminator,
     PlausibilityFilter,
@@ -27,8 +26,7 @@ from risk_dagster.translate.plausibility import (
     severity_scale,
 )
 from risk_dagster.translate.persistence import ModelFileError
-from risk_dagster.translate.satellite import SatelliteTranslator
-from risk_dagster.translate.shockset import ShockSet, shocks_from_levels
+from risk_dagster.translate.shockset import ShockSet
 
 from ._support import N, with_level as _with_level
 

@@ -1,0 +1,93 @@
+"""The valuation date and base market of a revaluation: the scenario's jump-off, stated input by input.
+
+A ShockSet's shocks are changes from its jump-off quarter (``2025Q4`` for the Fed's 2026
+scenarios), so the book is valued at the **end of the jump-off quarter**, on a base market as
+close to that date as the shipped data allow:
+
+- **Treasury curve**: the shipped daily par curve ends on 2024-12-31. Where the supervisor fixes
+  Treasury tenors at the jump-off quarter (the Fed: 3m, 5y, 10y; ``jump_off_basis`` ``fed`` in the
+  ShockSet's metadata), the last shipped curve is moved to those levels: each knot's par yield
+  moves by the change at the fixed tenors, interpolated linearly in tenor between them and flat
+  outside (the 20y and 30y move with the 10y, the 1m with the 3m), then the zero curve is
+  bootstrapped on the jump-off date. The Fed's jump-off values are quarterly averages, not a
+  day's close: a stated approximation. A ShockSet without fixed Treasury tenors at its jump-off
+  is valued on the last shipped curve, on that curve's date.
+- **Foreign curves** (FX forwards): the EBA's starting-point swap curves (end-2024), as
+  differentials to the USD swap curve (:mod:`~risk_dagster.engine.foreign_curves`).
+- **Spots** (equity index levels, FX spots) are the book's own (``spot`` per position): the
+  book states them at its as-of date (the shipped sample book: 2025-12-31).
+
+:func:`valuation_context` returns the date, the curve and an ``as_of`` table saying which date
+every input is from; the stress result carries it in its metadata.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from risk_dagster.engine.curves import RATE_FACTORS, TENOR_MONTHS, ZeroCurve, bootstrap_par_curve, implied_par_yields, treasury_zero_curve
+from risk_dagster.engine.foreign_curves import FOREIGN_CURVE_AS_OF
+from risk_dagster.translate.shockset import ShockSet
+
+__all__ = ["ValuationContext", "base_mortgage_rate", "jump_off_date", "valuation_context"]
+
+
+def base_mortgage_rate() -> tuple[float, str]:
+    """The last shipped primary 30y mortgage rate (percent, FRED-QD ``MORTGAGE30US``) and its quarter."""
+    from risk_dagster.market.loaders import load_fred_qd
+
+    q = load_fred_qd()[["date", "MORTGAGE30US"]].dropna()
+    row = q.iloc[-1]
+    return float(row["MORTGAGE30US"]), str(pd.Period(pd.Timestamp(row["date"]), "Q"))
+
+
+@dataclass(frozen=True)
+class ValuationContext:
+    """Valuation date, base Treasury curve and the as-of date of each input."""
+
+    valuation_date: dt.date
+    curve: ZeroCurve
+    as_of: dict[str, str] = field(default_factory=dict)
+
+
+def jump_off_date(shockset: ShockSet) -> dt.date:
+    """Last day of the quarter before the ShockSet's first projection quarter (its jump-off)."""
+    jump = pd.Period(shockset.metadata.get("jump_off_quarter") or (pd.Period(shockset.quarters[0], "Q") - 1), "Q")
+    return jump.end_time.date()
+
+
+def valuation_context(shockset: ShockSet, base: ZeroCurve | None = None, *, book_as_of: str | None = None) -> ValuationContext:
+    """Value at the ShockSet's jump-off: the last shipped curve moved to the supervisor's jump-off tenors.
+
+    Parameters
+    ----------
+    shockset
+        Its ``jump_off`` levels of the ``rates.ust.*`` factors whose ``jump_off_basis`` is ``fed``
+        anchor the curve.
+    base
+        The latest curve available (default: the shipped Treasury file's last day).
+    book_as_of
+        The book's own as-of date, when known (reported; spots are the book's).
+    """
+    base = base or treasury_zero_curve()
+    basis = shockset.metadata.get("jump_off_basis") or {}
+    par0 = implied_par_yields(base)
+    months = np.array([TENOR_MONTHS[f] for f in RATE_FACTORS], dtype=float)
+    fixed = [k for k, f in enumerate(RATE_FACTORS)
+             if f in shockset.factor_ids and basis.get(f) == "fed" and np.isfinite(shockset.jump_off[shockset.factor_ids.index(f)])]
+    as_of = {"book spots": book_as_of or "as stated in the book (spot per position)", "foreign curves": FOREIGN_CURVE_AS_OF}
+    if not fixed:
+        as_of["treasury curve"] = f"{base.valuation_date} (last shipped Treasury par curve; the scenario fixes no tenor at its jump-off)"
+        return ValuationContext(base.valuation_date, base, as_of)
+    date = jump_off_date(shockset)
+    moves = np.array([shockset.jump_off[shockset.factor_ids.index(RATE_FACTORS[k])] - par0[k] for k in fixed])
+    par = par0 + np.interp(months, months[fixed], moves)
+    curve = bootstrap_par_curve(date, dict(zip(RATE_FACTORS, par, strict=True)))
+    tenors = ", ".join(RATE_FACTORS[k].rsplit(".", 1)[1] for k in fixed)
+    as_of["treasury curve"] = (f"{date} (jump-off {shockset.metadata.get('jump_off_quarter', '')}): the {base.valuation_date} "
+                               f"Treasury par curve moved to the supervisor's jump-off levels at {tenors}, interpolated in tenor")
+    return ValuationContext(date, curve, as_of)
