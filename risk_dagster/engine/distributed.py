@@ -38,24 +38,24 @@ import numpy as np
 import pandas as pd
 import torch
 
-from risk_dagster.engine.curves import ZeroCurve, treasury_zero_curve
-from risk_dagster.engine.kernels import PreparedBook, TorchBook, prepare_book
+from risk_dagster.engine.curves import ZeroCurve
+from risk_dagster.engine.kernels import PreparedBook, TorchBook
 from risk_dagster.engine.precision import DTYPES, PrecisionPolicy
 from risk_dagster.engine.revalue import (
     ENGINE_VERSION,
     RevaluationCache,
     StressResult,
-    _base_vector,
     assemble_segment_pnl,
     auto_chunk_size,
-    central_position_pnl,
+    central_position_pnl_aged,
     central_sample_index,
     loan_chunk_size,
     loan_pnl,
     market_chunk_pnl,
+    plan_quarters,
     revalue,
     select_quarters,
-    shockset_matrix,
+    unshocked_factors,
 )
 from risk_dagster.translate.shockset import ShockSet
 
@@ -161,12 +161,13 @@ def revalue_distributed(
     curve: ZeroCurve | None = None,
     valuation_date: str | None = None,
     memory_budget_mb: float = 1024.0,
+    age_book: bool = True,
 ) -> StressResult:
     """:func:`~risk_dagster.engine.revalue.revalue` with scenario chunks sharded over dask workers.
 
     Parameters
     ----------
-    positions, shockset, quarter_index, policy, chunk_size, curve, valuation_date, memory_budget_mb
+    positions, shockset, quarter_index, policy, chunk_size, curve, valuation_date, memory_budget_mb, age_book
         As for :func:`revalue` (CPU pricing; the default policy is float64). ``chunk_size`` is
         the number of scenario rows per task, and the default is :func:`revalue`'s, so that the
         result equals the local backend's bitwise.
@@ -191,67 +192,69 @@ def revalue_distributed(
             pin = threads_per_worker if (address is None and processes) else None
             return _revalue_on(own, positions, shockset, pin, chunk_size=chunk_size, quarter_index=quarter_index,
                                policy=policy, curve=curve, valuation_date=valuation_date,
-                               memory_budget_mb=memory_budget_mb)
+                               memory_budget_mb=memory_budget_mb, age_book=age_book)
     return _revalue_on(client, positions, shockset, None, chunk_size=chunk_size, quarter_index=quarter_index,
-                       policy=policy, curve=curve, valuation_date=valuation_date, memory_budget_mb=memory_budget_mb)
+                       policy=policy, curve=curve, valuation_date=valuation_date, memory_budget_mb=memory_budget_mb,
+                       age_book=age_book)
 
 
 def _revalue_on(client: Any, positions: pd.DataFrame, shockset: ShockSet, threads: int | None, *,
                 chunk_size: int | None, quarter_index: int | Sequence[int] | None, policy: PrecisionPolicy | None,
-                curve: ZeroCurve | None, valuation_date: str | None, memory_budget_mb: float) -> StressResult:
+                curve: ZeroCurve | None, valuation_date: str | None, memory_budget_mb: float,
+                age_book: bool = True) -> StressResult:
     # Mirrors revalue(cache=None) step by step; only the two pricing loops go to the workers.
     t0 = time.perf_counter()
     dev = torch.device("cpu")
     policy = policy or PrecisionPolicy.default_for(dev)
     policy.check_device(dev)
     dtype_name = policy.name
-    curve = curve or treasury_zero_curve(valuation_date)
     frame = positions.reset_index(drop=True)
+    frame.attrs = dict(positions.attrs)
     qs = select_quarters(len(shockset.quarters), quarter_index)
     n_pos, n_samp, n_q = len(frame), shockset.n_samples, len(qs)
     pids = [str(x) for x in frame["position_id"]]
     all_segments = sorted({str(s) for s in frame["segment"]})
     t1 = time.perf_counter()
-    book = prepare_book(frame, curve)
+    plan = plan_quarters(frame, shockset, qs, policy, dev, curve=curve, valuation_date=valuation_date, age_book=age_book)
+    book = plan.book0
     t2 = time.perf_counter()
-    tb = TorchBook(book, policy.pricing_dtype, dev)
-    base = _base_vector(tb)
-    base_np = base.cpu().numpy().copy()
+    base_np = plan.base0.cpu().numpy().copy()
     loan_rows = book.loan["rows"]
     base_np[loan_rows] = frame["notional"].to_numpy(dtype=np.float64)[loan_rows]
-
-    market_path = shockset_matrix(shockset, book.factor_ids, qs, book.optional_factors)
-    X = market_path.reshape(n_samp * n_q, -1)
-    chunk = chunk_size or auto_chunk_size(book, X.shape[0], policy.pricing_dtype, per_position=False,
+    nseg = len(book.segments)
+    chunk = chunk_size or auto_chunk_size(book, n_samp, policy.pricing_dtype, per_position=False,
                                           memory_budget_mb=memory_budget_mb)
-    loan_path = shockset_matrix(shockset, book.factor_ids, None, book.optional_factors) if len(loan_rows) else np.zeros((n_samp, 1, len(book.factor_ids)))
+    loan_path = plan.path_all if len(loan_rows) else np.zeros((n_samp, 1, len(book.factor_ids)))
     loan_chunk = loan_chunk_size(len(loan_rows), loan_path.shape[1], memory_budget_mb)
 
-    # scatter once: every worker holds the book; tasks carry only their slice
+    # scatter each quarter's (aged) book once to every worker; tasks carry only their slice
     token = uuid.uuid4().hex
-    book_f = client.scatter(book, broadcast=True, hash=False)
-    m_futs = [client.submit(_market_task, token, book_f, np.ascontiguousarray(X[lo : lo + chunk]), dtype_name,
-                            threads, key=f"market-chunk-{token}-{i}", pure=False)
-              for i, lo in enumerate(range(0, X.shape[0], chunk))]
+    books_f = [client.scatter(plan.prepared_quarter(frame, k), broadcast=True, hash=False) for k in range(n_q)] \
+        if plan.aged else [client.scatter(book, broadcast=True, hash=False)] * n_q
+    m_futs = [[client.submit(_market_task, f"{token}-q{k}", books_f[k], np.ascontiguousarray(plan.path_all[lo : lo + chunk, q, :]),
+                             dtype_name, threads, key=f"market-chunk-{token}-{k}-{i}", pure=False)
+               for i, lo in enumerate(range(0, n_samp, chunk))] for k, q in enumerate(qs)]
+    book_f = books_f[0] if not plan.aged else client.scatter(book, broadcast=True, hash=False)
     l_futs = []
     if len(loan_rows):
         l_futs = [client.submit(_loan_task, book_f, np.ascontiguousarray(loan_path[lo : lo + loan_chunk]), qs, dtype_name,
                                 threads, key=f"loan-chunk-{token}-{i}", pure=False)
                   for i, lo in enumerate(range(0, n_samp, loan_chunk))]
-    m_parts = client.gather(m_futs)  # gathered in submission order = chunk order
+    m_parts = [client.gather(f) for f in m_futs]  # gathered in submission order = chunk order
     l_parts = client.gather(l_futs)
     n_workers = len(client.scheduler_info().get("workers", {}))
-    del m_futs, l_futs, book_f  # release the scattered data on the workers
-    nseg = len(book.segments)
-    seg_m = np.concatenate(m_parts, axis=0) if m_parts else np.zeros((0, nseg))
+    n_tasks = sum(len(f) for f in m_futs) + len(l_futs)
+    del m_futs, l_futs, book_f, books_f  # release the scattered data on the workers
+    seg_m = np.zeros((n_samp, n_q, nseg))
+    for k in range(n_q):
+        seg_m[:, k] = np.concatenate(m_parts[k], axis=0) + plan.segment_carry(k, book.segment_codes, nseg)
     seg_l = np.concatenate(l_parts, axis=0) if l_parts else np.zeros((n_samp, n_q, nseg))
     t3 = time.perf_counter()
 
-    pnl = assemble_segment_pnl(seg_m, seg_l, book.segments, all_segments, n_samp, n_q)
+    pnl = assemble_segment_pnl(seg_m.reshape(n_samp * n_q, nseg), seg_l, book.segments, all_segments, n_samp, n_q)
     central = central_sample_index(pnl)
-    # the central path is one sample: priced here with revalue's own calls (same chunking)
-    central_pos = central_position_pnl(tb, book, market_path[central], loan_path[central : central + 1], qs,
-                                       policy, dev, base)
+    # the central path is one sample: priced here with revalue's own calls
+    central_pos = central_position_pnl_aged(plan, frame, central, policy, dev)
     central_df = pd.DataFrame(central_pos, index=pd.Index(pids, name="position_id"),
                               columns=[shockset.quarters[q] for q in qs])
     t4 = time.perf_counter()
@@ -262,9 +265,14 @@ def _revalue_on(client: Any, positions: pd.DataFrame, shockset: ShockSet, thread
         "device": str(dev),
         "chunk_size": int(chunk),
         "loan_chunk_size": int(loan_chunk),
-        "n_tasks": len(m_parts) + len(l_parts),
+        "n_tasks": n_tasks,
         "n_workers": n_workers,
-        "valuation_date": str(curve.valuation_date),
+        "valuation_date": str(plan.context.valuation_date),
+        "as_of": dict(plan.context.as_of),
+        "aged": bool(age_book),
+        "quarter_dates": [str(plan.dates[q]) for q in qs],
+        "unshocked_factors": unshocked_factors(shockset, book),
+        "options_without_dividend_yield": int(book.option["no_dividend"]) if len(book.option["rows"]) else 0,
         "n_positions": n_pos,
         "n_repriced": n_pos,
         "n_cash_flows": book.n_cash_flows,

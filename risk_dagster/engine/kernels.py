@@ -279,6 +279,16 @@ def _live_periods(val: int, mat: IntArray, months: IntArray, first: IntArray | N
     return o[live], pay[live], start[live]
 
 
+def months_between(start_days: int, end_days: int) -> int:
+    """Whole calendar months from one date (days since 1970) to a later one (``add_months`` inverse)."""
+    a = (np.datetime64("1970-01-01", "D") + np.timedelta64(int(start_days), "D")).astype("datetime64[M]").astype(int)
+    b = (np.datetime64("1970-01-01", "D") + np.timedelta64(int(end_days), "D")).astype("datetime64[M]").astype(int)
+    m = int(b - a)
+    while m > 0 and add_months(np.array([start_days]), np.array([m]))[0] > end_days:
+        m -= 1
+    return m
+
+
 def _move_dated_terms(first: IntArray, issue: IntArray, as_of: int, val: int, maturity_years: FloatArray,
                       months: IntArray) -> tuple[IntArray, IntArray]:
     """A book's first coupon and issue dates moved from its as-of date to the valuation date.
@@ -474,7 +484,7 @@ def _require(frame: pd.DataFrame, mask: npt.NDArray[np.bool_], columns: list[str
 
 def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 32,
                  max_block: int = 8192, min_density: float = 0.3, mortgage_rate_pct: float | None = None,
-                 book_as_of: object = None) -> PreparedBook:
+                 book_as_of: object = None, reference_date: object = None) -> PreparedBook:
     """Turn a positions frame (portfolio contract columns) into pricing terms against ``curve``.
 
     Parameters
@@ -494,6 +504,13 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
         the valuation date). The book's dated terms (``issue_date``, ``first_coupon_date``) are
         moved by the same number of days as the valuation date differs from it, so that they keep
         their place in the schedules (a book as of 2025-12-31 valued at a 2024Q4 jump-off).
+    reference_date
+        The date the remaining terms count from when the book is priced later than that (an
+        aged book: :mod:`~risk_dagster.engine.aging`): maturities and expiries are fixed dates
+        ``reference + term``; flows on or before the curve's valuation date are past, options
+        and FX forwards that expired or matured are worth 0 here (their settlement is the
+        caller's), MBS pools are aged by the whole months elapsed at base prepayment speeds.
+        Default: the valuation date.
     mortgage_rate_pct
         Base primary 30y mortgage rate (percent) the MBS pools' refinancing incentive starts from
         (default: the last shipped FRED-QD ``MORTGAGE30US``, :func:`~risk_dagster.engine.valuation.base_mortgage_rate`).
@@ -513,7 +530,10 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
     notional = _col(frame, "notional")
     direction = _col(frame, "direction", 1.0)
     scale = notional * direction
-    mat_days = val + days_from_years(np.nan_to_num(_col(frame, "maturity_years"), nan=0.0))
+    ref = to_days(reference_date) if reference_date is not None else val
+    if ref > val:
+        raise ValueError(f"reference_date {reference_date} is after the valuation date {curve.valuation_date}")
+    mat_days = ref + days_from_years(np.nan_to_num(_col(frame, "maturity_years"), nan=0.0))
     freq = _col(frame, "coupon_frequency")
     months = np.where(np.isfinite(freq) & (freq > 0), np.rint(12.0 / np.where(freq > 0, freq, 1.0)), 0).astype(np.int64)
     coupon = _col(frame, "coupon_rate")
@@ -523,8 +543,8 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
     as_of = book_as_of if book_as_of is not None else positions.attrs.get("as_of")
     first_coupon = _days(frame, "first_coupon_date")
     issue_day = _days(frame, "issue_date")
-    if as_of is not None and to_days(as_of) != val:
-        first_coupon, issue_day = _move_dated_terms(first_coupon, issue_day, to_days(as_of), val,
+    if as_of is not None and to_days(as_of) != ref:
+        first_coupon, issue_day = _move_dated_terms(first_coupon, issue_day, to_days(as_of), ref,
                                                     _col(frame, "maturity_years"), months)
 
     # spread curves: "" (Treasury) + the credit factors used by bonds and FRNs
@@ -607,7 +627,8 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
     sign = np.array([fx_quote_sign(str(f)) for f in fx_f[rows]], dtype=np.float64)
     p0 = spot[rows] ** sign
     k_usd = fwd[rows] ** sign
-    t_fx = (mat_days[rows] - val) / DAYS_PER_YEAR
+    fx_live = mat_days[rows] > val  # a forward that matured by the valuation date is worth 0 here
+    t_fx = np.maximum(mat_days[rows] - val, 1) / DAYS_PER_YEAR
     ccy = _str(frame, "currency")[rows]
     currencies = sorted({str(c) for c in ccy})
     foreign = {c: foreign_zero_curve(c, curve) for c in currencies}
@@ -617,8 +638,8 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
         ids = foreign_factor_ids(c)
         optional.update(ids)
         ccy_factor_cols.append([fcol(f) for f in ids])
-    fx = {"rows": rows, "scale": scale[rows], "sign": sign, "k_over_p0": k_usd / p0,
-          "t": t_fx, "days": mat_days[rows] - val, "W": interpolation_matrix(curve.knot_times, t_fx),
+    fx = {"rows": rows, "scale": scale[rows] * fx_live, "sign": sign, "k_over_p0": k_usd / p0,
+          "t": t_fx, "days": np.maximum(mat_days[rows] - val, 1), "live": fx_live, "W": interpolation_matrix(curve.knot_times, t_fx),
           "factor": np.array([fcol(str(f)) for f in fx_f[rows]], dtype=np.int64),
           "currency": np.array([currencies.index(str(c)) for c in ccy], dtype=np.int64),
           "currencies": currencies, "foreign_curves": [foreign[c] for c in currencies],
@@ -631,11 +652,13 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
     bad = [t for t in otype if t not in ("call", "put")]
     if bad:
         raise ValueError(f"equity_option: option_type must be call or put, got {sorted(set(map(str, bad)))}")
-    exp_days = np.maximum(days_from_years(_col(frame, "expiry_years")[rows]), 1)
+    exp_abs = ref + np.maximum(days_from_years(_col(frame, "expiry_years")[rows]), 1)
+    opt_live = exp_abs > val  # an option that expired by the valuation date is worth 0 here
+    exp_days = np.maximum(exp_abs - val, 1)
     t_opt = exp_days / DAYS_PER_YEAR
     div = _col(frame, "dividend_yield")[rows]
     opt_factors = [str(f) for f in equity_f[rows]]
-    option = {"rows": rows, "units": scale[rows] / spot[rows], "spot": spot[rows], "strike": _col(frame, "strike")[rows],
+    option = {"rows": rows, "units": scale[rows] / spot[rows] * opt_live, "live": opt_live, "spot": spot[rows], "strike": _col(frame, "strike")[rows],
               "t": t_opt, "days": exp_days, "vol": _col(frame, "implied_vol")[rows],
               "is_call": np.array([t == "call" for t in otype], dtype=bool),
               "W": interpolation_matrix(curve.knot_times, t_opt),
@@ -653,11 +676,21 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
 
             mortgage_rate_pct = base_mortgage_rate()[0]
         wam = np.maximum(np.rint(_col(frame, "maturity_years")[rows] * 12.0), 1).astype(np.int64)
+        age = np.rint(_col(frame, "loan_age_months")[rows]).astype(np.int64)
+        face = notional[rows].copy()
+        elapsed = months_between(ref, val)
+        if elapsed > 0:  # aged pools: balance after `elapsed` months at base speeds
+            from risk_dagster.engine.mbs import mbs_cash_flows
+
+            cf = mbs_cash_flows(face, coupon[rows], _col(frame, "wac")[rows], wam, age, float(mortgage_rate_pct) / 100.0,
+                                model=ENGINE_PREPAYMENT, n_months=int(wam.max()))
+            k = min(elapsed, cf.balance.shape[1])
+            face = np.where(wam > elapsed, cf.ending_balance[:, k - 1], 0.0)
+            wam, age = np.maximum(wam - elapsed, 1), age + elapsed
         pay_days = add_months(np.full(int(wam.max()), val), np.arange(1, int(wam.max()) + 1)) - val
         t_m = pay_days / DAYS_PER_YEAR
-        mbs = {"rows": rows, "notional": notional[rows], "direction": direction[rows], "coupon": coupon[rows],
-               "wac": _col(frame, "wac")[rows], "wam": wam,
-               "age": np.rint(_col(frame, "loan_age_months")[rows]).astype(np.int64), "t": t_m,
+        mbs = {"rows": rows, "notional": face, "direction": direction[rows], "coupon": coupon[rows],
+               "wac": _col(frame, "wac")[rows], "wam": wam, "age": age, "t": t_m,
                "W": interpolation_matrix(curve.knot_times, t_m), "oas": np.full(len(rows), MBS_STATIC_SPREAD_BP / 1e4),
                "mortgage_rate": float(mortgage_rate_pct) / 100.0, "mortgage": fcol(MORTGAGE_FACTOR),
                "ust10": fcol(TREASURY_10Y_FACTOR)}

@@ -1,15 +1,13 @@
 """Revalue a book under a ShockSet: chunked over scenarios, per-position cache, StressResult.
 
-Scenario convention: each ``(sample, quarter)`` is an *instantaneous* shock of the valuation-date
-book to the factor levels that sample reaches in that quarter (no ageing of the positions, no
-carry): market P&L of quarter ``q`` = value under the quarter-``q`` shocks minus the base value.
-Loans lose their expected credit loss accumulated along the path up to quarter ``q``.
-
-Valuation date vs scenario jump-off: the base curve is the shipped Treasury curve's last day
-(2024-12-31) unless told otherwise, and a ShockSet's shocks are *changes from its jump-off*
-(e.g. 2025Q4 for the Fed's 2026 scenarios): the engine applies those changes to the latest
-observed market (curve, and the ``spot`` of each position) rather than first moving the market to
-the scenario's jump-off levels. Pass ``curve=`` / ``valuation_date=`` to price elsewhere.
+Scenario convention: the book is valued at the ShockSet's jump-off (the end of its jump-off
+quarter, :func:`~risk_dagster.engine.valuation.valuation_context`: the last shipped Treasury curve
+moved to the supervisor's jump-off tenors, every input's as-of date in ``metadata["as_of"]``), and
+**ages along the path** (:mod:`~risk_dagster.engine.aging`): quarter ``i`` is revalued on its own
+date with the flows before it paid, options and forwards settled, MBS pools amortised; market P&L
+of quarter ``i`` = aged value under the quarter's shocks + cash received - the jump-off value.
+``age_book=False`` gives the instantaneous convention (the jump-off book under each quarter's
+shocks). Loans lose their expected credit loss accumulated along the path up to quarter ``i``.
 """
 
 from __future__ import annotations
@@ -25,7 +23,9 @@ import numpy.typing as npt
 import pandas as pd
 import torch
 
+from risk_dagster.engine.aging import aged_curve, quarter_dates, scheduled_cash, settlements
 from risk_dagster.engine.curves import RATE_FACTORS, TENOR_MONTHS, ZeroCurve, implied_par_yields, treasury_zero_curve
+from risk_dagster.engine.valuation import ValuationContext, jump_off_mortgage_rate, valuation_context
 from risk_dagster.engine.kernels import (
     LOAN_CREDIT_FACTOR,
     VIX_FACTOR,
@@ -388,6 +388,108 @@ def central_position_pnl(
     return central_pos
 
 
+@dataclass
+class QuarterPlan:
+    """What every backend needs to price one book under one ShockSet, quarter by quarter.
+
+    Attributes
+    ----------
+    context
+        Valuation date, base curve, base mortgage rate and the as-of date of every input.
+    book0, tb0, base0
+        The book at the jump-off (loans, settlement terms), its torch form and ``[P]`` base values.
+    quarters, dates
+        Quarter indexes revalued and their dates ``V_i`` (:func:`~risk_dagster.engine.aging.quarter_dates`).
+    path_all
+        ``[S, Q_all, F]`` shocks of every ShockSet quarter in ``book0.factor_ids`` order.
+    carry
+        ``[P, Qs]`` scenario-independent P&L of each quarter: aged base value + cash received - ``base0``
+        (zeros when the book is not aged).
+    settle_rows, settle
+        Options and FX forwards and their ``[S, Q_all, rows]`` settlement cash (zeros when not aged).
+    aged
+        Whether the book ages (else every quarter is an instantaneous shock of the jump-off book).
+    """
+
+    context: ValuationContext
+    book0: PreparedBook
+    tb0: TorchBook
+    base0: torch.Tensor
+    quarters: list[int]
+    dates: list[Any]
+    path_all: FloatArray
+    carry: FloatArray
+    settle_rows: npt.NDArray[np.int64]
+    settle: FloatArray
+    aged: bool
+    book_as_of: Any = None
+
+    def quarter_book(self, frame: pd.DataFrame, k: int, dtype: torch.dtype, device: torch.device) -> TorchBook:
+        """The book of the ``k``-th quarter revalued (aged to its date, or the jump-off book)."""
+        if not self.aged:
+            return self.tb0
+        return TorchBook(self.prepared_quarter(frame, k), dtype, device)
+
+    def prepared_quarter(self, frame: pd.DataFrame, k: int) -> PreparedBook:
+        if not self.aged:
+            return self.book0
+        curve_q = aged_curve(self.context.curve, self.dates[self.quarters[k]])
+        book = prepare_book(frame, curve_q, reference_date=self.context.valuation_date, book_as_of=self.book_as_of,
+                            mortgage_rate_pct=self.context.mortgage_rate_pct)
+        if book.factor_ids != self.book0.factor_ids:  # the same positions: the same factor order
+            raise RuntimeError("aged book factor order differs from the jump-off book's")
+        return book
+
+    def scenario_carry(self, k: int) -> FloatArray:
+        """``[S, P]`` carry + settlement cash of the ``k``-th quarter revalued (per position)."""
+        q = self.quarters[k]
+        out = np.broadcast_to(self.carry[:, k], (self.path_all.shape[0], self.carry.shape[0])).copy()
+        if len(self.settle_rows):
+            out[:, self.settle_rows] += self.settle[:, q, :]
+        return out
+
+    def segment_carry(self, k: int, segment_codes: npt.NDArray[np.int64], n_segments: int) -> FloatArray:
+        """``[S, segments]`` of :meth:`scenario_carry`, summed by segment."""
+        c = self.scenario_carry(k)
+        out = np.zeros((c.shape[0], n_segments))
+        for g in range(n_segments):
+            out[:, g] = c[:, segment_codes == g].sum(axis=1)
+        return out
+
+
+def plan_quarters(frame: pd.DataFrame, shockset: ShockSet, qs: Sequence[int], policy: PrecisionPolicy,
+                  dev: torch.device, *, curve: ZeroCurve | None, valuation_date: str | None,
+                  age_book: bool) -> QuarterPlan:
+    """Valuation context, jump-off book, shocks, carry and settlements (one place for every backend)."""
+    book_as_of = frame.attrs.get("as_of")
+    if curve is not None or valuation_date is not None:
+        c = curve or treasury_zero_curve(valuation_date)
+        ctx = ValuationContext(c.valuation_date, c, {"treasury curve": f"{c.valuation_date} (given)"},
+                               jump_off_mortgage_rate(shockset))
+    else:
+        ctx = valuation_context(shockset, book_as_of=book_as_of)
+    book0 = prepare_book(frame, ctx.curve, book_as_of=book_as_of, mortgage_rate_pct=ctx.mortgage_rate_pct)
+    tb0 = TorchBook(book0, policy.pricing_dtype, dev)
+    base0 = _base_vector(tb0)
+    path_all = shockset_matrix(shockset, book0.factor_ids, None, book0.optional_factors)
+    dates = quarter_dates(ctx.valuation_date, list(range(len(shockset.quarters))))
+    n = len(frame)
+    if not age_book:
+        return QuarterPlan(ctx, book0, tb0, base0, list(qs), dates, path_all, np.zeros((n, len(qs))),
+                           np.zeros(0, dtype=np.int64), np.zeros((path_all.shape[0], len(dates), 0)), False, book_as_of)
+    cash = scheduled_cash(frame, ctx.curve, [dates[q] for q in qs], book_as_of=book_as_of,
+                          mortgage_rate_pct=ctx.mortgage_rate_pct)
+    rows, settle = settlements(book0, path_all, dates)
+    plan = QuarterPlan(ctx, book0, tb0, base0, list(qs), dates, path_all, np.zeros((n, len(qs))), rows, settle, True,
+                       book_as_of)
+    base0_np = base0.cpu().numpy()
+    for k in range(len(qs)):
+        tb_q = plan.quarter_book(frame, k, policy.pricing_dtype, dev)
+        plan.carry[:, k] = _base_vector(tb_q).cpu().numpy() + cash[:, k] - base0_np
+    plan.carry[book0.loan["rows"]] = 0.0  # loans: the loan kernel's path losses only
+    return plan
+
+
 def revalue(
     positions: pd.DataFrame,
     shockset: ShockSet,
@@ -400,15 +502,18 @@ def revalue(
     valuation_date: str | None = None,
     cache: RevaluationCache | None = None,
     memory_budget_mb: float = 1024.0,
+    age_book: bool = True,
 ) -> StressResult:
-    """Revalue ``positions`` under every sample of ``shockset``.
+    """Revalue ``positions`` under every sample of ``shockset`` at the chosen quarter(s).
 
     Parameters
     ----------
     positions
-        Book in the portfolio contract's columns.
+        Portfolio contract frame (``attrs["as_of"]``: the date its remaining terms count from,
+        when not the valuation date).
     shockset
-        ``[samples, quarters, factors]`` shocks; must carry every factor the book needs.
+        Samples x quarters x factors; must carry every factor the book depends on (foreign
+        curves' ``rates.swap.*`` factors excepted: held at zero, named in the metadata).
     quarter_index
         Quarter(s) to revalue: ``-1`` (the last, default), an index, a list, or ``None`` for all.
     policy
@@ -418,70 +523,83 @@ def revalue(
     chunk_size
         Scenarios per chunk; default from ``memory_budget_mb``.
     curve, valuation_date
-        Base zero curve (default: bootstrapped from the Treasury par curve on ``valuation_date``,
-        or the last day of the shipped file).
+        Base zero curve / its date. Default: the ShockSet's jump-off
+        (:func:`~risk_dagster.engine.valuation.valuation_context`).
     cache
         When given, positions whose key (terms + scenario inputs + context) is cached are not
         repriced; results of the others are stored.
     memory_budget_mb
         Working-set budget of one chunk.
+    age_book
+        Age the book along the path (default, :mod:`~risk_dagster.engine.aging`); ``False``
+        revalues the jump-off book under each quarter's shocks as an instantaneous shock.
 
     Returns
     -------
     StressResult
+        ``metadata["as_of"]`` states the date of every input; ``metadata["aged"]`` the convention.
     """
     t0 = time.perf_counter()
     dev = resolve_device(device)
     policy = policy or PrecisionPolicy.default_for(dev)
     policy.check_device(dev)
-    curve = curve or treasury_zero_curve(valuation_date)
     frame = positions.reset_index(drop=True)
+    frame.attrs = dict(positions.attrs)
     qs = select_quarters(len(shockset.quarters), quarter_index)
     n_pos, n_samp, n_q = len(frame), shockset.n_samples, len(qs)
     pids = [str(x) for x in frame["position_id"]]
 
     per_position = cache is not None
+    all_segments = sorted({str(s) for s in frame["segment"]})
     if cache is not None:
-        context = f"{ENGINE_VERSION}|{curve.fingerprint()}|{policy.name}|{qs}|{n_samp}"
+        probe = valuation_context(shockset, book_as_of=frame.attrs.get("as_of")) if curve is None and valuation_date is None \
+            else None
+        fp = (curve or (probe.curve if probe else treasury_zero_curve(valuation_date))).fingerprint()
+        context = f"{ENGINE_VERSION}|{fp}|{policy.name}|{qs}|{n_samp}|aged={age_book}|{frame.attrs.get('as_of')}"
         keys = position_keys(frame, shockset, qs, context)
         hit = np.array([cache.get(k) is not None for k in keys], dtype=bool)
         todo = np.flatnonzero(~hit)
     else:
         keys, hit, todo = [], np.zeros(n_pos, dtype=bool), np.arange(n_pos)
-
-    all_segments = sorted({str(s) for s in frame["segment"]})
     sub = frame.iloc[todo]
+    sub.attrs = dict(frame.attrs)
     t1 = time.perf_counter()
-    book = prepare_book(sub, curve)
+    plan = plan_quarters(sub, shockset, qs, policy, dev, curve=curve, valuation_date=valuation_date, age_book=age_book)
+    book, base = plan.book0, plan.base0
     t2 = time.perf_counter()
-    tb = TorchBook(book, policy.pricing_dtype, dev)
-    base = _base_vector(tb)
     base_np = base.cpu().numpy().copy()
     loan_rows = book.loan["rows"]
     base_np[loan_rows] = sub["notional"].to_numpy(dtype=np.float64)[loan_rows]  # loans: book value
+    nseg = len(book.segments)
 
-    market_path = shockset_matrix(shockset, book.factor_ids, qs, book.optional_factors)  # [S, Qs, F]
-    X = market_path.reshape(n_samp * n_q, -1)
-    chunk = chunk_size or auto_chunk_size(book, X.shape[0], policy.pricing_dtype, per_position=per_position,
+    chunk = chunk_size or auto_chunk_size(book, n_samp, policy.pricing_dtype, per_position=per_position,
                                           memory_budget_mb=memory_budget_mb)
-    seg_m, pos_m = market_pnl(tb, X, chunk, per_position=per_position, base=base)
-    loan_path = (shockset_matrix(shockset, book.factor_ids, None, book.optional_factors) if len(loan_rows)
-                 else np.zeros((n_samp, 1, len(book.factor_ids))))
+    seg_m = np.zeros((n_samp, n_q, nseg))
+    pos_m = np.zeros((n_samp, n_q, book.n_positions)) if per_position else None
+    for k, q in enumerate(qs):
+        tb_q = plan.quarter_book(sub, k, policy.pricing_dtype, dev)
+        base_q = _base_vector(tb_q)
+        s_k, p_k = market_pnl(tb_q, np.ascontiguousarray(plan.path_all[:, q, :]), chunk, per_position=per_position,
+                              base=base_q)
+        seg_m[:, k] = s_k + plan.segment_carry(k, book.segment_codes, nseg)
+        if pos_m is not None:
+            pos_m[:, k] = p_k + plan.scenario_carry(k)  # type: ignore[operator]
+    loan_path = plan.path_all if len(loan_rows) else np.zeros((n_samp, 1, len(book.factor_ids)))
     loan_chunk = loan_chunk_size(len(loan_rows), loan_path.shape[1], memory_budget_mb)
     seg_l, pos_l = loan_pnl(book, loan_path, qs, policy.pricing_dtype, dev, loan_chunk, per_position=per_position)
     t3 = time.perf_counter()
 
     if cache is None:
-        pnl = assemble_segment_pnl(seg_m, seg_l, book.segments, all_segments, n_samp, n_q)
+        pnl = assemble_segment_pnl(seg_m.reshape(n_samp * n_q, nseg), seg_l, book.segments, all_segments, n_samp, n_q)
         base_all = base_np
     else:
-        sub_pos = pos_m.reshape(n_samp, n_q, -1)  # type: ignore[union-attr]
+        sub_pos = pos_m  # [S, Qs, P]
         sub_pos[:, :, loan_rows] = pos_l  # type: ignore[index]
         for j, i in enumerate(todo):
-            cache.put(keys[i], float(base_np[j]), np.ascontiguousarray(sub_pos[:, :, j]))
+            cache.put(keys[i], float(base_np[j]), np.ascontiguousarray(sub_pos[:, :, j]))  # type: ignore[index]
         per = np.empty((n_pos, n_samp, n_q))
         base_all = np.empty(n_pos)
-        per[todo] = np.moveaxis(sub_pos, 2, 0)
+        per[todo] = np.moveaxis(sub_pos, 2, 0)  # type: ignore[arg-type]
         base_all[todo] = base_np
         for i in np.flatnonzero(hit):
             b, arr = cache.get(keys[i])  # type: ignore[misc]
@@ -496,8 +614,7 @@ def revalue(
     if cache is not None:
         central_pos = per[:, central, :]
     else:
-        central_pos = central_position_pnl(tb, book, market_path[central], loan_path[central : central + 1], qs,
-                                           policy, dev, base)
+        central_pos = central_position_pnl_aged(plan, sub, central, policy, dev)
     central_df = pd.DataFrame(central_pos, index=pd.Index(pids, name="position_id"),
                               columns=[shockset.quarters[q] for q in qs])
     t4 = time.perf_counter()
@@ -506,7 +623,10 @@ def revalue(
         "pricing_dtype": policy.name,
         "device": str(dev),
         "chunk_size": int(chunk),
-        "valuation_date": str(curve.valuation_date),
+        "valuation_date": str(plan.context.valuation_date),
+        "as_of": dict(plan.context.as_of),
+        "aged": bool(age_book),
+        "quarter_dates": [str(plan.dates[q]) for q in qs],
         "n_positions": n_pos,
         "n_repriced": int(len(todo)),
         "n_cash_flows": book.n_cash_flows,
@@ -522,6 +642,24 @@ def revalue(
         quarters=[shockset.quarters[q] for q in qs], base_values=base_all, pnl=pnl,
         central_sample=central, central_pnl=central_df, metadata=meta,
     )  # fmt: skip
+
+
+def central_position_pnl_aged(plan: QuarterPlan, frame: pd.DataFrame, sample: int, policy: PrecisionPolicy,
+                              dev: torch.device) -> FloatArray:
+    """Per-position P&L ``[positions, quarters]`` of one sample (the central path), quarter by quarter."""
+    book = plan.book0
+    out = np.zeros((book.n_positions, len(plan.quarters)))
+    for k, q in enumerate(plan.quarters):
+        tb_q = plan.quarter_book(frame, k, policy.pricing_dtype, dev)
+        x = np.ascontiguousarray(plan.path_all[sample : sample + 1, q, :])
+        _, pos = market_pnl(tb_q, x, 1, per_position=True, base=_base_vector(tb_q))
+        out[:, k] = pos[0] + plan.scenario_carry(k)[sample]  # type: ignore[index]
+    loan_rows = book.loan["rows"]
+    if len(loan_rows):
+        _, c_loan = loan_pnl(book, plan.path_all[sample : sample + 1], plan.quarters, policy.pricing_dtype, dev, 1,
+                             per_position=True)
+        out[loan_rows] = c_loan[0].T  # type: ignore[index]
+    return out
 
 
 # ------------------------------------------------------------------------- QuantLib parity

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -33,9 +34,18 @@ from risk_dagster.engine.curves import RATE_FACTORS, TENOR_MONTHS, ZeroCurve, bo
 from risk_dagster.engine.foreign_curves import FOREIGN_CURVE_AS_OF
 from risk_dagster.translate.shockset import ShockSet
 
-__all__ = ["ValuationContext", "base_mortgage_rate", "jump_off_date", "valuation_context"]
+__all__ = ["ValuationContext", "base_mortgage_rate", "jump_off_date", "jump_off_mortgage_rate", "valuation_context"]
 
 
+def jump_off_mortgage_rate(shockset: ShockSet) -> float:
+    """The ShockSet's jump-off ``rates.mortgage30`` level (percent), else the last shipped one."""
+    f = "rates.mortgage30"
+    if f in shockset.factor_ids and np.isfinite(shockset.jump_off[shockset.factor_ids.index(f)]):
+        return float(shockset.jump_off[shockset.factor_ids.index(f)])
+    return base_mortgage_rate()[0]
+
+
+@lru_cache(maxsize=1)
 def base_mortgage_rate() -> tuple[float, str]:
     """The last shipped primary 30y mortgage rate (percent, FRED-QD ``MORTGAGE30US``) and its quarter."""
     from risk_dagster.market.loaders import load_fred_qd
@@ -52,6 +62,8 @@ class ValuationContext:
     valuation_date: dt.date
     curve: ZeroCurve
     as_of: dict[str, str] = field(default_factory=dict)
+    mortgage_rate_pct: float | None = None
+    """Base primary 30y mortgage rate (percent) for MBS prepayments."""
 
 
 def jump_off_date(shockset: ShockSet) -> dt.date:
@@ -79,10 +91,15 @@ def valuation_context(shockset: ShockSet, base: ZeroCurve | None = None, *, book
     months = np.array([TENOR_MONTHS[f] for f in RATE_FACTORS], dtype=float)
     fixed = [k for k, f in enumerate(RATE_FACTORS)
              if f in shockset.factor_ids and basis.get(f) == "fed" and np.isfinite(shockset.jump_off[shockset.factor_ids.index(f)])]
-    as_of = {"book spots": book_as_of or "as stated in the book (spot per position)", "foreign curves": FOREIGN_CURVE_AS_OF}
+    as_of = {"book": book_as_of or "as stated in the book (remaining terms and spot per position)",
+             "foreign curves": FOREIGN_CURVE_AS_OF}
+    mortgage = jump_off_mortgage_rate(shockset)
+    f = "rates.mortgage30"
+    as_of["mortgage rate"] = (f"{shockset.metadata.get('jump_off_quarter', '')} (the scenario's jump-off level)"
+                              if f in shockset.factor_ids else f"{base_mortgage_rate()[1]} (last shipped FRED-QD MORTGAGE30US)")
     if not fixed:
         as_of["treasury curve"] = f"{base.valuation_date} (last shipped Treasury par curve; the scenario fixes no tenor at its jump-off)"
-        return ValuationContext(base.valuation_date, base, as_of)
+        return ValuationContext(base.valuation_date, base, as_of, mortgage)
     date = jump_off_date(shockset)
     moves = np.array([shockset.jump_off[shockset.factor_ids.index(RATE_FACTORS[k])] - par0[k] for k in fixed])
     par = par0 + np.interp(months, months[fixed], moves)
@@ -90,4 +107,4 @@ def valuation_context(shockset: ShockSet, base: ZeroCurve | None = None, *, book
     tenors = ", ".join(RATE_FACTORS[k].rsplit(".", 1)[1] for k in fixed)
     as_of["treasury curve"] = (f"{date} (jump-off {shockset.metadata.get('jump_off_quarter', '')}): the {base.valuation_date} "
                                f"Treasury par curve moved to the supervisor's jump-off levels at {tenors}, interpolated in tenor")
-    return ValuationContext(date, curve, as_of)
+    return ValuationContext(date, curve, as_of, mortgage)
