@@ -50,6 +50,9 @@ class EngineSettings(dg.ConfigurableResource):
     """The revaluation engine: book, device, precision, backend (local or dask) and memory budget."""
 
     portfolio_path: str = ""  # a user's book (CSV/parquet); empty = the shipped sample book
+    # the date a user's book states its remaining terms at (ISO); empty = the scenario's jump-off
+    # (the shipped sample book states its own: 2025-12-31)
+    portfolio_as_of: str = ""
     device: str = "auto"  # "auto" takes CUDA when present
     precision: str = "fp64"  # "fp64" or "fp32" pricing; aggregates are always fp64
     backend: str = "local"  # "local" or "dask"

@@ -48,6 +48,8 @@ def portfolio(engine_settings: EngineSettings) -> Iterator[dg.Output | dg.AssetC
         if engine_settings.portfolio_path:
             book = load_portfolio(Path(engine_settings.portfolio_path))
             source = engine_settings.portfolio_path
+            if engine_settings.portfolio_as_of:
+                book.attrs["as_of"] = engine_settings.portfolio_as_of  # the engine measures terms from it
         else:
             book = load_sample_book(validate=True)
             source = "shipped sample book"
@@ -68,6 +70,7 @@ def portfolio(engine_settings: EngineSettings) -> Iterator[dg.Output | dg.AssetC
             "source": source,
             "dagster/row_count": dg.MetadataValue.int(len(book)),
             "composition": dg.MetadataValue.md(composition(book).to_markdown()),
+            "as_of": dg.MetadataValue.text(str(book.attrs.get("as_of") or "the scenario's jump-off")),
         },
     )
 
@@ -221,6 +224,15 @@ def build_stress_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
                 "ai_var_99_usd_bn": dg.MetadataValue.float(round(summaries["ai"].var_99 / 1e9, 3)),
                 "traditional_var_99_usd_bn": dg.MetadataValue.float(round(summaries["traditional"].var_99 / 1e9, 3)),
                 "engine": dg.MetadataValue.json({k: str(v) for k, v in meta.items() if not isinstance(v, dict)}),
+                "valuation_inputs": dg.MetadataValue.md(
+                    pd.DataFrame({"as of": meta.get("as_of", {})}).rename_axis("input").to_markdown()
+                    + f"\n\nValued on {meta.get('valuation_date')}; the book "
+                    + ("ages along the path (coupons paid, maturities shortening, options and forwards settled, "
+                       "MBS pools amortising): quarter dates " + ", ".join(meta.get("quarter_dates", []))
+                       if meta.get("aged") else "is shocked instantaneously in every quarter")
+                    + (f"; foreign-curve factors held at zero shock: {len(meta['unshocked_factors'])}"
+                       if meta.get("unshocked_factors") else "")
+                ),
                 "output_path": dg.MetadataValue.path(str(folder)),
             },
         )

@@ -950,7 +950,11 @@ class TorchBook:
         """
         out = torch.empty((X.shape[0], len(self.book.fx["rows"])), dtype=self.dtype, device=self.device)
         for c in self.foreign:
-            par = c["par0"].unsqueeze(0) + X.index_select(1, c["cols"]).to(torch.float64) / 100.0
+            shock = X.index_select(1, c["cols"])
+            if not bool(shock.any()):  # no scenario moves this curve (none carries foreign rates yet)
+                out[:, c["sel"]] = 0.0 if change else c["df0"]
+                continue
+            par = c["par0"].unsqueeze(0) + shock.to(torch.float64) / 100.0
             dz = (c["bootstrap"].zero_rates(par) - c["z0"].unsqueeze(0)).to(self.dtype)
             e = torch.expm1(-(dz @ c["W"]) * c["t"])
             out[:, c["sel"]] = c["df0"] * e if change else c["df0"] * (1.0 + e)
@@ -1020,8 +1024,15 @@ class TorchBook:
             ells, ell_inv = np.unique(row_ell, return_inverse=True)
             d0 = np.exp(wt[:, : len(RATE_FACTORS)] @ book.curve.zero_rates)  # base curve discount factors
             y0 = mat @ d0  # base value of each row (without its period-length factor, which is 1 at zero shock)
+            # the change of discount factor, expm1(-(dz(t) + delta) t), is smooth in t between knots (dz is
+            # linear there): interpolated from a few Chebyshev nodes per knot interval, to rounding
+            tau, lag = chebyshev_compression(t_g, book.curve.knot_times)
+            wt = interpolation_matrix(book.curve.knot_times, tau).T * -tau[:, None]
+            if c > 0:
+                wt = np.concatenate([wt, -tau[:, None]], axis=1)
+            mat_nodes = (mat * d0[None, :]) @ lag  # [rows, nodes]
             curves.append({
-                "curve": c, "WT": T(wt), "D0": T(d0).unsqueeze(1), "M": _csr(T(mat, torch.float64)), "y0": T(y0, torch.float64).unsqueeze(1),
+                "curve": c, "WT": T(wt), "M": T(mat_nodes, torch.float64), "y0": T(y0, torch.float64).unsqueeze(1),
                 "seg": T(row_seg, torch.long), "ell": T(-ells / DAYS_PER_YEAR), "ell_row": T(ell_inv, torch.long),
                 "shift": bool((row_ell > 0).any()),
             })  # fmt: skip
@@ -1070,9 +1081,9 @@ class TorchBook:
                 lhs = torch.cat([dz, delta.unsqueeze(1)], dim=1)
             else:
                 lhs = dz
-            dd = torch.expm1(a["WT"] @ lhs.T).mul_(a["D0"])  # [G_c, C] change of the curve's discount factors
-            # [rows, C]: sparse rows (segment, period length) x the curve's grid, summed in float64 (a
-            # float32 sum over a whole segment's cash flows would lose the P&L's precision)
+            dd = torch.expm1(a["WT"] @ lhs.T)  # [nodes, C] relative change of the discount factors at the nodes
+            # [rows, C]: rows (segment, period length) x the nodes (base discount factors and the node-to-grid
+            # interpolation folded in), summed in float64 (a float32 sum would lose the P&L's precision)
             y = a["M"] @ dd.to(torch.float64)
             if a["shift"]:  # forecast rows: value R (y0 + y) with R = exp(-delta_c * period length)
                 em1 = torch.expm1(a["ell"].unsqueeze(1) * delta.unsqueeze(0)).index_select(0, a["ell_row"])
@@ -1096,6 +1107,59 @@ class TorchBook:
             onehot, v0 = agg["option"]
             out += ((self.option_values(X, zk) - v0).to(torch.float64) @ onehot).T
         return out
+
+
+CHEBYSHEV_NODES = 16
+"""Nodes per knot interval of the fused segment path (:func:`chebyshev_compression`)."""
+
+
+def chebyshev_compression(t: FloatArray, knot_times: FloatArray, nodes: int = CHEBYSHEV_NODES) -> tuple[FloatArray, FloatArray]:
+    """Nodes ``tau`` and weights ``L [len(t), len(tau)]`` with ``f(t) = L @ f(tau)`` for ``f`` smooth between knots.
+
+    The times are split at the knots (a rate shock's zero move is linear in ``t`` between knots, so
+    ``expm1(-dz(t) t)`` is an entire function of ``t`` on each piece); a piece with at most
+    ``nodes`` times keeps them as its own nodes (exact), a longer one is interpolated from
+    ``nodes`` Chebyshev points of the second kind spanning its times (barycentric Lagrange
+    weights). The interpolation error of a degree-15 polynomial on a ten-year piece with a
+    1,000bp move is below 1e-15 of the discount factor's change (checked against the
+    per-position path in the tests): the fused segment P&L is exact to rounding, at a cost that no
+    longer grows with the number of distinct payment days.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    edges = np.concatenate([[-np.inf], np.asarray(knot_times, dtype=np.float64), [np.inf]])
+    piece = np.clip(np.searchsorted(edges, t, side="left") - 1, 0, len(edges) - 2)
+    taus: list[FloatArray] = []
+    cols: list[tuple[npt.NDArray[np.int64], FloatArray]] = []
+    offset = 0
+    for p in np.unique(piece):
+        idx = np.flatnonzero(piece == p)
+        tt = t[idx]
+        if len(idx) <= nodes:
+            taus.append(tt)
+            cols.append((idx, np.eye(len(idx))))
+        else:
+            lo, hi = tt.min(), tt.max()
+            j = np.arange(nodes)
+            x = np.cos(np.pi * j / (nodes - 1))  # Chebyshev points of the second kind, 1 .. -1
+            tau = 0.5 * (lo + hi) + 0.5 * (hi - lo) * x
+            w = np.where((j == 0) | (j == nodes - 1), 0.5, 1.0) * (-1.0) ** j  # barycentric weights
+            diff = tt[:, None] - tau[None, :]
+            exact = np.isclose(diff, 0.0, rtol=0.0, atol=1e-14)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q = w[None, :] / diff
+                lag = q / q.sum(axis=1, keepdims=True)
+            hit = exact.any(axis=1)
+            lag[hit] = exact[hit].astype(np.float64)
+            taus.append(tau)
+            cols.append((idx, lag))
+        offset += len(taus[-1])
+    tau_all = np.concatenate(taus)
+    out = np.zeros((len(t), len(tau_all)))
+    start = 0
+    for (idx, lag), tau in zip(cols, taus, strict=True):
+        out[idx, start : start + len(tau)] = lag
+        start += len(tau)
+    return tau_all, out
 
 
 def _csr(mat: torch.Tensor) -> torch.Tensor:

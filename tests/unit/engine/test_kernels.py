@@ -122,3 +122,22 @@ def test_dividend_yield_lowers_a_call_and_raises_a_put() -> None:
     call1, put1 = values[0.013]
     assert 0.05 < call0 / call1 - 1 < 0.15  # ignoring a 1.3% yield overvalues a 1y ATM call by ~10%
     assert put1 > put0
+
+
+def test_fused_path_interpolates_dense_grids_to_rounding() -> None:
+    """Thousands of distinct payment days and +-500bp moves: the Chebyshev-compressed segment path
+    (kernels.chebyshev_compression) still equals the per-position sums to rounding; MBS included."""
+    from risk_dagster.engine.kernels import CHEBYSHEV_NODES
+    from risk_dagster.engine.revalue import market_pnl
+
+    curve = treasury_zero_curve()
+    frame = random_book(3000, seed=9, types=("fixed_bond", "frn", "irs", "agency_mbs"))
+    book = prepare_book(frame, curve)
+    assert len(book.time_days) > 20 * CHEBYSHEV_NODES  # the nodes do replace a dense grid
+    rng = np.random.default_rng(4)
+    x = rng.normal(0, 60, (6, len(book.factor_ids)))
+    x[:, :11] = rng.normal(0, 400, (6, 1)) + rng.normal(0, 15, (6, 11))  # parallel moves of several hundred bp
+    tb = TorchBook(book, torch.float64, "cpu")
+    seg, _ = market_pnl(tb, x, 3)
+    ref, _ = market_pnl(tb, x, 6, per_position=True)
+    assert np.abs(seg - ref).max() / np.abs(ref).max() < 1e-12
