@@ -417,6 +417,9 @@ class PreparedBook:
     base_spread_bp, fixings
         Per position: base spread used (bonds/FRNs) and current-period fixing (FRNs, swaps), for
         reports and the QuantLib oracle.
+    first_coupon_days, issue_days
+        Per position, the irregular first coupon and issue dates the schedules use (days since
+        1970-01-01, ``-1`` none), after moving a book's dates to the valuation date (``book_as_of``).
     optional_factors
         Factors of :attr:`factor_ids` a ShockSet may lack (foreign curves' ``rates.swap.*``): they
         then stay at zero shock and the stress result names them.
@@ -444,6 +447,8 @@ class PreparedBook:
     fixings: FloatArray
     n_cash_flows: int = 0
     optional_factors: list[str] = field(default_factory=list)
+    first_coupon_days: IntArray | None = None
+    issue_days: IntArray | None = None
 
     @property
     def market_rows(self) -> IntArray:
@@ -707,7 +712,7 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
 
     curve_factor_col = np.array([-1] + [factor_ids.index(c) for c in bond_curves], dtype=np.int64)
     return PreparedBook(
-        optional_factors=sorted(optional),
+        optional_factors=sorted(optional), first_coupon_days=first_coupon, issue_days=issue_day,
         n_positions=n, position_ids=pids, segments=seg_names, segment_codes=seg_code, instrument_types=itype,
         factor_ids=factor_ids, curve=curve, spread_curves=spread_curves, curve_factor_col=curve_factor_col,
         time_days=time_days.astype(np.int64), col_p_idx=col_p_idx, col_t_d=col_t_d, blocks=blocks,

@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 
 from risk_dagster.engine.aging import aged_curve, quarter_dates, scheduled_cash, settlements
-from risk_dagster.engine.curves import RATE_FACTORS, TENOR_MONTHS, ZeroCurve, implied_par_yields, treasury_zero_curve
+from risk_dagster.engine.curves import RATE_FACTORS, TENOR_MONTHS, ZeroCurve, implied_par_yields, to_days, treasury_zero_curve
 from risk_dagster.engine.valuation import ValuationContext, jump_off_mortgage_rate, valuation_context
 from risk_dagster.engine.kernels import (
     LOAN_CREDIT_FACTOR,
@@ -702,10 +702,10 @@ def oracle_request(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, 
                 d[c] = v
         if t in ("fixed_bond", "frn"):
             d["base_spread_bp"] = float(book.base_spread_bp[i])
-            fc = row.get("first_coupon_date")
-            if fc is not None and not pd.isna(fc):
-                d["first_coupon_date"] = str(pd.Timestamp(fc).date())
-                d["issue_date"] = str(pd.Timestamp(row["issue_date"]).date())
+            fc, iss = int(book.first_coupon_days[i]), int(book.issue_days[i])  # type: ignore[index]
+            if fc > to_days(curve.valuation_date) and iss >= 0:  # the dates the engine's schedule uses
+                d["first_coupon_date"] = str((pd.Timestamp("1970-01-01") + pd.Timedelta(days=fc)).date())
+                d["issue_date"] = str((pd.Timestamp("1970-01-01") + pd.Timedelta(days=iss)).date())
         if t == "irs" and "spread_bp" not in d:
             d["spread_bp"] = 0.0
         if t in ("frn", "irs") and np.isfinite(book.fixings[i]):
