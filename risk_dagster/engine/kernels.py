@@ -868,6 +868,7 @@ class TorchBook:
         self.opt["div_disc"] = T(np.exp(-o["dividend_yield"] * o["t"]))  # exp(-q T): dividends to expiry
         self.opt["log_moneyness"] = self.opt["log_moneyness"] - T(o["dividend_yield"] * o["t"])
         self._agg: dict[str, Any] | None = None
+        self._nodes: list[dict[str, Any]] | None = None
 
     # ------------------------------------------------------------------ blocks of values
     def knot_rates64(self, X: torch.Tensor) -> torch.Tensor:
@@ -897,7 +898,20 @@ class TorchBook:
         """
         out: list[tuple[np.ndarray, torch.Tensor, Any]] = []
         zk = self.knot_rates(X)
-        if self.blocks:
+        nodes = self._node_terms() if self.blocks else None
+        if nodes is not None:
+            # per curve: the discount factors at the Chebyshev nodes, [nodes, C], then [rows, nodes] @ that
+            for a in nodes:
+                lhs = zk if a["curve"] == 0 else torch.cat([zk, (X[:, self.curve_col[a["curve"]]] / 1e4).unsqueeze(1)], 1)
+                d = torch.exp(a["WT"] @ lhs.T)
+                v = a["A"] @ d  # [rows, C]
+                if a["shift"] is not None:  # forecast rows: the spread over the period length, exp(-delta l)
+                    delta = X[:, self.curve_col[a["curve"]]] / 1e4
+                    v = v * torch.exp(a["shift"].unsqueeze(1) * delta.unsqueeze(0))
+                pos = torch.zeros((len(a["positions"]), v.shape[1]), dtype=v.dtype, device=self.device)
+                pos.index_add_(0, a["row_pos"], v)
+                out.append((a["positions"], pos, a["segment"]))
+        elif self.blocks:
             # [G, C] log discount factors of the shocked Treasury curve on the distinct times
             ldf = -(self.WT @ zk.T) * self.t_grid.unsqueeze(1)
             colv = []
@@ -963,6 +977,66 @@ class TorchBook:
             dz = (c["bootstrap"].zero_rates(par) - c["z0"].unsqueeze(0)).to(self.dtype)
             e = torch.expm1(-(dz @ c["W"]) * c["t"])
             out[:, c["sel"]] = c["df0"] * e if change else c["df0"] * (1.0 + e)
+        return out
+
+    def _node_terms(self) -> list[dict[str, Any]] | None:
+        """Per-position cash-flow terms on the Chebyshev nodes (built once), or ``None`` when too large.
+
+        Each position's value is ``sum_e coef_e D_c(t_e) R_l(delta)``; ``D_c`` (the shocked discount
+        factor of its curve) is smooth between knots, so ``D_c(t_e) = sum_j L_ej D_c(tau_j)``
+        (:func:`chebyshev_compression`) and the value is a dense ``[rows, nodes] @ [nodes, C]``
+        product, rows = (position, forecast period length). Used when the dense terms hold at most
+        :data:`NODE_TERMS_MAX` numbers (else the sparse cash-flow blocks: the same values to
+        rounding, less memory).
+        """
+        if self._nodes is not None:
+            return self._nodes or None
+        book, T = self.book, self._T
+        kt = book.curve.knot_times
+        parts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in book.col_p_idx]
+        for b in book.blocks:  # entries (position, local column, coefficient) of every block
+            if b.sparse:
+                counts = np.diff(b.crow)
+                parts[b.curve].append((np.repeat(b.rows, counts), np.asarray(b.cols), np.asarray(b.coef)))
+            else:
+                r, cidx = np.nonzero(b.coef.T)
+                parts[b.curve].append((b.rows[r], np.asarray(b.cols)[cidx], b.coef.T[r, cidx]))
+        plan = []
+        size = 0
+        for c, ps in enumerate(parts):
+            if not ps:
+                continue
+            pos = np.concatenate([p[0] for p in ps])
+            col = np.concatenate([p[1] for p in ps])
+            coef = np.concatenate([p[2] for p in ps])
+            p_idx = book.col_p_idx[c][col]
+            ell = np.rint(book.col_t_d[c][col] * DAYS_PER_YEAR).astype(np.int64) - book.time_days[p_idx]
+            g_idx, g_inv = np.unique(p_idx, return_inverse=True)
+            tau, lag = chebyshev_compression(book.time_days[g_idx] / DAYS_PER_YEAR, kt)
+            rkey, r_inv = np.unique(pos.astype(np.int64) * (1 << 20) + ell, return_inverse=True)
+            size += len(rkey) * len(tau)
+            plan.append((c, pos, coef, g_inv, tau, lag, rkey, r_inv))
+        if size > NODE_TERMS_MAX:
+            self._nodes = []
+            return None
+        out = []
+        for c, pos, coef, g_inv, tau, lag, rkey, r_inv in plan:
+            from scipy import sparse
+
+            # each entry spreads its coefficient over its grid time's (at most CHEBYSHEV_NODES) nodes
+            entries = sparse.csr_matrix((coef, (r_inv, g_inv)), shape=(len(rkey), lag.shape[0]))
+            A = (entries @ sparse.csr_matrix(lag)).toarray()
+            wt = interpolation_matrix(kt, tau).T * -tau[:, None]
+            if c > 0:
+                wt = np.concatenate([wt, -tau[:, None]], axis=1)
+            row_pos_all, row_ell = rkey >> 20, rkey & ((1 << 20) - 1)
+            positions, row_pos = np.unique(row_pos_all, return_inverse=True)
+            shift = None
+            if c > 0 and (row_ell > 0).any():
+                shift = T(-row_ell / DAYS_PER_YEAR)
+            out.append({"curve": c, "A": T(A), "WT": T(wt), "positions": positions, "row_pos": T(row_pos, torch.long),
+                        "shift": shift, "segment": T(book.segment_codes[positions], torch.long)})
+        self._nodes = out
         return out
 
     def option_values(self, X: torch.Tensor, zk: torch.Tensor) -> torch.Tensor:
@@ -1035,9 +1109,12 @@ class TorchBook:
             wt = interpolation_matrix(book.curve.knot_times, tau).T * -tau[:, None]
             if c > 0:
                 wt = np.concatenate([wt, -tau[:, None]], axis=1)
-            mat_nodes = (mat * d0[None, :]) @ lag  # [rows, nodes]
+            from scipy import sparse
+
+            # [rows, nodes]; a sparse product sums in one order whatever BLAS threads (backends equal bitwise)
+            mat_nodes = (sparse.csr_matrix(mat * d0[None, :]) @ sparse.csr_matrix(lag)).toarray()
             curves.append({
-                "curve": c, "WT": T(wt), "M": T(mat_nodes, torch.float64), "y0": T(y0, torch.float64).unsqueeze(1),
+                "curve": c, "WT": T(wt), "M": _csr(T(mat_nodes, torch.float64)), "y0": T(y0, torch.float64).unsqueeze(1),
                 "seg": T(row_seg, torch.long), "ell": T(-ells / DAYS_PER_YEAR), "ell_row": T(ell_inv, torch.long),
                 "shift": bool((row_ell > 0).any()),
             })  # fmt: skip
@@ -1088,7 +1165,8 @@ class TorchBook:
                 lhs = dz
             dd = torch.expm1(a["WT"] @ lhs.T)  # [nodes, C] relative change of the discount factors at the nodes
             # [rows, C]: rows (segment, period length) x the nodes (base discount factors and the node-to-grid
-            # interpolation folded in), summed in float64 (a float32 sum would lose the P&L's precision)
+            # interpolation folded in), summed in float64 (a float32 sum would lose the P&L's precision); CSR:
+            # its product sums in one order whatever the thread count (the dask backend equals local bitwise)
             y = a["M"] @ dd.to(torch.float64)
             if a["shift"]:  # forecast rows: value R (y0 + y) with R = exp(-delta_c * period length)
                 em1 = torch.expm1(a["ell"].unsqueeze(1) * delta.unsqueeze(0)).index_select(0, a["ell_row"])
@@ -1114,6 +1192,9 @@ class TorchBook:
         return out
 
 
+NODE_TERMS_MAX = 32_000_000
+"""Most numbers in the per-position node terms (:meth:`TorchBook._node_terms`: 256 MB in float64); a
+larger book prices its per-position values from the sparse cash-flow blocks."""
 CHEBYSHEV_NODES = 16
 """Nodes per knot interval of the fused segment path (:func:`chebyshev_compression`)."""
 
