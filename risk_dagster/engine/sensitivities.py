@@ -57,6 +57,19 @@ import pandas as pd
 import torch
 
 from risk_dagster.engine.curves import ZeroCurve, treasury_zero_curve
+
+
+def book_date_curve(positions: pd.DataFrame) -> ZeroCurve:
+    """The base curve on the book's as-of date (``attrs["as_of"]``): the last shipped Treasury par curve's
+    yields at their constant maturities on that date (:func:`~risk_dagster.engine.aging.aged_curve`), or
+    the shipped curve on its own date when the book states none."""
+    from risk_dagster.engine.aging import aged_curve
+
+    base = treasury_zero_curve()
+    as_of = positions.attrs.get("as_of")
+    if not as_of:
+        return base
+    return aged_curve(base, pd.Timestamp(as_of).date())
 from risk_dagster.engine.kernels import (
     PreparedBook,
     TorchBook,
@@ -129,7 +142,7 @@ class _Pricer:
 
     @classmethod
     def build(cls, positions: pd.DataFrame, curve: ZeroCurve | None, dtype: Any, device: Any) -> _Pricer:
-        curve = curve or treasury_zero_curve()
+        curve = curve or book_date_curve(positions)
         book = prepare_book(positions, curve)
         tb = TorchBook(book, _dtype(dtype), resolve_device(device))
         codes = book.segment_codes
@@ -253,8 +266,7 @@ def book_sensitivities(
     positions
         Book in the portfolio contract's columns.
     curve
-        Base zero curve (default: the shipped Treasury curve's last day, as :func:`~risk_dagster.
-        engine.revalue.revalue`).
+        Base zero curve (default: :func:`book_date_curve`, on the book's as-of date).
     dtype, device
         Pricing dtype (float64 default; float32 selectable) and device (``"auto"``, ``"cpu"``,
         ``"cuda"``). Aggregates are float64 either way.
