@@ -19,7 +19,7 @@ time had passed:
   capital issue's net interest income;
 - **options and FX forwards that expire or mature** by ``V_i`` settle at their payoff on the
   scenario's level in the quarter of expiry (the quarter-end level stands for the expiry-day
-  level): ``units max(w (S_j - K), 0)`` and ``A (P_j - K)`` -- :func:`settlements`.
+  level): ``units max(w (S_j - K), 0)`` and ``A (P_j - K)`` -- :class:`Settlements`.
 
 So quarter ``i``'s P&L is ``V_i(aged book, shocked) + cash(V_0, V_i] + settlements - V_0``: the
 change the scenario makes plus the carry (pull to par, roll-down, coupons, theta) the book earns
@@ -57,7 +57,7 @@ from risk_dagster.engine.kernels import (
     current_fixing,
 )
 
-__all__ = ["aged_curve", "quarter_dates", "scheduled_cash", "settlements"]
+__all__ = ["Settlements", "aged_curve", "quarter_dates", "scheduled_cash"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -82,7 +82,7 @@ def scheduled_cash(positions: pd.DataFrame, curve: ZeroCurve, end_dates: Sequenc
     period's, :func:`~risk_dagster.engine.kernels.current_fixing`) or the base curve's forward for
     later periods, plus the margin; a swap's fixed leg less its floating leg (receiver
     ``direction = +1``); MBS pools' principal and interest at base speeds. Equities, options, FX
-    forwards and loans: 0 here (settlements: :func:`settlements`).
+    forwards and loans: 0 here (:class:`Settlements`).
     """
     frame = positions.reset_index(drop=True)
     n = len(frame)
@@ -147,39 +147,64 @@ def scheduled_cash(positions: pd.DataFrame, curve: ZeroCurve, end_dates: Sequenc
     return out
 
 
-def settlements(book: PreparedBook, path: FloatArray, quarter_dates_: Sequence[dt.date]) -> tuple[npt.NDArray[np.int64], FloatArray]:
-    """Cash from options and FX forwards that expire by each quarter: ``(rows, [S, Q, rows])``, cumulative.
+class Settlements:
+    """Options and FX forwards that expire or mature within the horizon, and their settlement cash.
+
+    An option expiring in ``(V_{j-1}, V_j]`` pays ``units max(w (S0 exp(r_j) - K), 0)`` in quarter
+    ``j`` and holds it as cash in every later quarter; an FX forward ``direction A (P0 exp(u r_j) -
+    K)``. Built from the book prepared at the jump-off (expiry and maturity days from it); the cash
+    is computed per quarter on demand, in blocks of positions, so a large book never holds a
+    ``[samples, quarters, positions]`` array.
 
     Parameters
     ----------
     book
-        Prepared at the jump-off (its ``option`` and ``fx`` terms: expiry and maturity days from it).
-    path
-        ``[S, Q, F]`` shocks in ``book.factor_ids`` order, every quarter of ``quarter_dates_``.
+        Prepared at the jump-off.
     quarter_dates_
-        ``V_i`` of each quarter of ``path``.
-
-    An option expiring in ``(V_{j-1}, V_j]`` pays ``units max(w (S0 exp(r_j) - K), 0)`` in quarter
-    ``j`` and every later one (held as cash); an FX forward ``direction A (P0 exp(u r_j) - K)``.
+        ``V_i`` of every ShockSet quarter.
     """
-    q_days = np.array([to_days(d) for d in quarter_dates_], dtype=np.int64) - book.curve.valuation_days
-    o, f = book.option, book.fx
-    rows = np.concatenate([o["rows"], f["rows"]]).astype(np.int64)
-    S, Q, _ = path.shape
-    out = np.zeros((S, Q, len(rows)))
-    if len(rows) == 0:
-        return rows, out
-    k = len(o["rows"])
-    if k:
-        j = np.searchsorted(q_days, o["days"], side="left")  # first quarter ending on or after the expiry
-        units = o["units"]
-        w = np.where(o["is_call"], 1.0, -1.0)
-        for p in np.flatnonzero(j < Q):
-            s_j = o["spot"][p] * np.exp(path[:, j[p], o["factor"][p]])
-            out[:, j[p]:, p] = (units[p] * np.maximum(w[p] * (s_j - o["strike"][p]), 0.0))[:, None]
-    if len(f["rows"]):
-        j = np.searchsorted(q_days, f["days"], side="left")
-        for p in np.flatnonzero(j < Q):
-            v = f["scale"][p] * (np.exp(f["sign"][p] * path[:, j[p], f["factor"][p]]) - f["k_over_p0"][p])
-            out[:, j[p]:, k + p] = v[:, None]
-    return rows, out
+
+    BLOCK = 4096
+
+    def __init__(self, book: PreparedBook, quarter_dates_: Sequence[dt.date]) -> None:
+        q_days = np.array([to_days(d) for d in quarter_dates_], dtype=np.int64) - book.curve.valuation_days
+        o, f = book.option, book.fx
+        n_o = len(o["rows"])
+        rows = np.concatenate([o["rows"], f["rows"]]).astype(np.int64)
+        days = np.concatenate([o["days"], f["days"]]) if len(rows) else np.zeros(0, dtype=np.int64)
+        self.quarter = np.searchsorted(q_days, days, side="left")  # first quarter ending on or after it
+        self.is_option = np.arange(len(rows)) < n_o
+        self.rows = rows
+        self.factor = np.concatenate([o["factor"], f["factor"]]).astype(np.int64) if len(rows) else np.zeros(0, np.int64)
+        self.spot = np.concatenate([o["spot"], np.ones(len(f["rows"]))]) if len(rows) else np.zeros(0)
+        self.strike = np.concatenate([o["strike"], f["k_over_p0"]]) if len(rows) else np.zeros(0)
+        self.scale = np.concatenate([o["units"], f["scale"]]) if len(rows) else np.zeros(0)
+        self.sign = np.concatenate([np.where(o["is_call"], 1.0, -1.0), f["sign"]]) if len(rows) else np.zeros(0)
+        self.segment = book.segment_codes[rows]
+
+    def cash(self, path: FloatArray, q: int, idx: npt.NDArray[np.int64] | None = None) -> FloatArray:
+        """``[S, len(idx)]`` settlement cash held at quarter ``q`` (0 for those not yet settled)."""
+        idx = np.arange(len(self.rows)) if idx is None else idx
+        out = np.zeros((path.shape[0], len(idx)))
+        done = self.quarter[idx] <= q
+        if not done.any():
+            return out
+        k = idx[done]
+        r = path[:, self.quarter[k], self.factor[k]]  # [S, n] log return at each settlement quarter
+        opt = self.is_option[k]
+        level = self.spot[k] * np.exp(np.where(opt, 1.0, self.sign[k]) * r)
+        value = np.where(opt, self.scale[k] * np.maximum(self.sign[k] * (level - self.strike[k]), 0.0),
+                         self.scale[k] * (level - self.strike[k]))
+        out[:, done] = value
+        return out
+
+    def by_segment(self, path: FloatArray, q: int, n_segments: int) -> FloatArray:
+        """``[S, segments]`` settlement cash held at quarter ``q``, summed by segment in blocks."""
+        out = np.zeros((path.shape[0], n_segments))
+        live = np.flatnonzero(self.quarter <= q)
+        for lo in range(0, len(live), self.BLOCK):
+            idx = live[lo : lo + self.BLOCK]
+            c = self.cash(path, q, idx)
+            for g in np.unique(self.segment[idx]):
+                out[:, g] += c[:, self.segment[idx] == g].sum(axis=1)
+        return out

@@ -23,7 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 import torch
 
-from risk_dagster.engine.aging import aged_curve, quarter_dates, scheduled_cash, settlements
+from risk_dagster.engine.aging import Settlements, aged_curve, quarter_dates, scheduled_cash
 from risk_dagster.engine.curves import RATE_FACTORS, TENOR_MONTHS, ZeroCurve, implied_par_yields, to_days, treasury_zero_curve
 from risk_dagster.engine.valuation import ValuationContext, jump_off_mortgage_rate, valuation_context
 from risk_dagster.engine.kernels import (
@@ -407,8 +407,8 @@ class QuarterPlan:
     carry
         ``[P, Qs]`` scenario-independent P&L of each quarter: aged base value + cash received - ``base0``
         (zeros when the book is not aged).
-    settle_rows, settle
-        Options and FX forwards and their ``[S, Q_all, rows]`` settlement cash (zeros when not aged).
+    settlements
+        Options and FX forwards settling within the horizon (``None`` when the book is not aged).
     aged
         Whether the book ages (else every quarter is an instantaneous shock of the jump-off book).
     """
@@ -421,10 +421,16 @@ class QuarterPlan:
     dates: list[Any]
     path_all: FloatArray
     carry: FloatArray
-    settle_rows: npt.NDArray[np.int64]
-    settle: FloatArray
+    settlements: Settlements | None
     aged: bool
     book_as_of: Any = None
+    base_q: FloatArray | None = None  # [P, Qs] aged base values (computed with the carry)
+
+    def quarter_base(self, k: int, tb_q: TorchBook) -> torch.Tensor:
+        """``[P]`` zero-shock values of the ``k``-th quarter's book (stored when aged)."""
+        if self.base_q is None:
+            return self.base0 if tb_q is self.tb0 else _base_vector(tb_q)
+        return torch.as_tensor(self.base_q[:, k], device=self.base0.device)
 
     def quarter_book(self, frame: pd.DataFrame, k: int, dtype: torch.dtype, device: torch.device) -> TorchBook:
         """The book of the ``k``-th quarter revalued (aged to its date, or the jump-off book)."""
@@ -442,20 +448,20 @@ class QuarterPlan:
             raise RuntimeError("aged book factor order differs from the jump-off book's")
         return book
 
-    def scenario_carry(self, k: int) -> FloatArray:
-        """``[S, P]`` carry + settlement cash of the ``k``-th quarter revalued (per position)."""
-        q = self.quarters[k]
-        out = np.broadcast_to(self.carry[:, k], (self.path_all.shape[0], self.carry.shape[0])).copy()
-        if len(self.settle_rows):
-            out[:, self.settle_rows] += self.settle[:, q, :]
+    def scenario_carry(self, k: int, samples: slice | None = None) -> FloatArray:
+        """``[S, P]`` carry + settlement cash of the ``k``-th quarter revalued, per position (``samples``: a slice)."""
+        path = self.path_all if samples is None else self.path_all[samples]
+        out = np.broadcast_to(self.carry[:, k], (path.shape[0], self.carry.shape[0])).copy()
+        if self.settlements is not None and len(self.settlements.rows):
+            out[:, self.settlements.rows] += self.settlements.cash(path, self.quarters[k])
         return out
 
     def segment_carry(self, k: int, segment_codes: npt.NDArray[np.int64], n_segments: int) -> FloatArray:
-        """``[S, segments]`` of :meth:`scenario_carry`, summed by segment."""
-        c = self.scenario_carry(k)
-        out = np.zeros((c.shape[0], n_segments))
-        for g in range(n_segments):
-            out[:, g] = c[:, segment_codes == g].sum(axis=1)
+        """``[S, segments]`` of :meth:`scenario_carry`, summed by segment (never ``[S, P]``)."""
+        carry = np.bincount(segment_codes, weights=self.carry[:, k], minlength=n_segments)
+        out = np.broadcast_to(carry, (self.path_all.shape[0], n_segments)).copy()
+        if self.settlements is not None and len(self.settlements.rows):
+            out += self.settlements.by_segment(self.path_all, self.quarters[k], n_segments)
         return out
 
 
@@ -477,17 +483,18 @@ def plan_quarters(frame: pd.DataFrame, shockset: ShockSet, qs: Sequence[int], po
     dates = quarter_dates(ctx.valuation_date, list(range(len(shockset.quarters))))
     n = len(frame)
     if not age_book:
-        return QuarterPlan(ctx, book0, tb0, base0, list(qs), dates, path_all, np.zeros((n, len(qs))),
-                           np.zeros(0, dtype=np.int64), np.zeros((path_all.shape[0], len(dates), 0)), False, book_as_of)
+        return QuarterPlan(ctx, book0, tb0, base0, list(qs), dates, path_all, np.zeros((n, len(qs))), None, False,
+                           book_as_of)
     cash = scheduled_cash(frame, ctx.curve, [dates[q] for q in qs], book_as_of=book_as_of,
                           mortgage_rate_pct=ctx.mortgage_rate_pct)
-    rows, settle = settlements(book0, path_all, dates)
-    plan = QuarterPlan(ctx, book0, tb0, base0, list(qs), dates, path_all, np.zeros((n, len(qs))), rows, settle, True,
-                       book_as_of)
+    plan = QuarterPlan(ctx, book0, tb0, base0, list(qs), dates, path_all, np.zeros((n, len(qs))),
+                       Settlements(book0, dates), True, book_as_of)
     base0_np = base0.cpu().numpy()
+    plan.base_q = np.zeros((n, len(qs)))
     for k in range(len(qs)):
         tb_q = plan.quarter_book(frame, k, policy.pricing_dtype, dev)
-        plan.carry[:, k] = _base_vector(tb_q).cpu().numpy() + cash[:, k] - base0_np
+        plan.base_q[:, k] = _base_vector(tb_q).cpu().numpy()
+        plan.carry[:, k] = plan.base_q[:, k] + cash[:, k] - base0_np
     plan.carry[book0.loan["rows"]] = 0.0  # loans: the loan kernel's path losses only
     return plan
 
@@ -580,7 +587,7 @@ def revalue(
     pos_m = np.zeros((n_samp, n_q, book.n_positions)) if per_position else None
     for k, q in enumerate(qs):
         tb_q = plan.quarter_book(sub, k, policy.pricing_dtype, dev)
-        base_q = _base_vector(tb_q)
+        base_q = plan.quarter_base(k, tb_q) if per_position else None
         s_k, p_k = market_pnl(tb_q, np.ascontiguousarray(plan.path_all[:, q, :]), chunk, per_position=per_position,
                               base=base_q)
         seg_m[:, k] = s_k + plan.segment_carry(k, book.segment_codes, nseg)
@@ -654,8 +661,8 @@ def central_position_pnl_aged(plan: QuarterPlan, frame: pd.DataFrame, sample: in
     for k, q in enumerate(plan.quarters):
         tb_q = plan.quarter_book(frame, k, policy.pricing_dtype, dev)
         x = np.ascontiguousarray(plan.path_all[sample : sample + 1, q, :])
-        _, pos = market_pnl(tb_q, x, 1, per_position=True, base=_base_vector(tb_q))
-        out[:, k] = pos[0] + plan.scenario_carry(k)[sample]  # type: ignore[index]
+        _, pos = market_pnl(tb_q, x, 1, per_position=True, base=plan.quarter_base(k, tb_q))
+        out[:, k] = pos[0] + plan.scenario_carry(k, slice(sample, sample + 1))[0]  # type: ignore[index]
     loan_rows = book.loan["rows"]
     if len(loan_rows):
         _, c_loan = loan_pnl(book, plan.path_all[sample : sample + 1], plan.quarters, policy.pricing_dtype, dev, 1,
