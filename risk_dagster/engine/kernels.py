@@ -155,6 +155,10 @@ Nasdaq: 1.2, the approximate ratio of the Cboe Nasdaq-100 volatility index (VXN)
 fitted: no VXN history is shipped)."""
 VOL_FLOOR = 0.01
 LOAN_CREDIT_FACTOR = "credit.spread.baa_10y"
+AMORTIZING_LOAN_SEGMENTS = ("first_lien_mortgage", "auto", "other_consumer")
+"""Installment loans: level payments at ``loan_rate`` over the remaining term (:func:`loan_balance_factor`).
+Cards, home-equity lines and C&I are revolving (their exposure stays), CRE is taken as interest-only with a
+balloon (the usual commercial mortgage)."""
 LOAN_PD_BETA_PER_100BP = 0.35
 """Probit shift of a loan's PD per 100bp of Baa spread widening (see :func:`loan_losses`)."""
 LGD_COLLATERAL_ELASTICITY = 1.0
@@ -710,8 +714,12 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
     rows = np.flatnonzero(itype == "loan")
     _require(frame, itype == "loan", ["pd", "lgd", "ead", "maturity_years"], "loan")
     coll = _str(frame, "collateral_factor")[rows]
+    loan_freq = np.nan_to_num(_col(frame, "coupon_frequency")[rows], nan=12.0)
     loan = {"rows": rows, "pd": _col(frame, "pd")[rows], "lgd": _col(frame, "lgd")[rows],
             "ead": _col(frame, "ead")[rows], "maturity": _col(frame, "maturity_years")[rows],
+            "amortizing": np.isin(segment[rows], AMORTIZING_LOAN_SEGMENTS),
+            "rate_per_payment": np.nan_to_num(_col(frame, "loan_rate")[rows], nan=0.0) / loan_freq,
+            "payments_per_year": loan_freq,
             "credit": fcol(LOAN_CREDIT_FACTOR) if len(rows) else -1,
             "collateral": np.array([fcol(str(c)) if c is not None else -1 for c in coll], dtype=np.int64)}
 
@@ -1294,6 +1302,26 @@ def black_scholes(spot: torch.Tensor, strike: torch.Tensor, t: torch.Tensor, df:
     return torch.where(is_call, call, put)
 
 
+def loan_balance_factor(book: PreparedBook, years: FloatArray) -> FloatArray:
+    """``[len(years), loans]`` outstanding share of each loan's exposure after ``years`` (the book ages).
+
+    Installment loans (:data:`AMORTIZING_LOAN_SEGMENTS`) amortise as a level-payment annuity at their
+    ``loan_rate`` with ``coupon_frequency`` payments a year (12 when NULL) over the remaining term:
+    after ``m`` of ``n`` payments the balance is ``(1 - (1+r)^-(n-m)) / (1 - (1+r)^-n)`` (``(n-m)/n``
+    at ``r = 0``); other loans keep their exposure to maturity. 0 from the maturity on.
+    """
+    ln = book.loan
+    t = np.asarray(years, dtype=np.float64)[:, None]
+    freq = ln["payments_per_year"][None, :]
+    n = np.maximum(np.rint(ln["maturity"] * ln["payments_per_year"]), 1.0)[None, :]
+    m = np.minimum(np.floor(t * freq + 1e-9), n)
+    r = ln["rate_per_payment"][None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        annuity = np.where(r > 0, -np.expm1(-(n - m) * np.log1p(r)) / -np.expm1(-n * np.log1p(r)), (n - m) / n)
+    alive = t < ln["maturity"][None, :]
+    return np.where(alive, np.where(ln["amortizing"][None, :], annuity, 1.0), 0.0)
+
+
 def loan_losses(book: PreparedBook, path: torch.Tensor) -> torch.Tensor:
     """Cumulative expected credit loss of every loan through each quarter of the scenario paths.
 
@@ -1304,8 +1332,9 @@ def loan_losses(book: PreparedBook, path: torch.Tensor) -> torch.Tensor:
     - quarterly PD ``1 - (1 - PD_stressed)^(1/4)``;
     - LGD ``min(1, lgd * exp(-LGD_COLLATERAL_ELASTICITY * r_q))`` when the loan has a
       ``collateral_factor`` (``r_q`` its log-return shock: falling house/CRE prices raise LGD);
-    - ``EL_q = PD_q * LGD_q * EAD`` while the loan is alive (quarter start before maturity),
-      EAD constant (no amortisation, no new lending); losses accumulate over quarters.
+    - ``EL_q = PD_q * LGD_q * EAD * B_q`` with ``B_q`` the outstanding share at the quarter's start
+      (:func:`loan_balance_factor`: installment loans amortise, revolving ones keep their exposure,
+      0 after maturity; no new lending); losses accumulate over quarters.
 
     Parameters
     ----------
@@ -1334,9 +1363,8 @@ def loan_losses(book: PreparedBook, path: torch.Tensor) -> torch.Tensor:
         idx = torch.as_tensor(np.where(coll >= 0, coll, 0), device=dev)
         r = path.index_select(2, idx)
         lgd = torch.where(torch.as_tensor(coll >= 0, device=dev), torch.clamp(lgd * torch.exp(-LGD_COLLATERAL_ELASTICITY * r), max=1.0), lgd)
-    q_start = torch.arange(Q, device=dev, dtype=dt) * 0.25
-    alive = (q_start.unsqueeze(1) < T(ln["maturity"]).unsqueeze(0)).to(dt)  # [Q, L]
-    el = pd_q * lgd * T(ln["ead"]) * alive
+    balance = T(loan_balance_factor(book, np.arange(Q) * 0.25))  # [Q, L]
+    el = pd_q * lgd * T(ln["ead"]) * balance
     return torch.cumsum(el, dim=1)
 
 

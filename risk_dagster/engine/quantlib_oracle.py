@@ -254,8 +254,7 @@ class Oracle:
                     lgd = ins["lgd"]
                     if ins.get("has_collateral"):
                         lgd = min(lgd * math.exp(-self.model["lgd_collateral_elasticity"] * rc), 1.0)
-                    if 0.25 * q < ins["maturity_years"]:
-                        total += pdq * lgd * ins["ead"]
+                    total += pdq * lgd * ins["ead"] * ins["balance"][q]  # outstanding share (engine's schedule)
                 return total
 
             return None, npv_loan

@@ -735,6 +735,8 @@ def oracle_request(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, 
             d["static_spread"] = float(book.mbs["oas"][mi])
             d["_mbs"] = mi
         if t == "loan":
+            li = int(np.flatnonzero(book.loan["rows"] == i)[0])
+            d["balance"] = [float(x) for x in k.loan_balance_factor(book, np.arange(path.shape[1]) * 0.25)[:, li]]
             d["has_collateral"] = bool(row.get("collateral_factor") not in (None, "") and pd.notna(row.get("collateral_factor")))
         d["_row"] = row
         instruments.append(d)

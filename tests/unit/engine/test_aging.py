@@ -101,3 +101,20 @@ def test_aged_result_states_its_dates() -> None:
     assert res.metadata["aged"] is True
     assert res.metadata["quarter_dates"] == ["2025-03-31", "2025-06-30", "2025-09-30", "2025-12-31"]
     assert "treasury curve" in res.metadata["as_of"]
+
+
+def test_installment_loans_amortise_revolvers_do_not() -> None:
+    from risk_dagster.engine.kernels import loan_balance_factor, prepare_book
+
+    book = random_book(3, seed=5, types=("loan",))
+    book["segment"] = ["first_lien_mortgage", "credit_card", "auto"]
+    book["maturity_years"] = [30.0, 3.0, 0.6]
+    book["loan_rate"] = [0.06, 0.2, 0.0]
+    book["coupon_frequency"] = 12.0
+    pb = prepare_book(book, treasury_zero_curve())
+    b = loan_balance_factor(pb, np.array([0.0, 1.0, 0.5, 0.75]))
+    r = 0.06 / 12
+    assert b[1, 0] == pytest.approx((1 - (1 + r) ** -348) / (1 - (1 + r) ** -360), rel=1e-12)  # 12 of 360 paid
+    assert b[1, 1] == 1.0 and b[0, 0] == 1.0  # a card line keeps its exposure
+    assert b[2, 2] == pytest.approx((7 - 6) / 7, rel=1e-12)  # 0.6y = 7 monthly payments at 0%: 6 paid at 0.5y
+    assert b[3, 2] == 0.0  # matured
