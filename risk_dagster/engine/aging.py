@@ -23,7 +23,8 @@ time had passed:
 
 So quarter ``i``'s P&L is ``V_i(aged book, shocked) + cash(V_0, V_i] + settlements - V_0``: the
 change the scenario makes plus the carry (pull to par, roll-down, coupons, theta) the book earns
-anyway. Loans follow the loan kernel's path model (the capital projection replaces it).
+anyway. Loans follow the loan kernel's path model (the capital projection replaces it), their
+exposure amortising for installment loans (:func:`~risk_dagster.engine.kernels.loan_balance_factor`).
 """
 
 from __future__ import annotations
