@@ -76,14 +76,16 @@ def aged_curve(curve: ZeroCurve, date: dt.date) -> ZeroCurve:
 
 
 def scheduled_cash(positions: pd.DataFrame, curve: ZeroCurve, end_dates: Sequence[dt.date], *,
-                   book_as_of: object = None, mortgage_rate_pct: float | None = None) -> FloatArray:
+                   book_as_of: object = None, mortgage_rate_pct: float | None = None,
+                   book: PreparedBook | None = None) -> FloatArray:
     """``[positions, len(end_dates)]`` cash received after the valuation date up to each end date (cumulative, signed).
 
     Fixed coupons and redemptions at their amounts; floating coupons at their fixing (the running
     period's, :func:`~risk_dagster.engine.kernels.current_fixing`) or the base curve's forward for
     later periods, plus the margin; a swap's fixed leg less its floating leg (receiver
     ``direction = +1``); MBS pools' principal and interest at base speeds. Equities, options, FX
-    forwards and loans: 0 here (:class:`Settlements`).
+    forwards and loans: 0 here (:class:`Settlements`). ``book``: the same positions prepared on
+    ``curve`` (its first-coupon and issue dates, already moved from ``book_as_of``, are reused).
     """
     frame = positions.reset_index(drop=True)
     n = len(frame)
@@ -99,10 +101,13 @@ def scheduled_cash(positions: pd.DataFrame, curve: ZeroCurve, end_dates: Sequenc
     months = np.where(np.isfinite(freq) & (freq > 0), np.rint(12.0 / np.where(freq > 0, freq, 1.0)), 0).astype(np.int64)
     coupon = np.nan_to_num(_col(frame, "coupon_rate"), nan=0.0)
     margin = np.nan_to_num(_col(frame, "spread_bp"), nan=0.0) / 1e4
-    first, issue = _days(frame, "first_coupon_date"), _days(frame, "issue_date")
-    as_of = book_as_of if book_as_of is not None else positions.attrs.get("as_of")
-    if as_of is not None and to_days(as_of) != val:
-        first, issue = _move_dated_terms(first, issue, to_days(as_of), val, _col(frame, "maturity_years"), months)
+    if book is not None and book.first_coupon_days is not None and book.issue_days is not None:
+        first, issue = book.first_coupon_days, book.issue_days
+    else:
+        first, issue = _days(frame, "first_coupon_date"), _days(frame, "issue_date")
+        as_of = book_as_of if book_as_of is not None else positions.attrs.get("as_of")
+        if as_of is not None and to_days(as_of) != val:
+            first, issue = _move_dated_terms(first, issue, to_days(as_of), val, _col(frame, "maturity_years"), months)
 
     def book(rows: npt.NDArray[np.int64], pay: npt.NDArray[np.int64], amount: FloatArray) -> None:
         for k, e in enumerate(ends):

@@ -390,6 +390,11 @@ def central_position_pnl(
     return central_pos
 
 
+KEEP_QUARTER_BOOKS = 200_000
+"""Books up to this many positions keep their prepared quarter books between the plan, the pricing
+loop and the central path (prepared once); larger ones prepare them again (memory over time)."""
+
+
 @dataclass
 class QuarterPlan:
     """What every backend needs to price one book under one ShockSet, quarter by quarter.
@@ -425,6 +430,7 @@ class QuarterPlan:
     aged: bool
     book_as_of: Any = None
     base_q: FloatArray | None = None  # [P, Qs] aged base values (computed with the carry)
+    _prepared: dict[int, PreparedBook] = field(default_factory=dict, repr=False)
 
     def quarter_base(self, k: int, tb_q: TorchBook) -> torch.Tensor:
         """``[P]`` zero-shock values of the ``k``-th quarter's book (stored when aged)."""
@@ -439,13 +445,19 @@ class QuarterPlan:
         return TorchBook(self.prepared_quarter(frame, k), dtype, device)
 
     def prepared_quarter(self, frame: pd.DataFrame, k: int) -> PreparedBook:
+        """The ``k``-th quarter's aged book, prepared once (kept for books up to :data:`KEEP_QUARTER_BOOKS`
+        positions; a larger one is prepared again when asked, to bound memory)."""
         if not self.aged:
             return self.book0
+        if k in self._prepared:
+            return self._prepared[k]
         curve_q = aged_curve(self.context.curve, self.dates[self.quarters[k]])
         book = prepare_book(frame, curve_q, reference_date=self.context.valuation_date, book_as_of=self.book_as_of,
                             mortgage_rate_pct=self.context.mortgage_rate_pct)
         if book.factor_ids != self.book0.factor_ids:  # the same positions: the same factor order
             raise RuntimeError("aged book factor order differs from the jump-off book's")
+        if book.n_positions <= KEEP_QUARTER_BOOKS:
+            self._prepared[k] = book
         return book
 
     def scenario_carry(self, k: int, samples: slice | None = None) -> FloatArray:
@@ -486,7 +498,7 @@ def plan_quarters(frame: pd.DataFrame, shockset: ShockSet, qs: Sequence[int], po
         return QuarterPlan(ctx, book0, tb0, base0, list(qs), dates, path_all, np.zeros((n, len(qs))), None, False,
                            book_as_of)
     cash = scheduled_cash(frame, ctx.curve, [dates[q] for q in qs], book_as_of=book_as_of,
-                          mortgage_rate_pct=ctx.mortgage_rate_pct)
+                          mortgage_rate_pct=ctx.mortgage_rate_pct, book=book0)
     plan = QuarterPlan(ctx, book0, tb0, base0, list(qs), dates, path_all, np.zeros((n, len(qs))),
                        Settlements(book0, dates), True, book_as_of)
     base0_np = base0.cpu().numpy()
