@@ -75,6 +75,7 @@ FIELDS: tuple[FieldRule, ...] = (
     _usd("allowance"),
     _usd("deposits"),
     _usd("other_funding"),
+    FieldRule("cash_and_reserves", "number", required=False, minimum=0.0, default=0.0),
     FieldRule("deposit_beta", "number", minimum=0.0, maximum=1.0),
     FieldRule("funding_beta", "number", minimum=0.0, maximum=1.0),
     _usd("net_interest_income"),
@@ -127,6 +128,7 @@ class BalanceSheet:
     aoci_in_cet1: bool
     balance_sheet_assumption: str
     minimum_cet1_ratio: float = DEFAULT_MINIMUM_CET1_RATIO
+    cash_and_reserves: float = 0.0
     name: str = ""
     source: str = ""
 
