@@ -61,17 +61,27 @@ def engine_policy(precision: str) -> PrecisionPolicy:
     return PrecisionPolicy(pricing_dtype=PRECISIONS[precision])
 
 
-def revalue_book(positions: pd.DataFrame, shocks: ShockSet, settings: EngineConfig) -> StressResult:
-    """Every quarter of every sample, on the configured backend."""
+def revalue_book(
+    positions: pd.DataFrame,
+    shocks: ShockSet,
+    settings: EngineConfig,
+    quarter_index: int | list[int] | None = None,
+    age_book: bool = True,
+) -> StressResult:
+    """The chosen quarters (default every one) of every sample, on the configured backend.
+
+    ``age_book=False``: the jump-off book under each quarter's shocks (instantaneous).
+    """
     return revalue_with_backend(
         positions,
         shocks,
         backend=settings.backend,  # type: ignore[arg-type]
         address=settings.dask_address or None,
         device=settings.device if settings.backend == "local" else "cpu",
-        quarter_index=None,
+        quarter_index=quarter_index,
         policy=engine_policy(settings.precision),
         memory_budget_mb=settings.memory_budget_mb,
+        age_book=age_book,
     )
 
 

@@ -1,0 +1,238 @@
+"""One scenario set's capital: the loss lines, PPNR and the CET1 projection together (DESIGN.md "Capital").
+
+:func:`set_capital` chains the pieces of the other capital modules for one scenario set (AI or
+traditional) of one scenario:
+
+- loan losses by Fed segment (:mod:`~risk_dagster.capital.loan_losses`, shared by the two sets of a
+  scenario: the macro path and the residual draws are the same);
+- trading and counterparty, AFS, HTM and operational lines (:mod:`~risk_dagster.capital.market_lines`);
+- PPNR: net interest income from repricing (:mod:`~risk_dagster.capital.net_interest_income`) or
+  the balance sheet's run-rate moved by the NIM satellite's ratio path; noninterest income and
+  expense at the balance sheet's stated run-rates (no noninterest income or expense history is
+  shipped to fit a satellite on: PROVENANCE.md, "Not found");
+- the CET1 arithmetic (:func:`~risk_dagster.capital.projection.project_capital`).
+
+:class:`SetCapital` gives what ``stress_results``, ``capital_projection``, ``run_summary.json`` and
+``risk-dagster capital`` report: loss lines per sample (nine-quarter cumulative, positive), loan loss
+rates (percent of average loans), and the capital summary. Ratios in the JSON are in percent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from risk_dagster.capital.balance_sheet import BalanceSheet
+from risk_dagster.capital.loan_losses import LoanLossProjection
+from risk_dagster.capital.market_lines import MarketLines, quarterly_changes
+from risk_dagster.capital.net_interest_income import NetInterestIncome
+from risk_dagster.capital.projection import HORIZON, CapitalProjection, project_capital
+
+LOSS_LINES: tuple[str, ...] = (
+    "loan_losses", "trading_and_counterparty", "securities_afs", "securities_htm", "other_losses", "total",
+)  # fmt: skip
+"""Lines of :meth:`SetCapital.loss_lines` (USD, nine-quarter cumulative per sample, positive = loss):
+loan net charge-offs; the trading book's global-market-shock loss (counterparty default not modelled);
+the AFS fair-value loss at PQ9 (through OCI); HTM credit losses; operational-risk losses; the total L."""
+
+LOSS_LINE_NOTES: dict[str, str] = {
+    "loan_losses": "net charge-offs PQ1-PQ9, all segments (loss-rate satellites scaled to the book)",
+    "trading_and_counterparty": "worst instantaneous trading-book loss over the first four quarters, booked in PQ1; "
+    "counterparty default and CVA not modelled",
+    "securities_afs": "AFS fair-value loss at PQ9 over the unshocked aged book, through OCI",
+    "securities_htm": "HTM credit losses (CECL allowance build on corporate bonds and FRNs)",
+    "other_losses": "operational-risk losses at the balance sheet's stated charge",
+    "total": "sum of the lines",
+}
+
+
+def loss_lines(loans: LoanLossProjection, market: MarketLines, horizon: int = HORIZON) -> pd.DataFrame:
+    """Per sample of ``market``: nine-quarter cumulative loss by line (USD, positive), columns :data:`LOSS_LINES`.
+
+    Loan losses are the first ``market.samples`` samples of ``loans`` (common random numbers).
+    """
+    n = market.samples
+    lines = pd.DataFrame({
+        "loan_losses": loans.head(n).total(horizon).sum(axis=1),
+        "trading_and_counterparty": market.trading.loss + market.counterparty,
+        "securities_afs": market.afs_value_change[:, horizon - 1] * -1.0,
+        "securities_htm": market.htm_credit[:, :horizon].sum(axis=1),
+        "other_losses": market.operational[:, :horizon].sum(axis=1),
+    })  # fmt: skip
+    lines["total"] = lines.sum(axis=1)
+    return lines
+
+
+def distribution(values: np.ndarray) -> dict[str, float]:
+    """Mean, median, 95%/99% quantiles, 97.5%/99% expected shortfall and max of a loss sample (USD)."""
+    v = np.sort(np.asarray(values, dtype=float))
+
+    def es(level: float) -> float:
+        return float(v[v >= np.quantile(v, level)].mean())
+
+    return {
+        "mean": float(v.mean()), "median": float(np.median(v)), "var_95": float(np.quantile(v, 0.95)),
+        "var_99": float(np.quantile(v, 0.99)), "es_97_5": es(0.975), "es_99": es(0.99), "max": float(v[-1]),
+    }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScenarioStress:
+    """The loss lines of one scenario: the loan losses (shared) and each set's market lines."""
+
+    scenario_id: str
+    loans: LoanLossProjection
+    market: dict[str, MarketLines]
+    engine: dict[str, Any]
+
+    def loss_lines(self, label: str, horizon: int = HORIZON) -> pd.DataFrame:
+        return loss_lines(self.loans, self.market[label], horizon)
+
+    def summary(self, label: str, horizon: int = HORIZON) -> dict[str, Any]:
+        """Per line the median (USD bn); the total loss's distribution (USD bn); loan loss rates (percent)."""
+        lines = self.loss_lines(label, horizon)
+        rates = self.loans.head(self.market[label].samples).cumulative_rates(horizon)
+        return {
+            "samples": int(len(lines)),
+            "losses": {k: float(np.median(lines[k])) / 1e9 for k in LOSS_LINES},
+            "loss_distribution": {k: v / 1e9 for k, v in distribution(lines["total"].to_numpy()).items()},
+            "loss_rates": {k: (None if not np.isfinite(v) else float(v)) for k, v in rates.median(axis=0).items()},
+            "units": "USD bn, nine-quarter cumulative (PQ1-PQ9), losses positive; loss_rates percent of average loans",
+        }
+
+
+@dataclass(frozen=True)
+class SetCapital:
+    """Capital of one scenario set: its inputs by line and the projection."""
+
+    label: str
+    scenario_id: str
+    loans: LoanLossProjection
+    market: MarketLines
+    nii: NetInterestIncome
+    nii_method: str
+    projection: CapitalProjection
+
+    @property
+    def samples(self) -> int:
+        return self.projection.samples
+
+    def loss_lines(self, horizon: int = HORIZON) -> pd.DataFrame:
+        """Per sample: nine-quarter cumulative loss by line (USD, positive = loss), columns :data:`LOSS_LINES`."""
+        return loss_lines(self.loans, self.market, horizon)
+
+    def loss_rates(self, horizon: int = HORIZON) -> pd.DataFrame:
+        """Per sample: nine-quarter loan loss rate by segment and total, percent of average loans."""
+        return self.loans.cumulative_rates(horizon)
+
+    def quarterly_table(self) -> pd.DataFrame:
+        """Median over samples of every quarterly line of the projection, USD bn (ratio in percent)."""
+        p = self.projection
+        rows: dict[str, np.ndarray] = {}
+        parts = (
+            ("net interest income", p.net_interest_income), ("noninterest income", p.noninterest_income),
+            ("noninterest expense", p.noninterest_expense), ("PPNR", p.ppnr), ("loan losses (net charge-offs)", p.loan_losses),
+            ("allowance", p.allowance), ("provisions", p.provisions), ("trading and counterparty", p.trading_loss + p.counterparty_loss),
+            ("HTM credit losses", p.htm_credit_loss), ("operational losses", p.operational_loss),
+            ("pre-tax net income", p.pre_tax_net_income), ("taxes", p.taxes), ("net income", p.net_income),
+            ("OCI (after tax)", p.oci), ("dividends", p.dividends), ("CET1 capital", p.cet1_capital), ("RWA", p.rwa),
+        )  # fmt: skip
+        for name, arr in parts:
+            if arr is not None:
+                rows[name] = np.median(arr, axis=0) / 1e9
+        rows["CET1 ratio (%)"] = 100.0 * p.median_ratio
+        return pd.DataFrame(rows, index=list(p.quarters)).T
+
+    def summary(self, horizon: int = HORIZON) -> dict[str, Any]:
+        """The ``--json`` / ``run_summary.json`` view (ratios and rates in percent, money in USD bn)."""
+        p = self.projection
+        lines = self.loss_lines(horizon)
+        rates = self.loss_rates(horizon)
+        lo, hi = p.band
+        return {
+            "scenario": self.scenario_id,
+            "set": self.label,
+            "samples": self.samples,
+            "units": {"ratios": "percent of RWA", "loss_rates": "percent of average loans, nine-quarter cumulative",
+                      "losses": "USD bn, nine-quarter cumulative, median over samples (lines need not add to the total)"},
+            "cet1_start": 100.0 * p.start_ratio,
+            "cet1_trough": 100.0 * p.trough,
+            "cet1_trough_p05": 100.0 * float(np.quantile(p.min_ratio, 0.05)),
+            "trough_quarter": p.trough_quarter,
+            "scb": 100.0 * float(np.median(p.scb)),
+            "scb_median_path": 100.0 * p.scb_median_path,
+            "below_minimum_share": p.share_below_minimum,
+            "path": [100.0 * float(x) for x in p.median_ratio],
+            "path_p05": [100.0 * float(x) for x in lo],
+            "path_p95": [100.0 * float(x) for x in hi],
+            "quarters": list(p.quarters),
+            "loss_rates": {k: (None if not np.isfinite(v) else float(v)) for k, v in rates.median(axis=0).items()},
+            "losses": {k: float(np.median(lines[k])) / 1e9 for k in LOSS_LINES},
+            "ppnr": {
+                "total": float(np.median(p.ppnr[:, :horizon].sum(axis=1))) / 1e9,
+                "net_interest_income": float(np.median(p.net_interest_income[:, :horizon].sum(axis=1))) / 1e9
+                if p.net_interest_income is not None else None,
+                "nii_method": self.nii_method,
+            },
+            "pre_tax_net_income": float(np.median(p.pre_tax_net_income[:, :horizon].sum(axis=1))) / 1e9,
+        }
+
+
+def set_capital(
+    label: str,
+    scenario_id: str,
+    balance_sheet: BalanceSheet,
+    loans: LoanLossProjection,
+    market: MarketLines,
+    nii: NetInterestIncome,
+    *,
+    nii_ratio: np.ndarray | None = None,
+    tax_benefit_on_losses: bool = True,
+    dividends_in_path: bool = False,
+    horizon: int = HORIZON,
+) -> SetCapital:
+    """Project one set's capital.
+
+    Parameters
+    ----------
+    loans
+        The scenario's loan losses; its first ``market.samples`` samples are used (common random
+        numbers: sample ``i`` is the same draw in every set).
+    nii
+        Repricing NII of this set (:func:`~risk_dagster.capital.net_interest_income.project_net_interest_income`).
+    nii_ratio
+        When given (``[horizon]``, the NIM satellite's NIM_q / NIM_0), NII = run-rate x ratio
+        instead of the repricing result (``nii_method = "nim_satellite"``).
+    """
+    n = market.samples
+    if nii.nii.shape[0] != n:
+        raise ValueError(f"{label}: NII has {nii.nii.shape[0]} samples, the market lines {n}")
+    loan = loans.head(n)
+    if nii_ratio is None:
+        nii_path, method = nii.nii[:, :horizon], "repricing"
+    else:
+        ratio = np.asarray(nii_ratio, dtype=float)[:horizon]
+        nii_path, method = np.broadcast_to(balance_sheet.net_interest_income * ratio, (n, horizon)), "nim_satellite"
+    projection = project_capital(
+        balance_sheet,
+        loan.losses,
+        trading_loss=market.trading.loss,
+        afs_value_change=quarterly_changes(market.afs_value_change),
+        htm_credit_loss=market.htm_credit,
+        ppnr={"net_interest_income": nii_path},
+        counterparty_loss=market.counterparty,
+        operational_loss=market.operational,
+        segments=loan.segments,
+        quarters=loan.quarters[:horizon],
+        horizon=horizon,
+        tax_benefit_on_losses=tax_benefit_on_losses,
+        dividends_in_path=dividends_in_path,
+    )
+    return SetCapital(label=label, scenario_id=scenario_id, loans=loan, market=market, nii=nii, nii_method=method,
+                      projection=projection)
+
+
+__all__ = ["LOSS_LINES", "LOSS_LINE_NOTES", "ScenarioStress", "SetCapital", "distribution", "loss_lines", "set_capital"]
