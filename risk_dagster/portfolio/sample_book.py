@@ -383,15 +383,39 @@ def _agency_mbs(book: _Book, rng: np.random.Generator, sl: slice) -> None:
     _securities_books(book, rng, sl)
 
 
+DEALER_UNHEDGED_SHARE = 0.10
+"""Share of a dealer book's swaps and FX forwards left without an offsetting trade: the rest come in
+client / hedge pairs of equal notional and opposite direction, the hedge's maturity within about 10% of
+the client trade's (a dealer runs a matched book; its residual risk is the unpaired trades, the maturity
+mismatch and the off-market rates)."""
+
+
+def _hedge_pairs(book: _Book, rng: np.random.Generator, sl: slice, mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Directions and maturities of a matched dealer book: trade ``2k+1`` offsets trade ``2k`` (same
+    notional, opposite direction, maturity x exp(N(0, 0.1))) except a :data:`DEALER_UNHEDGED_SHARE` of
+    pairs, left as two independent trades."""
+    n = sl.stop - sl.start
+    direction = np.where(rng.random(n) < 0.5, -1, 1)
+    mat = mat.copy()
+    notional = book.num["notional"][sl]
+    first = np.arange(0, n - 1, 2)
+    paired = first[rng.random(len(first)) >= DEALER_UNHEDGED_SHARE]
+    direction[paired + 1] = -direction[paired]
+    notional[paired + 1] = notional[paired]
+    mat[paired + 1] = mat[paired] * np.exp(rng.normal(0.0, 0.1, len(paired)))
+    return direction, mat
+
+
 def _irs(book: _Book, rng: np.random.Generator, sl: slice) -> None:
     n = sl.stop - sl.start
     num = book.num
-    mat = np.round(_log_uniform(rng, 1.0, 30.0, n), 2)
+    direction, mat = _hedge_pairs(book, rng, sl, _log_uniform(rng, 1.0, 30.0, n))
+    mat = np.round(np.clip(mat, 1.0, 30.0), 2)
     swap_spread = -0.002 * mat / 30.0  # SOFR swap spreads are negative at the long end
     rate = _par_yield(mat) + swap_spread + rng.normal(0.0, 0.006, n)  # seasoned trades
     book.put_codes("instrument_type", sl, "irs")
     book.put_codes("accounting_book", sl, "trading")
-    book.direction[sl] = np.where(rng.random(n) < 0.55, -1, 1)  # a little net pay-fixed (hedges AFS)
+    book.direction[sl] = direction
     num["maturity_years"][sl] = mat
     num["coupon_rate"][sl] = np.round(np.clip(rate, 0.005, 0.065), 5)
     num["coupon_frequency"][sl] = np.where(rng.random(n) < 0.8, 1.0, 2.0)  # SOFR OIS: annual fixed leg
@@ -403,7 +427,8 @@ def _equities(book: _Book, rng: np.random.Generator, sl: slice) -> None:
     book.put_codes("instrument_type", sl, "equity")
     book.put_codes("accounting_book", sl, "trading")
     book.put_codes("equity_factor", sl, rng.choice(len(_SECTORS), size=n, p=_SECTOR_P / _SECTOR_P.sum()))
-    book.direction[sl] = np.where(rng.random(n) < 0.85, 1, -1)
+    # long inventory, partly hedged by short positions: net long about a fifth of gross
+    book.direction[sl] = np.where(rng.random(n) < 0.6, 1, -1)
 
 
 # (factor, spot at end 2025, foreign short rate); USD per unit for EUR and GBP, JPY per USD
@@ -417,7 +442,12 @@ def _fx_forwards(book: _Book, rng: np.random.Generator, sl: slice) -> None:
     spot = np.array([f[1] for f in _FX])[pair]
     r_foreign = np.array([f[2] for f in _FX])[pair]
     usd_per_foreign = np.array([f[0].endswith("usd") for f in _FX])[pair]
-    mat = np.round(_log_uniform(rng, 1 / 52, 2.0, n), 3)
+    direction, mat = _hedge_pairs(book, rng, sl, _log_uniform(rng, 1 / 52, 2.0, n))
+    pair[1::2] = pair[0::2][: n // 2]  # a hedge is in the client trade's currency pair
+    spot = np.array([f[1] for f in _FX])[pair]
+    r_foreign = np.array([f[2] for f in _FX])[pair]
+    usd_per_foreign = np.array([f[0].endswith("usd") for f in _FX])[pair]
+    mat = np.round(np.clip(mat, 1 / 52, 2.0), 3)
     # covered interest parity in the factor's quotation, then off-market by the moves since the trade
     carry = np.where(usd_per_foreign, _SOFR - r_foreign, r_foreign - _SOFR)
     forward = spot * np.exp(carry * mat + rng.normal(0.0, 0.03, n))
@@ -425,7 +455,7 @@ def _fx_forwards(book: _Book, rng: np.random.Generator, sl: slice) -> None:
     book.put_codes("accounting_book", sl, "trading")
     book.put_codes("currency", sl, np.array([_CURRENCIES.index(f[3]) for f in _FX])[pair])
     book.put_codes("fx_factor", sl, pair)
-    book.direction[sl] = np.where(rng.random(n) < 0.5, 1, -1)
+    book.direction[sl] = direction
     num["maturity_years"][sl] = mat
     num["forward_rate"][sl] = np.where(usd_per_foreign, np.round(forward, 5), np.round(forward, 3))
     num["spot"][sl] = spot
