@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from risk_dagster.assets.capital import balance_sheet, build_capital_assets, loss_rate_satellites, nim_satellite
 from risk_dagster.assets.market import HISTORY_SOURCE_ASSETS, factor_history
 from risk_dagster.assets.quality import quality_report, source_reliability
 from risk_dagster.assets.scenarios import build_scenario_assets, scenario_partitions
@@ -32,6 +33,7 @@ from risk_dagster.assets.translate import (
 )
 from risk_dagster.resources import (
     OUTPUT_DIR_ENV,
+    CapitalSettings,
     EngineSettings,
     OutputDir,
     RunSettings,
@@ -51,6 +53,7 @@ def build_definitions(
     seed: int | None = None,
     translation: TranslationSettings | None = None,
     engine: EngineSettings | None = None,
+    capital: CapitalSettings | None = None,
 ) -> dg.Definitions:
     """Assemble assets, checks, jobs and resources.
 
@@ -69,6 +72,8 @@ def build_definitions(
         Sizes of the translation step (samples, transformer preset, backtest).
     engine
         The book and the revaluation engine's device, precision and backend.
+    capital
+        The balance sheet and the capital projection's key assumptions.
     """
     library = ScenarioLibrary(extra_files=[str(p) for p in extra_scenario_files])
     partitions = scenario_partitions(library)
@@ -87,19 +92,23 @@ def build_definitions(
         translator_backtest,
         portfolio,
         sensitivities,
+        balance_sheet,
+        loss_rate_satellites,
+        nim_satellite,
     ]
     partitioned_assets = [
         *[a for a in scenario_assets if a.partitions_def],
         *build_translation_assets(partitions),
         *build_fan_chart_assets(partitions),
         *build_stress_assets(partitions),
+        *build_capital_assets(partitions),
     ]
     history_job = dg.define_asset_job(
         HISTORY_JOB,
         selection=dg.AssetSelection.assets(*history_assets),
         description="Market and macro history, contracts, reliability weights, factor history, quality report, "
         "translator training, registry lanes, plausibility filter, synthetic tail set and backtest; the book "
-        "and its sensitivities.",
+        "and its sensitivities; the balance sheet and the loss-rate and NIM satellites.",
     )
     scenario_job = dg.define_asset_job(
         SCENARIO_JOB,
@@ -117,6 +126,7 @@ def build_definitions(
             "run_settings": RunSettings(as_of=as_of or "", seed=seed if seed is not None else RunSettings().seed),
             "translation_settings": translation or TranslationSettings(),
             "engine_settings": engine or EngineSettings(),
+            "capital_settings": capital or CapitalSettings(),
         },
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -58,6 +59,17 @@ class EngineSettings(dg.ConfigurableResource):
     backend: str = "local"  # "local" or "dask"
     dask_address: str = ""  # scheduler address; empty = a LocalCluster
     memory_budget_mb: float = 1024.0
+
+
+class CapitalSettings(dg.ConfigurableResource):
+    """The capital projection's inputs and key assumptions (DESIGN.md "Capital")."""
+
+    balance_sheet_path: str = ""  # a bank's balance-sheet file (YAML/JSON); empty = the shipped sample bank's
+    # net interest income: the book's repricing (default) or the run-rate moved by the NIM satellite
+    nii_method: Literal["repricing", "nim_satellite"] = "repricing"
+    trading_shock_quarters: int = 4  # the trading shock is the worst instantaneous loss of these first quarters
+    dividends_in_path: bool = False  # the Fed's SCB rule: no planned dividends in the path
+    tax_benefit_on_losses: bool = True  # a loss gives a tax benefit at the same rate (the Fed's simplification)
 
 
 class OutputDir(dg.ConfigurableResource):

@@ -192,18 +192,34 @@ def _scenario_entry(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
             entry["plausibility_rejection_rate"] = translation["plausibility_rejection_rate"]
         elif name == "traditional_shocks":
             entry["traditional_rejection_rate"] = _plain(meta.get("rejection_rate"))
-    stress = _stress_output(result) if result.success else None
+    stress = _node_output(result, "stress_results") if result.success else None
     if stress is not None:
-        entry["loss"] = stress["ai"]
-        entry["loss_traditional"] = stress["traditional"]
-        entry["engine"] = stress.get("engine", {})
+        ai = stress.summary("ai")
+        entry["losses"] = ai["losses"]
+        entry["loss_rates"] = ai["loss_rates"]
+        entry["loss_distribution"] = ai["loss_distribution"]
+        entry["traditional"] = {k: v for k, v in stress.summary("traditional").items() if k != "units"}
+        entry["loss_units"] = ai["units"]
+        entry["engine"] = stress.engine
+    capital = _node_output(result, "capital_projection") if result.success else None
+    if capital is not None:
+        for label, projection in capital.items():
+            s = projection.summary()
+            cet1 = {"start": s["cet1_start"], "trough": s["cet1_trough"], "trough_quarter": s["trough_quarter"],
+                    "scb": s["scb"], "path": s["path"], "below_minimum_share": s["below_minimum_share"],
+                    "units": "percent of RWA"}
+            if label == "ai":
+                entry["cet1"] = cet1
+                entry["ppnr"] = s["ppnr"]
+            else:
+                entry.setdefault("traditional", {})["cet1"] = cet1
     entry["outputs"] = outputs
     return entry
 
 
-def _stress_output(result: dg.ExecuteInProcessResult) -> dict[str, Any] | None:
+def _node_output(result: dg.ExecuteInProcessResult, node: str) -> Any:
     try:
-        return result.output_for_node("stress_results")
+        return result.output_for_node(node)
     except Exception:  # noqa: BLE001 - the node is absent in graphs without a book
         return None
 

@@ -13,7 +13,11 @@ from risk_dagster.assets.contract_checks import (
     contract_check_name,
     contract_check_specs,
 )
-from risk_dagster.engine.losses import LossSummary, summarize_losses, top_contributors
+from risk_dagster.capital.balance_sheet import BalanceSheet
+from risk_dagster.capital.loan_losses import FittedLossRates, project_loan_losses
+from risk_dagster.capital.loss_rates import scenario_drivers
+from risk_dagster.capital.scenario_capital import LOSS_LINE_NOTES, LOSS_LINES, ScenarioStress, scenario_stress
+from risk_dagster.engine.losses import top_contributors
 from risk_dagster.engine.sensitivities import (
     DEFAULT_BUMPS,
     LOAN_SCOPE,
@@ -27,7 +31,8 @@ from risk_dagster.engine.service import engine_policy, revalue_book
 from risk_dagster.portfolio.positions import PortfolioContractError, load_portfolio
 from risk_dagster.portfolio.sample_book import composition, load_sample_book
 from risk_dagster.report.charts import loss_histogram_png, png_markdown
-from risk_dagster.resources import EngineSettings, OutputDir
+from risk_dagster.resources import CapitalSettings, EngineSettings, OutputDir, RunSettings
+from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.storage import write_csv, write_json, write_parquet
 from risk_dagster.translate.shockset import ShockSet
 
@@ -176,66 +181,98 @@ def build_stress_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
     @dg.asset(
         group_name="stress",
         partitions_def=partitions,
-        kinds={"torch"},
-        description="Full revaluation of the book under the AI and the traditional scenario sets: losses per "
-        "sample, quarter and segment; the P&L distribution; the positions contributing most.",
+        kinds={"torch", "statsmodels"},
+        description="The Fed's loss lines over PQ1-PQ9 for the AI and the traditional scenario sets, per sample: "
+        "loan losses by segment (loss-rate satellites on the scenario's macro path, scaled to the book's PD/LGD, "
+        "common random numbers), the trading book's instantaneous global-market-shock loss, AFS fair-value losses "
+        "along the aged path, HTM credit losses, operational losses; losses positive, nine-quarter cumulative.",
     )
     def stress_results(
         context: dg.AssetExecutionContext,
         output_dir: OutputDir,
         engine_settings: EngineSettings,
+        capital_settings: CapitalSettings,
+        run_settings: RunSettings,
         portfolio: pd.DataFrame,
+        balance_sheet: BalanceSheet,
+        loss_rate_satellites: FittedLossRates,
+        macro_scenarios: MacroScenario,
+        fed_history: MacroScenario,
         granular_shocks: ShockSet,
         traditional_shocks: ShockSet,
-    ) -> dg.Output[dict[str, Any]]:
+    ) -> dg.Output[ScenarioStress]:
+        t0 = time.perf_counter()
         folder = output_dir.subdir("stress", context.partition_key)
-        results = {}
-        summaries: dict[str, LossSummary] = {}
-        for label, shocks in (("ai", granular_shocks), ("traditional", traditional_shocks)):
-            result = revalue_book(portfolio, shocks, engine_settings)
-            results[label] = result
-            summaries[label] = summarize_losses(result)
-            write_parquet(folder / f"losses_{label}.parquet", result.loss_frame())
-            np.save(folder / f"pnl_{label}.npy", result.pnl)
-        write_json(folder / "loss_summary.json", {k: v.to_json() for k, v in summaries.items()})
-        png = loss_histogram_png(
-            {"AI": results["ai"], "traditional": results["traditional"]},
-            title=f"{context.partition_key}: horizon loss distribution",
-        )
+        sets = {"ai": granular_shocks, "traditional": traditional_shocks}
+        drivers = scenario_drivers(fed_history, macro_scenarios)
+        loans = project_loan_losses(
+            loss_rate_satellites.satellite, drivers, portfolio, loss_rate_satellites.rates,
+            max(s.n_samples for s in sets.values()), run_settings.seed, jump_off=drivers.index.min() - 1,
+        )  # fmt: skip
+
+        def revaluer(positions: pd.DataFrame, shocks: ShockSet, quarters: Any, age_book: bool) -> Any:
+            return revalue_book(positions, shocks, engine_settings, list(quarters), age_book)
+
+        stress, results = scenario_stress(
+            context.partition_key, portfolio, sets, loans, revaluer, balance_sheet,
+            trading_quarters=capital_settings.trading_shock_quarters,
+        )  # fmt: skip
+        summaries = {label: stress.summary(label) for label in sets}
+        for label in sets:
+            write_parquet(folder / f"loss_lines_{label}.parquet", stress.loss_lines(label))
+        np.savez_compressed(folder / "loan_losses.npz", losses=loans.losses, rates=loans.rates,
+                            segments=np.array(loans.segments), quarters=np.array(loans.quarters))
+        write_json(folder / "loss_summary.json", summaries)
+        totals = {("AI" if k == "ai" else k): stress.loss_lines(k)["total"].to_numpy() for k in sets}
+        png = loss_histogram_png(totals, title=f"{context.partition_key}: nine-quarter total loss")
         (folder / "loss_distribution.png").write_bytes(png)
-        by_segment = pd.DataFrame({k: v.by_segment for k, v in summaries.items()}).rename_axis("segment")
-        stats = pd.DataFrame({k: {s: getattr(v, s) for s in ("mean", "median", "var_95", "var_99", "es_99", "max")}
-                              for k, v in summaries.items()})
-        top = top_contributors(results["ai"], portfolio)
-        meta = results["ai"].metadata
-        return dg.Output(
-            {"ai": summaries["ai"].to_json(), "traditional": summaries["traditional"].to_json(),
-             "engine": {k: meta.get(k) for k in ("dtype", "device", "chunk_size", "revaluations_per_s") if k in meta}},
-            metadata={
-                "loss_statistics": dg.MetadataValue.md(
-                    (stats / 1e9).round(2).to_markdown() + "\n\nUSD bn; losses positive (a negative loss is a gain); "
-                    "horizon loss = the worst quarter of each sample's path."
-                ),
-                "loss_by_segment": dg.MetadataValue.md(
-                    (by_segment / 1e9).round(2).to_markdown() + "\n\nUSD bn, mean over samples at each sample's worst quarter."
-                ),
-                "pnl_distribution": dg.MetadataValue.md(png_markdown(png, "loss distribution")),
-                "top_positions": dg.MetadataValue.md(_usd_bn(top).to_markdown(index=False) + "\n\nUSD bn, central (median) path."),
-                "ai_var_99_usd_bn": dg.MetadataValue.float(round(summaries["ai"].var_99 / 1e9, 3)),
-                "traditional_var_99_usd_bn": dg.MetadataValue.float(round(summaries["traditional"].var_99 / 1e9, 3)),
-                "engine": dg.MetadataValue.json({k: str(v) for k, v in meta.items() if not isinstance(v, dict)}),
-                "valuation_inputs": dg.MetadataValue.md(
-                    pd.DataFrame({"as of": meta.get("as_of", {})}).rename_axis("input").to_markdown()
-                    + f"\n\nValued on {meta.get('valuation_date')}; the book "
-                    + ("ages along the path (coupons paid, maturities shortening, options and forwards settled, "
-                       "MBS pools amortising): quarter dates " + ", ".join(meta.get("quarter_dates", []))
-                       if meta.get("aged") else "is shocked instantaneously in every quarter")
-                    + (f"; foreign-curve factors held at zero shock: {len(meta['unshocked_factors'])}"
-                       if meta.get("unshocked_factors") else "")
-                ),
-                "output_path": dg.MetadataValue.path(str(folder)),
-            },
-        )
+        lines = pd.DataFrame({
+            f"{label} {stat}": getattr(stress.loss_lines(label), stat)() / 1e9
+            for label in sets for stat in ("median", "mean")
+        }).loc[list(LOSS_LINES)]  # fmt: skip
+        lines["definition"] = [LOSS_LINE_NOTES[k] for k in lines.index]
+        dist = pd.DataFrame({label: summaries[label]["loss_distribution"] for label in sets})
+        trading = pd.DataFrame({label: stress.market[label].trading.by_segment.median() / 1e9 for label in sets})
+        loan_table = loans.summary().round(3)
+        meta = results["ai"].get("afs", results["ai"].get("trading"))
+        meta_info = meta.metadata if meta is not None else {}
+        seconds = time.perf_counter() - t0
+        context.log.info("stress_results %s: %.1f s", context.partition_key, seconds)
+        metadata: dict[str, Any] = {
+            "loss_lines": dg.MetadataValue.md(lines.round(2).to_markdown() + "\n\nUSD bn over PQ1-PQ9, losses positive "
+                                              "(a negative AFS loss is a fair-value gain)."),
+            "loss_distribution": dg.MetadataValue.md((dist).round(2).to_markdown() + "\n\nTotal loss L (USD bn), per sample."),
+            "loan_loss_rates": dg.MetadataValue.md(
+                loan_table.to_markdown() + "\n\nNine-quarter loss rates in percent of average loans (balance held at "
+                "jump-off); k = book EL rate / the industry's long-run charge-off rate scales the satellite."
+            ),
+            "trading_by_segment": dg.MetadataValue.md(trading.round(2).to_markdown() + "\n\nUSD bn, median, in the "
+                                                      "quarter of each sample's trading shock."),
+            "pnl_distribution": dg.MetadataValue.md(png_markdown(png, "loss distribution")),
+            "ai_loss_var_99_usd_bn": dg.MetadataValue.float(round(summaries["ai"]["loss_distribution"]["var_99"], 3)),
+            "traditional_loss_var_99_usd_bn": dg.MetadataValue.float(
+                round(summaries["traditional"]["loss_distribution"]["var_99"], 3)
+            ),
+            "engine": dg.MetadataValue.json(stress.engine),
+            "seconds": dg.MetadataValue.float(round(seconds, 2)),
+            "output_path": dg.MetadataValue.path(str(folder)),
+        }
+        if loans.clamped is not None and len(loans.clamped):
+            metadata["satellite_drivers_clamped"] = dg.MetadataValue.md(loans.clamped.to_markdown())
+        if meta_info:
+            metadata["valuation_inputs"] = dg.MetadataValue.md(
+                pd.DataFrame({"as of": meta_info.get("as_of", {})}).rename_axis("input").to_markdown()
+                + f"\n\nValued on {meta_info.get('valuation_date')}; AFS aged along the path (quarter dates "
+                + ", ".join(meta_info.get("quarter_dates", [])) + "); trading book shocked instantaneously"
+                + (f"; foreign-curve factors held at zero shock: {len(meta_info['unshocked_factors'])}"
+                   if meta_info.get("unshocked_factors") else "")
+            )
+        if "trading" in results["ai"]:
+            top = top_contributors(results["ai"]["trading"], portfolio)
+            metadata["top_trading_positions"] = dg.MetadataValue.md(
+                _usd_bn(top).to_markdown(index=False) + "\n\nUSD bn, AI set, central (median) path, instantaneous."
+            )
+        return dg.Output(stress, metadata=metadata)
 
     return [stress_results]
 

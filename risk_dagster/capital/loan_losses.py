@@ -58,6 +58,15 @@ BOOK_TO_FED_SEGMENT: dict[str, str] = {
 """Book loan segment -> the Fed loan segment it is reported and projected under."""
 
 
+@dataclass(frozen=True, eq=False)
+class FittedLossRates:
+    """The fitted satellites with the charge-off history they were fitted on (annualized %)."""
+
+    satellite: LossRateSatellite
+    rates: pd.DataFrame
+    history_id: str = ""
+
+
 @dataclass(frozen=True)
 class LoanSegments:
     """The book's loans aggregated by Fed segment (every segment of :data:`SEGMENTS`, zero when absent).
@@ -284,6 +293,7 @@ def industry_path(satellite: LossRateSatellite, drivers_path: pd.DataFrame, segm
 
 __all__ = [
     "BOOK_TO_FED_SEGMENT",
+    "FittedLossRates",
     "LoanLossProjection",
     "LoanSegments",
     "annualized_percent_path",

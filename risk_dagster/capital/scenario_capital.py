@@ -27,9 +27,17 @@ import pandas as pd
 
 from risk_dagster.capital.balance_sheet import BalanceSheet
 from risk_dagster.capital.loan_losses import LoanLossProjection
-from risk_dagster.capital.market_lines import MarketLines, quarterly_changes
+from risk_dagster.capital.market_lines import (
+    TRADING_SHOCK_QUARTERS,
+    MarketLines,
+    Revaluer,
+    quarterly_changes,
+    revalue_market_lines,
+)
 from risk_dagster.capital.net_interest_income import NetInterestIncome
 from risk_dagster.capital.projection import HORIZON, CapitalProjection, project_capital
+from risk_dagster.engine.revalue import StressResult
+from risk_dagster.translate.shockset import ShockSet
 
 LOSS_LINES: tuple[str, ...] = (
     "loan_losses", "trading_and_counterparty", "securities_afs", "securities_htm", "other_losses", "total",
@@ -181,6 +189,44 @@ class SetCapital:
         }
 
 
+def scenario_stress(
+    scenario_id: str,
+    positions: pd.DataFrame,
+    sets: dict[str, ShockSet],
+    loans: LoanLossProjection,
+    revaluer: Revaluer,
+    balance_sheet: BalanceSheet,
+    *,
+    trading_quarters: int = TRADING_SHOCK_QUARTERS,
+    horizon: int = HORIZON,
+) -> tuple[ScenarioStress, dict[str, dict[str, StressResult]]]:
+    """The loss lines of every set of a scenario (the unshocked AFS path revalued once, shared).
+
+    ``loans`` must hold at least as many samples as the largest set and the same quarters.
+    """
+    results: dict[str, dict[str, StressResult]] = {}
+    market: dict[str, MarketLines] = {}
+    afs_unshocked: StressResult | None = None
+    for label, shocks in sets.items():
+        if shocks.n_samples > loans.samples:
+            raise ValueError(f"{label}: {shocks.n_samples} samples, loan losses projected for {loans.samples}")
+        if list(shocks.quarters[:horizon]) != list(loans.quarters[:horizon]):
+            raise ValueError(
+                f"{label}: ShockSet quarters {shocks.quarters[:horizon]} differ from the scenario's {loans.quarters[:horizon]}"
+            )
+        market[label], results[label] = revalue_market_lines(
+            positions, shocks, revaluer, balance_sheet.operational_loss_per_quarter,
+            horizon=horizon, trading_quarters=trading_quarters, afs_unshocked=afs_unshocked,
+        )  # fmt: skip
+        afs_unshocked = results[label].get("afs_unshocked", afs_unshocked)
+    engine: dict[str, Any] = {}
+    for label, res in results.items():
+        for book, result in res.items():
+            meta = result.metadata
+            engine[f"{label}/{book}"] = {k: meta.get(k) for k in ("dtype", "device", "aged", "revaluations_per_s") if k in meta}
+    return ScenarioStress(scenario_id=scenario_id, loans=loans, market=market, engine=engine), results
+
+
 def set_capital(
     label: str,
     scenario_id: str,
@@ -235,4 +281,4 @@ def set_capital(
                       projection=projection)
 
 
-__all__ = ["LOSS_LINES", "LOSS_LINE_NOTES", "ScenarioStress", "SetCapital", "distribution", "loss_lines", "set_capital"]
+__all__ = ["LOSS_LINES", "LOSS_LINE_NOTES", "ScenarioStress", "SetCapital", "distribution", "loss_lines", "scenario_stress", "set_capital"]

@@ -79,30 +79,64 @@ def fan_chart_png(
     return buffer.getvalue()
 
 
-def loss_histogram_png(results: Mapping[str, object], *, title: str = "", dpi: int = 110) -> bytes:
-    """PNG of horizon-loss histograms (USD bn), one per label, with 99% VaR marked.
-
-    ``results`` maps a label to a :class:`~risk_dagster.engine.revalue.StressResult`.
-    """
-    from risk_dagster.engine.losses import horizon_losses
-
+def loss_histogram_png(
+    losses: Mapping[str, np.ndarray],
+    *,
+    title: str = "",
+    xlabel: str = "nine-quarter total loss (USD bn)",
+    dpi: int = 110,
+) -> bytes:
+    """PNG of loss histograms (values in USD, shown in bn), one per label, with the 99% quantile marked."""
     colours = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad")
     fig, ax = plt.subplots(figsize=(8, 4))
-    for colour, (label, result) in zip(colours, results.items(), strict=False):
-        losses = horizon_losses(result)[0] / 1e9  # type: ignore[arg-type]
-        ax.hist(losses, bins=60, alpha=0.45, color=colour, label=label, density=True)
-        var_99 = float(np.quantile(losses, 0.99))
-        ax.axvline(var_99, color=colour, linestyle="--", linewidth=1.2, label=f"{label} 99% VaR {var_99:,.1f}")
-    ax.set_xlabel("horizon loss (USD bn; worst quarter of each path)")
+    for colour, (label, values) in zip(colours, losses.items(), strict=False):
+        bn = np.asarray(values, dtype=float) / 1e9
+        ax.hist(bn, bins=60, alpha=0.45, color=colour, label=label, density=True)
+        var_99 = float(np.quantile(bn, 0.99))
+        ax.axvline(var_99, color=colour, linestyle="--", linewidth=1.2, label=f"{label} 99% quantile {var_99:,.1f}")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     if title:
         ax.set_title(title, fontsize=10)
-    fig.tight_layout()
+    return _png(fig, dpi)
+
+
+def capital_path_png(
+    paths: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]],
+    quarters: Sequence[str],
+    *,
+    start: float,
+    minimum: float,
+    title: str = "",
+    dpi: int = 110,
+) -> bytes:
+    """PNG of CET1 ratio paths (percent): per label the median with its 5-95% band; jump-off and minimum marked.
+
+    ``paths`` maps a label to ``(median, p05, p95)`` per quarter (percent).
+    """
+    colours = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad")
+    x = np.arange(len(quarters) + 1)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for colour, (label, (median, lo, hi)) in zip(colours, paths.items(), strict=False):
+        ax.fill_between(x, [start, *lo], [start, *hi], color=colour, alpha=0.18, linewidth=0)
+        ax.plot(x, [start, *median], color=colour, linewidth=1.8, label=f"{label}: median, 5-95% band")
+    ax.axhline(minimum, color="black", linestyle=":", linewidth=1.0, label=f"minimum {minimum:.1f}%")
+    ax.set_xticks(x, ["jump-off", *[f"PQ{i}" for i in range(1, len(quarters) + 1)]], fontsize=7)
+    ax.set_ylabel("CET1 ratio (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _png(fig, dpi)
+
+
+def _png(fig: object, dpi: int) -> bytes:
+    fig.tight_layout()  # type: ignore[attr-defined]
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    plt.close(fig)
+    fig.savefig(buffer, format="png", dpi=dpi)  # type: ignore[attr-defined]
+    plt.close(fig)  # type: ignore[arg-type]
     return buffer.getvalue()
 
 

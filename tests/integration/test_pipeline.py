@@ -191,12 +191,14 @@ def test_translation_outputs_and_summary(pipeline):
     assert entry["translator_used"]["registry_ref"].startswith("transformer/")
     assert 0.0 <= entry["plausibility_rejection_rate"] < 1.0
     assert set(entry["translators"]) >= {"experimental"}
-    loss = entry["loss"]
-    assert {"mean", "var_99", "es_99", "by_segment"} <= set(loss)
-    assert loss["es_99"] >= loss["var_99"] >= loss["median"]
-    assert sum(loss["by_segment"].values()) == pytest.approx(loss["mean"], rel=1e-9)
+    dist = entry["loss_distribution"]
+    assert dist["es_99"] >= dist["var_99"] >= dist["median"]
+    assert set(entry["losses"]) == {
+        "loan_losses", "trading_and_counterparty", "securities_afs", "securities_htm", "other_losses", "total",
+    }  # fmt: skip
     # A severely adverse path costs this bank money, on either scenario set.
-    assert loss["mean"] > 0 and entry["loss_traditional"]["mean"] > 0
+    assert entry["losses"]["total"] > 0 and entry["traditional"]["losses"]["total"] > 0
+    assert entry["losses"]["loan_losses"] > 0 and entry["losses"]["trading_and_counterparty"] > 0
     ai = ShockSet.load_npz(out / "shocks" / "fed-2026-severely-adverse" / "ai.npz")
     traditional = ShockSet.load_npz(out / "shocks" / "fed-2026-severely-adverse" / "traditional.npz")
     assert ai.n_samples > 0 and traditional.n_samples > 0
@@ -222,3 +224,25 @@ def test_backtest_metadata_carries_the_es_ratio(pipeline):
     assert 0.2 < shown < 5.0  # a finite energy-score ratio, not NaN
     low, high = (float(x) for x in metadata["es_ratio_interval_90"].value.split("-"))
     assert low <= round(shown, 3) + 1e-3 and round(shown, 3) - 1e-3 <= high
+
+
+def test_capital_in_the_summary_and_the_output_folder(pipeline):
+    out = pipeline["root"] / "out"
+    doc = json.loads((out / "run_summary.json").read_text())
+    entry = doc["scenarios"]["fed-2026-severely-adverse"]
+    cet1 = entry["cet1"]
+    # The sample bank's 13.7% at jump-off falls under the severely adverse path; the buffer is floored at 2.5%.
+    assert cet1["start"] == pytest.approx(100 * 240 / 1750)
+    assert cet1["trough"] < cet1["start"] and cet1["scb"] >= 2.5 and len(cet1["path"]) == 9
+    assert set(entry["loss_rates"]) == {
+        "first_lien_mortgage", "junior_lien_heloc", "c_and_i", "cre", "credit_card", "other_consumer", "other_loans",
+        "total",
+    }  # fmt: skip
+    assert entry["loss_rates"]["credit_card"] > entry["loss_rates"]["first_lien_mortgage"] > 0
+    assert entry["loss_rates"]["other_loans"] is None  # the sample book has no such loans
+    folder = out / "capital" / "fed-2026-severely-adverse"
+    summary = json.loads((folder / "capital_summary.json").read_text())
+    assert summary["ai"]["cet1_trough"] == pytest.approx(cet1["trough"])
+    assert (folder / "cet1_path.png").stat().st_size > 10_000
+    lines = pd.read_parquet(out / "stress" / "fed-2026-severely-adverse" / "loss_lines_ai.parquet")
+    assert lines["total"].to_numpy() == pytest.approx(lines.drop(columns="total").sum(axis=1).to_numpy())
