@@ -22,7 +22,7 @@ from risk_dagster.capital.net_interest_income import project_net_interest_income
 from risk_dagster.capital.nim_satellite import NimSatellite, load_net_interest_margin
 from risk_dagster.capital.nim_satellite import OUTCOME_WINDOWS as NIM_WINDOWS
 from risk_dagster.capital.nim_satellite import outcomes_analysis as nim_outcomes
-from risk_dagster.capital.scenario_capital import ScenarioStress, SetCapital, set_capital
+from risk_dagster.capital.scenario_capital import ScenarioStress, SetCapital, noninterest_income_path, set_capital
 from risk_dagster.engine.valuation import valuation_context
 from risk_dagster.errors import InputFileError
 from risk_dagster.report.charts import capital_path_png, png_markdown
@@ -168,6 +168,7 @@ def build_capital_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsD
             out[label] = set_capital(
                 label, context.partition_key, balance_sheet, stress_results.loans, stress_results.market[label], nii,
                 nii_ratio=ratio if capital_settings.nii_method == "nim_satellite" else None,
+                noninterest_income=noninterest_income_path(balance_sheet, shocks),
                 tax_benefit_on_losses=capital_settings.tax_benefit_on_losses,
                 dividends_in_path=capital_settings.dividends_in_path,
             )  # fmt: skip

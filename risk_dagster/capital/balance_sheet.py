@@ -81,6 +81,7 @@ FIELDS: tuple[FieldRule, ...] = (
     _usd("net_interest_income"),
     _usd("noninterest_income"),
     _usd("noninterest_expense"),
+    FieldRule("fee_income_equity_share", "number", required=False, minimum=0.0, maximum=1.0, default=0.0),
     _usd("operational_loss_per_quarter"),
     FieldRule("tax_rate", "number", minimum=0.0, exclusive_maximum=1.0),
     _usd("planned_dividends_per_quarter"),
@@ -129,6 +130,7 @@ class BalanceSheet:
     balance_sheet_assumption: str
     minimum_cet1_ratio: float = DEFAULT_MINIMUM_CET1_RATIO
     cash_and_reserves: float = 0.0
+    fee_income_equity_share: float = 0.0
     name: str = ""
     source: str = ""
 

@@ -19,15 +19,19 @@ The engine revalues; this module turns its results into the Fed's loss lines, by
   scenario's fair-value change alone, without the carry and pull to par the book earns anyway
   (that carry is net interest income). It goes through OCI; the credit part is not split off into
   income (the same CET1 effect when AOCI counts and taxes are at one rate).
-* **HTM securities** (:func:`htm_credit_losses`): credit losses only, as a CECL allowance on the
-  corporate bonds and FRNs held to maturity (Treasuries, agencies and agency MBS: none, government
-  or agency guaranteed). Allowance at the end of quarter q:
-  ``N x LGD x [1 - (1 - PD_q)^min(T, R) (1 - PD_0)^max(T - R, 0)]``, with ``T`` the remaining life,
-  ``R`` = :data:`HTM_FORECAST_YEARS` the reasonable-and-supportable forecast period, ``PD_0`` the
-  long-run one-year default rate of the bond's rating (:data:`RATING_DEFAULT_RATES`) and
-  ``PD_q = PD_0 x s_q / s_0`` the stressed rate: default intensity proportional to the bond's spread
-  (``s_0`` the engine's base spread of the rating, ``s_q`` that plus the shock of the bond's credit
-  curve, floored at zero). The quarter's credit loss is the allowance build over the jump-off one.
+* **HTM securities** (:func:`htm_credit_losses`): credit losses only, on the corporate bonds and FRNs
+  held to maturity (Treasuries, agencies and agency MBS: none, government or agency guaranteed), as
+  provisions = expected charge-offs + CECL allowance build. With ``PD_0`` the long-run one-year
+  default rate of the bond's rating (:data:`RATING_DEFAULT_RATES`) and ``PD_q = PD_0 x s_q / s_0`` the
+  stressed rate (default intensity proportional to the bond's spread: ``s_0`` the engine's base
+  spread of the rating, ``s_q`` that plus the shock of the bond's credit curve, floored at zero), the
+  quarter's charge-offs are ``N x LGD x PD_q / 4`` and the allowance at its end
+  ``N x LGD x [1 - (1 - PD_q)^min(T, R) (1 - PD_0)^max(T - R, 0)]``, ``T`` the remaining life and
+  ``R`` = :data:`HTM_FORECAST_YEARS` the reasonable-and-supportable forecast period. Under the
+  constant balance sheet a bond that matures or defaults is replaced by the same bond, so ``T`` is
+  held at its jump-off value. An unshocked path therefore loses the normal expected loss
+  ``N x LGD x PD_0 / 4`` a quarter; a widening builds the allowance and raises the charge-offs; a
+  tightening releases the allowance.
 * **Other** (:func:`operational_losses`): operational-risk losses at the balance sheet's stated
   charge per quarter (the Fed projects them inside PPNR; here they are their own line).
 
@@ -160,8 +164,8 @@ def htm_credit_losses(
     """Credit losses of the held-to-maturity corporate bonds and FRNs: ``([S, horizon] losses, [S, horizon] allowance)``.
 
     See the module docstring for the allowance. ``positions`` are the HTM rows; others with a
-    guaranteed segment or without a rating get no allowance. The jump-off allowance is the same
-    formula at zero shock, so an unshocked scenario has zero credit losses.
+    guaranteed segment get no allowance. The jump-off allowance is the same formula at zero shock,
+    so an unshocked scenario loses only the normal expected loss.
 
     Raises
     ------
@@ -195,24 +199,21 @@ def htm_credit_losses(
         ratio = np.where(s0[None, None, :] > 0, spread / s0[None, None, :], 1.0)
     pd_q = np.clip(pd0[None, None, :] * ratio, 0.0, 1.0)
     notional = (sub["notional"].astype(float) * sub["direction"].astype(float).where(lambda d: d > 0, 0.0)).to_numpy()
-    maturity = sub["maturity_years"].astype(float).to_numpy()
-    t_q = (np.arange(1, horizon + 1) * 0.25)[:, None]  # years elapsed at the end of each quarter
-    remaining = np.maximum(maturity[None, :] - t_q, 0.0)  # [Q, B]
+    # Constant balance sheet: a bond that matures or defaults is replaced by the same bond, so each
+    # position keeps its jump-off remaining life over the horizon.
+    remaining = np.maximum(sub["maturity_years"].astype(float).to_numpy(), 0.0)
 
-    def allowance(pd_stressed: np.ndarray, rem: np.ndarray) -> np.ndarray:
-        near = np.minimum(rem, forecast_years)
-        far = np.maximum(rem - forecast_years, 0.0)
+    def allowance(pd_stressed: np.ndarray) -> np.ndarray:
+        near = np.minimum(remaining, forecast_years)
+        far = np.maximum(remaining - forecast_years, 0.0)
         survive = (1.0 - pd_stressed) ** near * (1.0 - pd0) ** far
         return notional * lgd * (1.0 - survive)
 
-    allow = allowance(pd_q, remaining[None, :, :]).sum(axis=2)  # [S, Q]
-    start = float(allowance(pd0[None, :], np.maximum(maturity, 0.0)[None, :]).sum())
-    base_path = allowance(pd0[None, None, :], remaining[None, :, :]).sum(axis=2)  # unshocked allowance runs off
-    # Credit losses = build over the unshocked path: a bond that matures releases its allowance in
-    # both, so run-off is not a gain; what remains is the scenario's build.
+    allow = allowance(pd_q).sum(axis=2)  # [S, Q]
+    start = float(allowance(pd0).sum())
+    charge_offs = (notional * lgd * pd_q / 4.0).sum(axis=2)  # the quarter's expected defaults
     previous = np.concatenate([np.full((n_s, 1), start), allow[:, :-1]], axis=1)
-    base_prev = np.concatenate([np.full((1, 1), start), base_path[:, :-1]], axis=1)
-    losses = (allow - previous) - (base_path - base_prev)
+    losses = charge_offs + (allow - previous)
     return losses, allow
 
 

@@ -7,9 +7,10 @@ traditional) of one scenario:
   scenario: the macro path and the residual draws are the same);
 - trading and counterparty, AFS, HTM and operational lines (:mod:`~risk_dagster.capital.market_lines`);
 - PPNR: net interest income from repricing (:mod:`~risk_dagster.capital.net_interest_income`) or
-  the balance sheet's run-rate moved by the NIM satellite's ratio path; noninterest income and
-  expense at the balance sheet's stated run-rates (no noninterest income or expense history is
-  shipped to fit a satellite on: PROVENANCE.md, "Not found");
+  the balance sheet's run-rate moved by the NIM satellite's ratio path; noninterest income at its
+  stated run-rate, the equity-linked fee share moving with the market (:func:`noninterest_income_path`),
+  noninterest expense at its run-rate (no noninterest income or expense history is shipped to fit a
+  satellite on: PROVENANCE.md, "Not found");
 - the CET1 arithmetic (:func:`~risk_dagster.capital.projection.project_capital`).
 
 :class:`SetCapital` gives what ``stress_results``, ``capital_projection``, ``run_summary.json`` and
@@ -227,6 +228,28 @@ def scenario_stress(
     return ScenarioStress(scenario_id=scenario_id, loans=loans, market=market, engine=engine), results
 
 
+EQUITY_MARKET_FACTOR = "equity.total_market"
+
+
+def noninterest_income_path(balance_sheet: BalanceSheet, shockset: ShockSet, horizon: int = HORIZON) -> np.ndarray:
+    """``[S, horizon]`` noninterest income: the run-rate, its equity-linked share moving with the market.
+
+    ``NonII_q = run-rate x (1 - w + w x P_q / P_0)``, ``w = fee_income_equity_share`` and ``P`` the
+    total-market equity index (the ShockSet's ``equity.total_market`` log return). Without that factor,
+    or with ``w = 0``, the run-rate. Noninterest expense stays at its run-rate: no noninterest income or
+    expense history is shipped to fit a satellite on.
+    """
+    run = balance_sheet.noninterest_income
+    w = balance_sheet.fee_income_equity_share
+    if w == 0.0 or EQUITY_MARKET_FACTOR not in shockset.factor_ids:
+        return np.full((shockset.n_samples, horizon), run)
+    i = shockset.factor_ids.index(EQUITY_MARKET_FACTOR)
+    if shockset.shock_types[i] != "log_return":
+        raise ValueError(f"{EQUITY_MARKET_FACTOR}: shock type {shockset.shock_types[i]}, expected log_return")
+    level = np.exp(shockset.shocks[:, :horizon, i])
+    return run * (1.0 - w + w * level)
+
+
 def set_capital(
     label: str,
     scenario_id: str,
@@ -236,6 +259,7 @@ def set_capital(
     nii: NetInterestIncome,
     *,
     nii_ratio: np.ndarray | None = None,
+    noninterest_income: np.ndarray | None = None,
     tax_benefit_on_losses: bool = True,
     dividends_in_path: bool = False,
     horizon: int = HORIZON,
@@ -249,6 +273,8 @@ def set_capital(
         numbers: sample ``i`` is the same draw in every set).
     nii
         Repricing NII of this set (:func:`~risk_dagster.capital.net_interest_income.project_net_interest_income`).
+    noninterest_income
+        ``[S, horizon]`` (:func:`noninterest_income_path`); default the run-rate.
     nii_ratio
         When given (``[horizon]``, the NIM satellite's NIM_q / NIM_0), NII = run-rate x ratio
         instead of the repricing result (``nii_method = "nim_satellite"``).
@@ -268,7 +294,7 @@ def set_capital(
         trading_loss=market.trading.loss,
         afs_value_change=quarterly_changes(market.afs_value_change),
         htm_credit_loss=market.htm_credit,
-        ppnr={"net_interest_income": nii_path},
+        ppnr={"net_interest_income": nii_path} | ({} if noninterest_income is None else {"noninterest_income": noninterest_income}),
         counterparty_loss=market.counterparty,
         operational_loss=market.operational,
         segments=loan.segments,
@@ -281,4 +307,4 @@ def set_capital(
                       projection=projection)
 
 
-__all__ = ["LOSS_LINES", "LOSS_LINE_NOTES", "ScenarioStress", "SetCapital", "distribution", "loss_lines", "scenario_stress", "set_capital"]
+__all__ = ["LOSS_LINES", "LOSS_LINE_NOTES", "ScenarioStress", "SetCapital", "distribution", "loss_lines", "noninterest_income_path", "scenario_stress", "set_capital"]
