@@ -123,6 +123,37 @@ def translate_command(
     Console().print(table)
 
 
+@app.command("capital")
+def capital_cli(
+    scenario: str = typer.Option(..., "--scenario", help="A scenario partition id (e.g. fed-2026-severely-adverse)."),
+    output: Path = typer.Option(Path("risk_output"), "--output", help="Output folder of the run."),
+    scenario_set: str = typer.Option("ai", "--set", help="ai (the submission set) or traditional."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    rerun: bool = typer.Option(False, "--rerun", help="Run the pipeline for the scenario even when its results exist."),
+    seed: int = typer.Option(20260101, "--seed", help="Seed of the run, when one is needed."),
+) -> None:
+    """CET1 path, minimum and stress capital buffer of a scenario; runs the pipeline for it when needed."""
+    from risk_dagster.capital.scenario_capital import capital_text
+    from risk_dagster.runner import RunFailed, run_pipeline
+
+    if scenario_set not in ("ai", "traditional"):
+        typer.echo(f"error: --set must be ai or traditional, not {scenario_set!r}", err=True)
+        raise typer.Exit(code=2)
+    path = output / "capital" / scenario / "capital_summary.json"
+    if rerun or not path.is_file():
+        typer.echo(f"no capital results for {scenario} in {output}: running the pipeline for it", err=True)
+        try:
+            run_pipeline(output, [scenario], progress=lambda line: typer.echo(line, err=True), seed=seed)
+        except (InputFileError, RunFailed, KeyError, OSError) as error:
+            typer.echo(f"error: {_one_line(error)}", err=True)
+            raise typer.Exit(code=1) from None
+        if not path.is_file():
+            typer.echo(f"error: the run wrote no capital results for {scenario} (see {output / 'run_summary.json'})", err=True)
+            raise typer.Exit(code=1)
+    summary = json.loads(path.read_text(encoding="utf-8"))[scenario_set]
+    typer.echo(json.dumps(summary, indent=2) if as_json else capital_text(summary))
+
+
 @app.command("backtest")
 def backtest_cli(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),

@@ -307,4 +307,26 @@ def set_capital(
                       projection=projection)
 
 
-__all__ = ["LOSS_LINES", "LOSS_LINE_NOTES", "ScenarioStress", "SetCapital", "distribution", "loss_lines", "noninterest_income_path", "scenario_stress", "set_capital"]
+def capital_text(summary: dict[str, Any]) -> str:
+    """A reader's view of :meth:`SetCapital.summary`: the path, the buffer, losses and loss rates."""
+    lines = [
+        f"{summary['scenario']} ({summary['set']} set, {summary['samples']} samples)",
+        f"CET1 ratio: start {summary['cet1_start']:.2f}%, minimum {summary['cet1_trough']:.2f}% (median of the paths' "
+        f"minima; 5% quantile {summary['cet1_trough_p05']:.2f}%), median path lowest in PQ{summary['trough_quarter']}",
+        f"stress capital buffer: {summary['scb']:.2f}% (median over paths, floor 2.5%); paths below the minimum: "
+        f"{100 * summary['below_minimum_share']:.1f}%",
+        "",
+        "quarter   median   5%      95%",
+    ]
+    for q, m, lo, hi in zip(summary["quarters"], summary["path"], summary["path_p05"], summary["path_p95"], strict=True):
+        lines.append(f"{q:<9} {m:6.2f}  {lo:6.2f}  {hi:6.2f}")
+    lines += ["", "losses PQ1-PQ9, USD bn (median per line):"]
+    lines += [f"  {k:<26} {v:9.2f}" for k, v in summary["losses"].items()]
+    lines += ["", "loan loss rates PQ1-PQ9, % of average loans (median):"]
+    lines += [f"  {k:<26} {'n/a' if v is None else f'{v:9.2f}'}" for k, v in summary["loss_rates"].items()]
+    lines += ["", f"PPNR PQ1-PQ9: USD {summary['ppnr']['total']:.1f} bn (NII by {summary['ppnr']['nii_method']}); "
+              f"pre-tax net income USD {summary['pre_tax_net_income']:.1f} bn"]
+    return "\n".join(lines)
+
+
+__all__ = ["LOSS_LINES", "LOSS_LINE_NOTES", "capital_text", "ScenarioStress", "SetCapital", "distribution", "loss_lines", "noninterest_income_path", "scenario_stress", "set_capital"]

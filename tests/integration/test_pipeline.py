@@ -48,7 +48,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: pytes
     lines: list[str] = []
     summary = run_pipeline(
         root / "out",
-        scenarios=["fed-2026-severely-adverse"],
+        scenarios=["fed-2026-severely-adverse", "fed-2026-baseline"],
         scenario_files=[user_file],
         progress=lines.append,
         translation=SMALL,
@@ -72,7 +72,7 @@ def test_run_summary_lists_scenarios_and_checks(pipeline):
     doc = json.loads((out / "run_summary.json").read_text())
     assert doc["run_id"] == pipeline["summary"].run_id
     assert "fed-2026-severely-adverse" in doc["scenarios"]
-    user_ids = [s for s in doc["scenarios"] if s != "fed-2026-severely-adverse"]
+    user_ids = [s for s in doc["scenarios"] if not s.startswith("fed-2026-")]
     assert user_ids, "the user's scenario file became a partition"
     assert doc["scenarios"]["fed-2026-severely-adverse"]["scenario"]["jump_off"] == "2025Q4"
     names = {c["name"] for c in doc["checks"]}
@@ -246,3 +246,31 @@ def test_capital_in_the_summary_and_the_output_folder(pipeline):
     assert (folder / "cet1_path.png").stat().st_size > 10_000
     lines = pd.read_parquet(out / "stress" / "fed-2026-severely-adverse" / "loss_lines_ai.parquet")
     assert lines["total"].to_numpy() == pytest.approx(lines.drop(columns="total").sum(axis=1).to_numpy())
+
+
+def test_severely_adverse_minimum_lies_below_the_baseline(pipeline):
+    doc = json.loads((pipeline["root"] / "out" / "run_summary.json").read_text())
+    adverse, baseline = doc["scenarios"]["fed-2026-severely-adverse"], doc["scenarios"]["fed-2026-baseline"]
+    assert adverse["cet1"]["trough"] < baseline["cet1"]["trough"]
+    assert adverse["traditional"]["cet1"]["trough"] < baseline["traditional"]["cet1"]["trough"]
+    assert adverse["losses"]["loan_losses"] > baseline["losses"]["loan_losses"]
+    assert adverse["loss_rates"]["total"] > baseline["loss_rates"]["total"]
+
+
+def test_capital_command_reads_the_run(pipeline):
+    from typer.testing import CliRunner
+
+    from risk_dagster.cli import app
+
+    out = pipeline["root"] / "out"
+    runner = CliRunner()
+    result = runner.invoke(app, ["capital", "--scenario", "fed-2026-severely-adverse", "--output", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert {"cet1_start", "cet1_trough", "trough_quarter", "scb", "path", "loss_rates", "losses"} <= set(doc)
+    summary = json.loads((out / "run_summary.json").read_text())["scenarios"]["fed-2026-severely-adverse"]
+    assert doc["cet1_trough"] == pytest.approx(summary["cet1"]["trough"])
+    text = runner.invoke(app, ["capital", "--scenario", "fed-2026-severely-adverse", "--output", str(out)])
+    assert text.exit_code == 0 and "stress capital buffer" in text.stdout and "PQ" in text.stdout
+    bad = runner.invoke(app, ["capital", "--scenario", "fed-2026-severely-adverse", "--output", str(out), "--set", "x"])
+    assert bad.exit_code == 2 and "--set must be ai or traditional" in bad.output

@@ -38,6 +38,7 @@ FAILING_TESTS: dict[str, str] = {
     "granular_shocks:rating_spreads_ordered_above_floor": "tests.unit.translate.test_shock_checks::test_rating_spreads_out_of_order_or_below_floor_fail",
     "traditional_shocks:rating_spreads_ordered_above_floor": "tests.unit.translate.test_shock_checks::test_rating_spreads_out_of_order_or_below_floor_fail",
     "portfolio:contract_portfolio_positions": "tests.unit.assets.test_every_check_can_fail::test_portfolio_check_fails_on_a_broken_book",
+    "balance_sheet:contract_balance_sheet": "tests.unit.assets.test_every_check_can_fail::test_balance_sheet_check_fails_on_a_broken_file",
     "sensitivities:sensitivities_consistent": "tests.unit.assets.test_sensitivities_asset::test_sensitivities_check_fails_on_a_tampered_file",
 }
 
@@ -184,3 +185,27 @@ def test_portfolio_check_fails_on_a_broken_book(tmp_path: Path):
     (passed,) = ok.get_asset_check_evaluations()
     assert passed.passed
 
+
+
+def test_balance_sheet_check_fails_on_a_broken_file(tmp_path: Path):
+    import yaml
+
+    from risk_dagster.assets.capital import balance_sheet
+    from risk_dagster.capital.balance_sheet import sample_balance_sheet_path
+    from risk_dagster.resources import CapitalSettings
+
+    raw = yaml.safe_load(sample_balance_sheet_path().read_text())
+    raw["deposit_beta"] = 1.7
+    path = tmp_path / "bank.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    result = dg.materialize(
+        [balance_sheet], resources={"capital_settings": CapitalSettings(balance_sheet_path=str(path))}, raise_on_error=False
+    )
+    assert not result.success
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.check_name == "contract_balance_sheet" and not evaluation.passed
+    assert "bank.yaml" in evaluation.description and "deposit_beta" in evaluation.description
+
+    ok = dg.materialize([balance_sheet], resources={"capital_settings": CapitalSettings()})
+    (passed,) = ok.get_asset_check_evaluations()
+    assert passed.passed and passed.metadata["rows"].value == 1
