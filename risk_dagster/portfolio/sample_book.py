@@ -393,7 +393,7 @@ mismatch and the off-market rates)."""
 def _hedge_pairs(book: _Book, rng: np.random.Generator, sl: slice, mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Directions and maturities of a matched dealer book: trade ``2k+1`` offsets trade ``2k`` (same
     notional, opposite direction, maturity x exp(N(0, 0.1))) except a :data:`DEALER_UNHEDGED_SHARE` of
-    pairs, left as two independent trades."""
+    pairs, left as two independent trades; notionals are rescaled so the segment keeps its total."""
     n = sl.stop - sl.start
     direction = np.where(rng.random(n) < 0.5, -1, 1)
     mat = mat.copy()
@@ -401,7 +401,9 @@ def _hedge_pairs(book: _Book, rng: np.random.Generator, sl: slice, mat: np.ndarr
     first = np.arange(0, n - 1, 2)
     paired = first[rng.random(len(first)) >= DEALER_UNHEDGED_SHARE]
     direction[paired + 1] = -direction[paired]
+    total = notional.sum()
     notional[paired + 1] = notional[paired]
+    notional[:] = np.maximum(np.round(notional * (total / notional.sum()), 0), 1.0)  # the segment keeps its size
     mat[paired + 1] = mat[paired] * np.exp(rng.normal(0.0, 0.1, len(paired)))
     return direction, mat
 

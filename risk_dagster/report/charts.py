@@ -96,11 +96,7 @@ def loss_histogram_png(
         ax.axvline(var_99, color=colour, linestyle="--", linewidth=1.2, label=f"{label} 99% quantile {var_99:,.1f}")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    if title:
-        ax.set_title(title, fontsize=10)
-    return _png(fig, dpi)
+    return _png(fig, ax, title, dpi)
 
 
 def capital_path_png(
@@ -125,14 +121,15 @@ def capital_path_png(
     ax.axhline(minimum, color="black", linestyle=":", linewidth=1.0, label=f"minimum {minimum:.1f}%")
     ax.set_xticks(x, ["jump-off", *[f"PQ{i}" for i in range(1, len(quarters) + 1)]], fontsize=7)
     ax.set_ylabel("CET1 ratio (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    return _png(fig, ax, title, dpi)
+
+
+def _png(fig: object, ax: object, title: str, dpi: int) -> bytes:
+    """Grid, legend and title on ``ax``; the figure as PNG bytes (closed)."""
+    ax.grid(alpha=0.3)  # type: ignore[attr-defined]
+    ax.legend(fontsize=7)  # type: ignore[attr-defined]
     if title:
-        ax.set_title(title, fontsize=10)
-    return _png(fig, dpi)
-
-
-def _png(fig: object, dpi: int) -> bytes:
+        ax.set_title(title, fontsize=10)  # type: ignore[attr-defined]
     fig.tight_layout()  # type: ignore[attr-defined]
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)  # type: ignore[attr-defined]

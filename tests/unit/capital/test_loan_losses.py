@@ -11,25 +11,14 @@ from risk_dagster.capital import loan_losses as LL
 from risk_dagster.capital.loss_rates import (
     SEGMENTS,
     LossRateSatellite,
-    load_charge_off_rates,
     macro_drivers,
     scenario_drivers,
 )
 from risk_dagster.portfolio.sample_book import load_sample_book
-from risk_dagster.scenarios.registry import load_fed_history, load_scenario
+from risk_dagster.scenarios.registry import load_scenario
 
 
 # ------------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def rates() -> pd.DataFrame:
-    return load_charge_off_rates()
-
-
-@pytest.fixture(scope="module")
-def history():
-    return load_fed_history("2026")
-
-
 @pytest.fixture(scope="module")
 def satellite(rates, history) -> LossRateSatellite:
     return LossRateSatellite().fit(rates, macro_drivers(history))

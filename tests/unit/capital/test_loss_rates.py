@@ -26,17 +26,7 @@ from risk_dagster.capital.loss_rates import (
 )
 from risk_dagster.errors import InputFileError
 from risk_dagster.paths import data_dir
-from risk_dagster.scenarios.registry import load_fed_history, load_scenario
-
-
-@pytest.fixture(scope="module")
-def rates() -> pd.DataFrame:
-    return load_charge_off_rates()
-
-
-@pytest.fixture(scope="module")
-def history():
-    return load_fed_history("2026")
+from risk_dagster.scenarios.registry import load_scenario
 
 
 @pytest.fixture(scope="module")

@@ -19,17 +19,12 @@ from risk_dagster.capital.nim_satellite import (
 )
 from risk_dagster.errors import InputFileError
 from risk_dagster.paths import data_dir
-from risk_dagster.scenarios.registry import load_fed_history, load_scenario
+from risk_dagster.scenarios.registry import load_scenario
 
 
 @pytest.fixture(scope="module")
 def nim() -> pd.DataFrame:
     return load_net_interest_margin()
-
-
-@pytest.fixture(scope="module")
-def history():
-    return load_fed_history("2026")
 
 
 @pytest.fixture(scope="module")
