@@ -1,0 +1,1 @@
+"""The conservativeness proof: the 25 statistics (registry), their functions, and the bootstrap test."""
