@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from risk_dagster.assets.capital import balance_sheet, build_capital_assets, loss_rate_satellites, nim_satellite
+from risk_dagster.assets.conservativeness import build_conservativeness_assets
 from risk_dagster.assets.market import HISTORY_SOURCE_ASSETS, factor_history
 from risk_dagster.assets.quality import quality_report, source_reliability
 from risk_dagster.assets.scenarios import build_scenario_assets, scenario_partitions
@@ -102,6 +103,7 @@ def build_definitions(
         *build_fan_chart_assets(partitions),
         *build_stress_assets(partitions),
         *build_capital_assets(partitions),
+        *build_conservativeness_assets(partitions),
     ]
     history_job = dg.define_asset_job(
         HISTORY_JOB,

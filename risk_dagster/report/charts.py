@@ -124,6 +124,25 @@ def capital_path_png(
     return _png(fig, ax, title, dpi)
 
 
+def conservativeness_bounds_png(table: object, *, title: str = "", dpi: int = 110) -> bytes:
+    """PNG of each statistic's bootstrap lower bound of d against its -tolerance, both over the tolerance.
+
+    ``table`` is :func:`~risk_dagster.conservativeness.bootstrap.results_frame`; a bar left of -1 fails.
+    """
+    frame = table  # a pandas frame indexed by statistic id
+    scaled = frame["lower_bound"] / frame["tolerance"]  # type: ignore[index]
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(scaled) + 1.2))
+    colours = ["#2e8b57" if ok else "#c0392b" for ok in frame["passed"]]  # type: ignore[index]
+    labels = [f"{n} {i}" for n, i in zip(frame["number"], frame.index, strict=True)]  # type: ignore[index, attr-defined]
+    y = np.arange(len(scaled))
+    ax.barh(y, np.clip(scaled.to_numpy(), -5.0, 5.0), color=colours)
+    ax.axvline(-1.0, color="black", linestyle=":", linewidth=1.0, label="-tolerance")
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("95% lower bound of d / tolerance (clipped to +-5; pass at or right of -1)")
+    return _png(fig, ax, title, dpi)
+
+
 def _png(fig: object, ax: object, title: str, dpi: int) -> bytes:
     """Grid, legend and title on ``ax``; the figure as PNG bytes (closed)."""
     ax.grid(alpha=0.3)  # type: ignore[attr-defined]

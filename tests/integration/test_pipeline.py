@@ -274,3 +274,22 @@ def test_capital_command_reads_the_run(pipeline):
     assert text.exit_code == 0 and "stress capital buffer" in text.stdout and "PQ" in text.stdout
     bad = runner.invoke(app, ["capital", "--scenario", "fed-2026-severely-adverse", "--output", str(out), "--set", "x"])
     assert bad.exit_code == 2 and "--set must be ai or traditional" in bad.output
+
+
+def test_conservativeness_table_recomputes_from_the_saved_outcomes(pipeline):
+    from risk_dagster.conservativeness.bootstrap import bootstrap_test, results_frame
+    from risk_dagster.conservativeness.statistics import SetOutcomes
+
+    folder = pipeline["root"] / "out" / "conservativeness" / "fed-2026-severely-adverse"
+    table = pd.read_csv(folder / "statistics.csv").set_index("id")
+    assert len(table) == 20 and list(table["number"]) == list(range(1, 21))
+    outcomes = {k: SetOutcomes(**pd.read_parquet(folder / f"outcomes_{k}.parquet").to_dict(orient="series"))
+                for k in ("ai", "traditional")}  # fmt: skip
+    outcomes = {k: SetOutcomes(**{f: v.to_numpy() for f, v in o.__dict__.items()}) for k, o in outcomes.items()}
+    summary = json.loads((pipeline["root"] / "out" / "capital" / "fed-2026-severely-adverse" / "capital_summary.json").read_text())
+    cet1 = summary["ai"]["cet1_start"] / 100 * 1750e9  # the sample bank's RWA
+    again = results_frame(bootstrap_test(outcomes["ai"], outcomes["traditional"], cet1, seed=20260101))
+    pd.testing.assert_series_equal(again["lower_bound"], table["lower_bound"], check_names=False, rtol=1e-9)
+    assert (again["passed"] == table["passed"]).all()
+    # the saved outcomes are the capital paths': the median minimum ratio is the summary's trough
+    assert 100 * float(pd.Series(outcomes["ai"].min_ratio).median()) == pytest.approx(summary["ai"]["cet1_trough"])
