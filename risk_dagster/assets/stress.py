@@ -218,16 +218,17 @@ def build_stress_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
             trading_quarters=capital_settings.trading_shock_quarters,
         )  # fmt: skip
         summaries = {label: stress.summary(label) for label in sets}
+        by_line = {label: stress.loss_lines(label) for label in sets}
         for label in sets:
-            write_parquet(folder / f"loss_lines_{label}.parquet", stress.loss_lines(label))
+            write_parquet(folder / f"loss_lines_{label}.parquet", by_line[label])
         np.savez_compressed(folder / "loan_losses.npz", losses=loans.losses, rates=loans.rates,
                             segments=np.array(loans.segments), quarters=np.array(loans.quarters))
         write_json(folder / "loss_summary.json", summaries)
-        totals = {("AI" if k == "ai" else k): stress.loss_lines(k)["total"].to_numpy() for k in sets}
+        totals = {("AI" if k == "ai" else k): by_line[k]["total"].to_numpy() for k in sets}
         png = loss_histogram_png(totals, title=f"{context.partition_key}: nine-quarter total loss")
         (folder / "loss_distribution.png").write_bytes(png)
         lines = pd.DataFrame({
-            f"{label} {stat}": getattr(stress.loss_lines(label), stat)() / 1e9
+            f"{label} {stat}": getattr(by_line[label], stat)() / 1e9
             for label in sets for stat in ("median", "mean")
         }).loc[list(LOSS_LINES)]  # fmt: skip
         lines["definition"] = [LOSS_LINE_NOTES[k] for k in lines.index]

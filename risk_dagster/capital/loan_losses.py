@@ -33,7 +33,7 @@ Losses are positive, USD.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -280,26 +280,13 @@ def project_loan_losses(
     )
 
 
-def annualized_percent_path(projection: LoanLossProjection, quantile: float = 0.5) -> pd.DataFrame:
-    """Quarter x segment: a quantile over samples of the quarterly rate, annualized percent."""
-    q = np.nanquantile(projection.rates, quantile, axis=0) * 400.0
-    return pd.DataFrame(q, index=list(projection.quarters), columns=list(projection.segments))
-
-
-def industry_path(satellite: LossRateSatellite, drivers_path: pd.DataFrame, segments: Sequence[str] = SEGMENTS) -> pd.DataFrame:
-    """The industry's expected rate path (annualized percent), no residual: for the reader's comparison."""
-    return satellite.predict(drivers_path, list(segments)) * 400.0
-
-
 __all__ = [
     "BOOK_TO_FED_SEGMENT",
     "FittedLossRates",
     "LoanLossProjection",
     "LoanSegments",
-    "annualized_percent_path",
     "book_scaling",
     "industry_loss_rates",
-    "industry_path",
     "loan_balance",
     "loan_segments",
     "project_loan_losses",

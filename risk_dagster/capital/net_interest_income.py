@@ -189,9 +189,14 @@ def project_net_interest_income(
     shockset: ShockSet,
     curve: ZeroCurve,
     horizon: int = HORIZON,
+    gap: RepricingGap | None = None,
 ) -> NetInterestIncome:
-    """``NII_q = NII_0 + sum_lines amount x share_q x mean index change over the quarter / 4``."""
-    gap = repricing_gap(positions, balance_sheet, curve, horizon)
+    """``NII_q = NII_0 + sum_lines amount x share_q x mean index change over the quarter / 4``.
+
+    ``gap``: the book's :func:`repricing_gap` when already built (it depends on the book, the balance
+    sheet and the jump-off curve, not on the scenario set).
+    """
+    gap = gap if gap is not None else repricing_gap(positions, balance_sheet, curve, horizon)
     ids = {f: i for i, f in enumerate(shockset.factor_ids)}
     if SHORT_RATE not in ids:
         raise KeyError(f"{shockset.scenario_id}: the ShockSet has no {SHORT_RATE}, needed for net interest income")

@@ -209,3 +209,15 @@ def test_balance_sheet_check_fails_on_a_broken_file(tmp_path: Path):
     ok = dg.materialize([balance_sheet], resources={"capital_settings": CapitalSettings()})
     (passed,) = ok.get_asset_check_evaluations()
     assert passed.passed and passed.metadata["rows"].value == 1
+
+    # The GX suite compiled from the contract refuses the frame itself, not only the loader's rules.
+    from risk_dagster.capital.balance_sheet import load_sample_balance_sheet
+
+    frame = load_sample_balance_sheet().to_frame()
+    frame["deposit_beta"] = 1.7
+    results = []
+    with pytest.raises(dg.Failure, match="deposit_beta"):
+        for result in validate_and_check({"balance_sheet": frame}):
+            results.append(result)
+    (bad,) = results
+    assert not bad.passed and any(f.get("column") == "deposit_beta" for f in bad.metadata["details"].value["failures"])
