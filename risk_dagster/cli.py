@@ -154,6 +154,33 @@ def capital_cli(
     typer.echo(json.dumps(summary, indent=2) if as_json else capital_text(summary))
 
 
+@app.command("conservativeness")
+def conservativeness_cli(
+    scenario: str = typer.Option(..., "--scenario", help="A scenario partition id (e.g. fed-2026-severely-adverse)."),
+    output: Path = typer.Option(Path("risk_output"), "--output", help="Output folder of the run."),
+    as_json: bool = typer.Option(False, "--json", help="Print the 25 statistics as a JSON list."),
+    rerun: bool = typer.Option(False, "--rerun", help="Run the pipeline for the scenario even when its results exist."),
+    seed: int = typer.Option(20260101, "--seed", help="Seed of the run, when one is needed."),
+) -> None:
+    """The 25 conservativeness statistics of a scenario (AI against traditional); runs the pipeline when needed."""
+    from risk_dagster.conservativeness.saved import STATISTICS_FILE, load_statistics, statistics_text
+    from risk_dagster.runner import RunFailed, run_pipeline
+
+    folder = output / "conservativeness" / scenario
+    if rerun or not (folder / STATISTICS_FILE).is_file():
+        typer.echo(f"no conservativeness results for {scenario} in {output}: running the pipeline for it", err=True)
+        try:
+            run_pipeline(output, [scenario], progress=lambda line: typer.echo(line, err=True), seed=seed)
+        except (InputFileError, RunFailed, KeyError, OSError) as error:
+            typer.echo(f"error: {_one_line(error)}", err=True)
+            raise typer.Exit(code=1) from None
+        if not (folder / STATISTICS_FILE).is_file():
+            typer.echo(f"error: the run wrote no conservativeness results for {scenario}", err=True)
+            raise typer.Exit(code=1)
+    doc = load_statistics(folder)
+    typer.echo(json.dumps(doc["statistics"], indent=2) if as_json else statistics_text(doc))
+
+
 @app.command("backtest")
 def backtest_cli(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from risk_dagster.assets.capital import balance_sheet, build_capital_assets, loss_rate_satellites, nim_satellite
-from risk_dagster.assets.conservativeness import build_conservativeness_assets
+from risk_dagster.assets.conservativeness import build_conservativeness_assets, calibration_backtest
 from risk_dagster.assets.market import HISTORY_SOURCE_ASSETS, factor_history
 from risk_dagster.assets.quality import quality_report, source_reliability
 from risk_dagster.assets.scenarios import build_scenario_assets, scenario_partitions
@@ -91,6 +91,7 @@ def build_definitions(
         plausibility_filter,
         synthetic_tail,
         translator_backtest,
+        calibration_backtest,
         portfolio,
         sensitivities,
         balance_sheet,
@@ -109,7 +110,8 @@ def build_definitions(
         HISTORY_JOB,
         selection=dg.AssetSelection.assets(*history_assets),
         description="Market and macro history, contracts, reliability weights, factor history, quality report, "
-        "translator training, registry lanes, plausibility filter, synthetic tail set and backtest; the book "
+        "translator training, registry lanes, plausibility filter, synthetic tail set, backtest and the translators' "
+        "calibration on history (statistics 21-25); the book "
         "and its sensitivities; the balance sheet and the loss-rate and NIM satellites.",
     )
     scenario_job = dg.define_asset_job(

@@ -45,6 +45,9 @@ class TranslationSettings(dg.ConfigurableResource):
     synthetic_samples_per_path: int = 250
     backtest_samples: int = 500
     backtest_seed_sets: int = 1
+    # the calibration statistics (21-25): rolling origins from this quarter, draws per quarter
+    calibration_first_origin: str = "2000Q1"
+    calibration_samples: int = 500
 
 
 class EngineSettings(dg.ConfigurableResource):

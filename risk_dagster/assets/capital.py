@@ -18,12 +18,12 @@ from risk_dagster.capital.loss_rates import (
     macro_drivers,
     outcomes_analysis,
 )
-from risk_dagster.capital.net_interest_income import project_net_interest_income, repricing_gap
 from risk_dagster.capital.nim_satellite import NimSatellite, load_net_interest_margin
 from risk_dagster.capital.nim_satellite import OUTCOME_WINDOWS as NIM_WINDOWS
 from risk_dagster.capital.nim_satellite import outcomes_analysis as nim_outcomes
-from risk_dagster.capital.scenario_capital import ScenarioStress, SetCapital, noninterest_income_path, set_capital
-from risk_dagster.engine.valuation import valuation_context
+from risk_dagster.capital.market_lines import Revaluer
+from risk_dagster.capital.scenario_capital import ScenarioStress, SetCapital
+from risk_dagster.capital.set_evaluation import SetEvaluator
 from risk_dagster.errors import InputFileError
 from risk_dagster.report.charts import capital_path_png, png_markdown
 from risk_dagster.resources import CapitalSettings, OutputDir
@@ -125,10 +125,27 @@ def nim_satellite(fed_history: MacroScenario) -> dg.Output[NimSatellite]:
     )
 
 
-def earning_assets_nim(nii_run_rate: float, gap_amounts: np.ndarray) -> float:
-    """The bank's own NIM at jump-off (percent): annualised NII over its interest-earning assets."""
-    assets = float(gap_amounts[gap_amounts > 0].sum())
-    return 400.0 * nii_run_rate / assets if assets > 0 else float("nan")
+def scenario_evaluator(
+    scenario_id: str,
+    portfolio: pd.DataFrame,
+    balance_sheet: BalanceSheet,
+    stress_results: ScenarioStress,
+    shocks: ShockSet,
+    nim_satellite: NimSatellite,
+    macro_scenarios: MacroScenario,
+    fed_history: MacroScenario,
+    capital_settings: CapitalSettings,
+    revaluer: Revaluer | None = None,
+) -> SetEvaluator:
+    """The scenario's :class:`SetEvaluator` under the run's capital settings (capital_projection and
+    the conservativeness test build it the same way)."""
+    return SetEvaluator.for_scenario(
+        scenario_id, portfolio, balance_sheet, stress_results.loans, shocks, nim_satellite=nim_satellite,
+        scenario=macro_scenarios, fed_history=fed_history, nii_method=capital_settings.nii_method, revaluer=revaluer,
+        trading_quarters=capital_settings.trading_shock_quarters,
+        tax_benefit_on_losses=capital_settings.tax_benefit_on_losses,
+        dividends_in_path=capital_settings.dividends_in_path,
+    )  # fmt: skip
 
 
 def build_capital_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -157,21 +174,16 @@ def build_capital_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsD
         traditional_shocks: ShockSet,
     ) -> dg.Output[dict[str, SetCapital]]:
         folder = capital_folder(output_dir, context.partition_key)
-        out: dict[str, SetCapital] = {}
         # the book's repricing lines and the NIM satellite's path depend on the scenario, not on the set
-        curve = valuation_context(granular_shocks, book_as_of=portfolio.attrs.get("as_of")).curve
-        gap = repricing_gap(portfolio, balance_sheet, curve)
-        own_nim = earning_assets_nim(balance_sheet.net_interest_income, gap.amount)
-        ratio = nim_satellite.nii_ratio(macro_scenarios, fed_history, own_nim).to_numpy()
-        for label, shocks in (("ai", granular_shocks), ("traditional", traditional_shocks)):
-            nii = project_net_interest_income(portfolio, balance_sheet, shocks, curve, gap=gap)
-            out[label] = set_capital(
-                label, context.partition_key, balance_sheet, stress_results.loans, stress_results.market[label], nii,
-                nii_ratio=ratio if capital_settings.nii_method == "nim_satellite" else None,
-                noninterest_income=noninterest_income_path(balance_sheet, shocks),
-                tax_benefit_on_losses=capital_settings.tax_benefit_on_losses,
-                dividends_in_path=capital_settings.dividends_in_path,
-            )  # fmt: skip
+        evaluator = scenario_evaluator(
+            context.partition_key, portfolio, balance_sheet, stress_results, granular_shocks, nim_satellite,
+            macro_scenarios, fed_history, capital_settings,
+        )  # fmt: skip
+        out: dict[str, SetCapital] = {
+            label: evaluator.capital(label, shocks, stress_results.market[label])
+            for label, shocks in (("ai", granular_shocks), ("traditional", traditional_shocks))
+        }
+        ratio = evaluator.nim_satellite_ratio
         summaries = {label: c.summary() for label, c in out.items()}
         write_json(folder / CAPITAL_SUMMARY_FILE, summaries)
         for label, c in out.items():
@@ -233,4 +245,5 @@ __all__ = [
     "capital_folder",
     "loss_rate_satellites",
     "nim_satellite",
+    "scenario_evaluator",
 ]

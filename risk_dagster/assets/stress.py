@@ -175,6 +175,15 @@ def sensitivities_consistent(
     )
 
 
+def engine_revaluer(engine_settings: EngineSettings) -> Any:
+    """The run's engine as a :data:`~risk_dagster.capital.market_lines.Revaluer`."""
+
+    def revaluer(positions: pd.DataFrame, shocks: ShockSet, quarters: Any, age_book: bool) -> Any:
+        return revalue_book(positions, shocks, engine_settings, list(quarters), age_book)
+
+    return revaluer
+
+
 def build_stress_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """The per-scenario stress asset for the given partitions."""
 
@@ -210,11 +219,8 @@ def build_stress_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
             max(s.n_samples for s in sets.values()), run_settings.seed, jump_off=drivers.index.min() - 1,
         )  # fmt: skip
 
-        def revaluer(positions: pd.DataFrame, shocks: ShockSet, quarters: Any, age_book: bool) -> Any:
-            return revalue_book(positions, shocks, engine_settings, list(quarters), age_book)
-
         stress, results = scenario_stress(
-            context.partition_key, portfolio, sets, loans, revaluer, balance_sheet,
+            context.partition_key, portfolio, sets, loans, engine_revaluer(engine_settings), balance_sheet,
             trading_quarters=capital_settings.trading_shock_quarters,
         )  # fmt: skip
         summaries = {label: stress.summary(label) for label in sets}

@@ -183,7 +183,8 @@ def load_lanes(lane_refs: dict[str, dict[str, str] | None]) -> dict[str, Any]:
 def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """The per-scenario translation assets for the given partitions."""
 
-    @dg.asset(
+    @dg.multi_asset(
+        name="granular_shocks",
         group_name="translate",
         partitions_def=partitions,
         ins={
@@ -193,15 +194,24 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
             "plausibility_filter": dg.AssetIn(),
             **{f"translator_{lane}": dg.AssetIn() for lane in LANES},
         },
+        outs={
+            "granular_shocks": dg.AssetOut(
+                kinds={"transformers", "numpy"},
+                description="AI scenario set: joint granular shocks drawn by every registry lane, filtered for "
+                "plausibility; the most severe lane's set is the one the engine and capital run on.",
+            ),
+            "lane_shocks": dg.AssetOut(
+                kinds={"numpy"},
+                description="Every registry lane's accepted AI set (lane -> ShockSet), drawn with the same seed: "
+                "the conservativeness test scores each lane on the 25 statistics.",
+            ),
+        },
         check_specs=[
             dg.AssetCheckSpec("fixed_factors_reproduce_scenario", asset="granular_shocks", blocking=True),
             dg.AssetCheckSpec("no_sample_breaks_a_hard_rule", asset="granular_shocks", blocking=True),
             dg.AssetCheckSpec(PAIR_CHECK, asset="granular_shocks", blocking=True, description=PAIR_CHECK_DESCRIPTION),
             dg.AssetCheckSpec(RATING_CHECK, asset="granular_shocks", blocking=True, description=RATING_CHECK_DESCRIPTION),
         ],
-        kinds={"transformers", "numpy"},
-        description="AI scenario set: joint granular shocks drawn by every registry lane, filtered for "
-        "plausibility; the most conservative lane's set is used downstream.",
     )
     def granular_shocks(
         context: dg.AssetExecutionContext,
@@ -245,8 +255,19 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
             title=f"{context.partition_key}: AI scenario set, open factors (5-95%, 25-75%, median)",
         )
         report = outcome.draws[outcome.chosen_lane].report
+        lane_sets = {lane: d.shockset for lane, d in outcome.draws.items() if d.shockset.n_samples}
+        yield dg.Output(
+            lane_sets,
+            output_name="lane_shocks",
+            metadata={
+                "lanes": dg.MetadataValue.md(_lanes_table(outcome, refs).to_markdown(index=False)),
+                "chosen_lane": outcome.chosen_lane,
+                "output_path": dg.MetadataValue.path(str(folder)),
+            },
+        )
         yield dg.Output(
             outcome.chosen,
+            output_name="granular_shocks",
             metadata={
                 "chosen_lane": outcome.chosen_lane,
                 "translator": f"{outcome.chosen.model_id} {outcome.chosen.model_version}",
@@ -378,19 +399,12 @@ def shock_checks(
       quarter (:func:`~risk_dagster.translate.rating_spreads.rating_spread_violations`). The
       plausibility filter's move limits do not cover them (derived factors have no history).
     """
-    from risk_dagster.translate.base import fixed_factor_paths
+    from risk_dagster.translate.consistency import fixed_factor_gaps
     from risk_dagster.translate.plausibility import hard_rule_counts
 
-    fixed = fixed_factor_paths(scenario, history, shockset.factor_ids)
-    worst, worst_factor = 0.0, ""
-    for factor_id, path in fixed.items():
-        if factor_id not in shockset.factor_ids:
-            continue
-        gap = float(np.nanmax(np.abs(shockset.factor(factor_id) - path[None, :]))) if shockset.n_samples else 0.0
-        if not np.isfinite(gap) or not np.isfinite(shockset.factor(factor_id)).all():
-            gap = float("inf")  # a missing value is no reproduction of the supervisor's path
-        if gap > worst:
-            worst, worst_factor = gap, factor_id
+    fixed = fixed_factor_gaps(shockset, scenario, history)
+    worst_factor = max(fixed, key=fixed.__getitem__, default="")
+    worst = fixed[worst_factor] if fixed else 0.0
     yield dg.AssetCheckResult(
         check_name="fixed_factors_reproduce_scenario",
         passed=bool(worst <= FIXED_FACTOR_TOLERANCE),

@@ -274,6 +274,13 @@ class BacktestResult:
     block_length: int = 2
     boot_seed: int = 12345
     notes: list[str] = field(default_factory=list)
+    draws: dict[str, dict[str, FloatArray]] = field(default_factory=dict)
+    """With ``keep_draws``: model -> window -> ``[n_samples, quarters, open factors]`` one-quarter
+    predictive changes in shock units (not standardized), first seed set; cells a model could
+    not fit are NaN."""
+    realized: dict[str, FloatArray] = field(default_factory=dict)
+    """With ``keep_draws``: window -> ``[quarters, open factors]`` realized changes, shock units;
+    NaN where unobserved or where any model's draws are not finite (the cells scored)."""
 
     @property
     def models(self) -> list[str]:
@@ -479,6 +486,7 @@ def run_backtest(
     n_boot: int = 5000,
     progress: Callable[[str], None] | None = None,
     hidden: Mapping[str, Sequence[str]] | None = None,
+    keep_draws: bool = False,
 ) -> BacktestResult:
     """Leave-crisis-out backtest of one or more translators.
 
@@ -518,6 +526,10 @@ def run_backtest(
         computed from them (:func:`~risk_dagster.translate.conditioning.restricted_copy`, the
         refit production makes for such a scenario), those features set missing in the
         window's inputs. The factors scored are the same open factors either way.
+    keep_draws
+        Keep the first seed set's raw draws and the realized changes of the scored cells
+        (:attr:`BacktestResult.draws`, :attr:`BacktestResult.realized`): the calibration
+        statistics of the conservativeness test are computed from them.
 
     Returns
     -------
@@ -536,6 +548,8 @@ def run_backtest(
     std = full.Y[open_ids].std(ddof=1).to_numpy(dtype=np.float64)
     features = full.features
     timings: dict[str, float] = {m: 0.0 for m in models}
+    kept: dict[str, dict[str, FloatArray]] = {m: {} for m in models} if keep_draws else {}
+    kept_realized: dict[str, FloatArray] = {}
     q_rows: list[dict[str, Any]] = []
     c_frames: list[pd.DataFrame] = []
     started = time.perf_counter()
@@ -582,6 +596,10 @@ def run_backtest(
             valid = np.isfinite(z_obs)
             for d in draws.values():
                 valid &= np.isfinite(d).all(axis=0)
+            if keep_draws and k == 0:
+                kept_realized[wid] = np.where(valid, realized, np.nan)
+                for name, d in draws.items():
+                    kept[name][wid] = d * std[None, None, :]
             for name, d in draws.items():
                 for t, q in enumerate(wq):
                     m = valid[t]
@@ -641,6 +659,8 @@ def run_backtest(
         benchmark=benchmark,
         challenger=challenger,
         n_boot=n_boot,
+        draws=kept,
+        realized=kept_realized,
     )
 
 

@@ -28,7 +28,7 @@ from risk_dagster.translate.features import (
     jump_off_quarter,
     projection_quarters,
 )
-from risk_dagster.translate.shockset import FloatArray, shocks_from_levels
+from risk_dagster.translate.shockset import FloatArray, ShockSet, shocks_from_levels
 
 if TYPE_CHECKING:  # the coherence model imports this module's curve helpers
     from risk_dagster.translate.coherence import CoherenceModel
@@ -137,6 +137,30 @@ def fixed_factor_paths(
             np.array([base_value]), values[:, None], [factor.shock_type]
         )[:, 0]
         out[fid] = np.asarray(shock, dtype=np.float64)
+    return out
+
+
+def fixed_factor_gaps(
+    shockset: ShockSet,
+    scenario: MacroScenario,
+    history: MacroScenario,
+    catalog: RiskFactorCatalog | None = None,
+) -> dict[str, float]:
+    """Fixed factor -> largest ``|shock - the scenario's shock|`` over every sample and quarter.
+
+    The factors are those of :func:`fixed_factor_paths` among the set's factors; a non-finite
+    value in the set gives ``inf`` (a missing value is no reproduction of the supervisor's path).
+    Shock units; a set with no sample gives 0 for every factor.
+    """
+    out: dict[str, float] = {}
+    for factor_id, path in fixed_factor_paths(scenario, history, shockset.factor_ids, catalog).items():
+        values = shockset.factor(factor_id)
+        if not values.size:
+            out[factor_id] = 0.0
+        elif not np.isfinite(values).all():
+            out[factor_id] = float("inf")
+        else:
+            out[factor_id] = float(np.max(np.abs(values - path[None, : values.shape[1]])))
     return out
 
 

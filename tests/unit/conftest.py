@@ -1,4 +1,4 @@
-"""Session-wide fixtures of the translator tests: the shipped data is read, and the satellite
+"""Session-wide fixtures of the unit tests (translation, conservativeness): the shipped data is read, and the satellite
 fitted, once per session."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from risk_dagster.translate.base import TrainingSet, build_training_set
 from risk_dagster.translate.plausibility import PlausibilityFilter
 from risk_dagster.translate.satellite import SatelliteTranslator
 from risk_dagster.translate.shockset import ShockSet
-from ._support import N
+from translate._support import N  # tests/unit is on sys.path (rootdir conftest, no __init__)
 
 if TYPE_CHECKING:  # imported lazily below: torch/transformers only for the tests that need them
     from risk_dagster.translate.transformer import TransformerTranslator
