@@ -205,29 +205,10 @@ def build_conservativeness_assets(partitions: dg.PartitionsDefinition) -> list[d
         report = assessment.report()
 
         # the checks: every statistic recomputed from the files just written, and the fixed factors
-        recomputed = {t.id: t for t in retest(folder)}
-        raw = report.raw_table
-        for spec in STATISTICS:
-            t = recomputed[spec.id]
-            agrees = bool(np.isclose(t.lower_bound, report.table.loc[spec.id, "lower_bound"], rtol=1e-9, atol=0.0))
-            yield dg.AssetCheckResult(
-                check_name=statistic_check_name(spec),
-                passed=bool(t.passed and agrees),
-                description=None if t.passed and agrees else (
-                    f"bound {t.lower_bound:.6g} < -tolerance {-t.tolerance:.6g}" if agrees
-                    else f"recomputed bound {t.lower_bound:.6g} differs from the table's {report.table.loc[spec.id, 'lower_bound']:.6g}"
-                ),
-                metadata={
-                    "ai": t.ai, "traditional": t.traditional, "difference": t.difference, "lower_bound": t.lower_bound,
-                    "tolerance": t.tolerance, "unit": spec.unit, "direction": spec.arrow,
-                    "overlay_multiplier": assessment.multiplier,
-                    "raw_ai": float(raw.loc[spec.id, "ai"]), "raw_lower_bound": float(raw.loc[spec.id, "lower_bound"]),
-                    "raw_passed": bool(raw.loc[spec.id, "passed"]),
-                },
-            )  # fmt: skip
-        yield _fixed_factor_check(assessment.submitted.shocks, traditional_shocks, to_canonical(macro_scenarios, fed_history), fed_history)
+        yield from statistic_checks(folder, report.table, report.raw_table, assessment.multiplier)
+        yield fixed_factor_check(assessment.submitted.shocks, traditional_shocks, to_canonical(macro_scenarios, fed_history), fed_history)
 
-        table = report.table
+        table, raw = report.table, report.raw_table
         png = conservativeness_bounds_png(table, title=f"{key}: 95% lower bounds of d against -tolerance")
         (folder / "bounds.png").write_bytes(png)
         summary = report.summary
@@ -252,17 +233,48 @@ def build_conservativeness_assets(partitions: dg.PartitionsDefinition) -> list[d
     return [conservativeness]
 
 
+def statistic_checks(
+    folder: Path, table: pd.DataFrame, raw: pd.DataFrame, multiplier: float
+) -> Iterator[dg.AssetCheckResult]:
+    """One result per statistic: recomputed from the saved outcomes and calibration in ``folder``
+    (:func:`~risk_dagster.conservativeness.saved.retest`); it passes when the recomputed bound clears
+    ``-tolerance`` and equals the table's (a file changed after the test was run fails)."""
+    recomputed = {t.id: t for t in retest(folder)}
+    for spec in STATISTICS:
+        t = recomputed[spec.id]
+        shown = float(table.loc[spec.id, "lower_bound"])
+        agrees = bool(np.isclose(t.lower_bound, shown, rtol=1e-9, atol=0.0))
+        yield dg.AssetCheckResult(
+            check_name=statistic_check_name(spec),
+            asset_key=dg.AssetKey("conservativeness"),
+            passed=bool(t.passed and agrees),
+            description=None if t.passed and agrees else (
+                f"bound {t.lower_bound:.6g} < -tolerance {-t.tolerance:.6g}" if agrees
+                else f"recomputed bound {t.lower_bound:.6g} differs from the table's {shown:.6g}"
+            ),
+            metadata={
+                "ai": t.ai, "traditional": t.traditional, "difference": t.difference, "lower_bound": t.lower_bound,
+                "tolerance": t.tolerance, "unit": spec.unit, "direction": spec.arrow,
+                "overlay_multiplier": float(multiplier),
+                "raw_ai": float(raw.loc[spec.id, "ai"]), "raw_lower_bound": float(raw.loc[spec.id, "lower_bound"]),
+                "raw_passed": bool(raw.loc[spec.id, "passed"]),
+            },
+        )  # fmt: skip
+
+
 def _same_set(a: ShockSet, b: ShockSet) -> bool:
     return a.model_version == b.model_version and a.shocks.shape == b.shocks.shape and np.array_equal(a.shocks, b.shocks, equal_nan=True)
 
 
-def _fixed_factor_check(ai: ShockSet, traditional: ShockSet, scenario: MacroScenario, history: MacroScenario) -> dg.AssetCheckResult:
+def fixed_factor_check(ai: ShockSet, traditional: ShockSet, scenario: MacroScenario, history: MacroScenario) -> dg.AssetCheckResult:
+    """Every sample of both sets reproduces every factor the scenario fixes, exactly."""
     gaps = {label: fixed_factor_gaps(s, scenario, history) for label, s in (("ai", ai), ("traditional", traditional))}
     worst = {label: max(g.values(), default=0.0) for label, g in gaps.items()}
     broken = {label: {f: v for f, v in g.items() if not v <= FIXED_TOLERANCE} for label, g in gaps.items()}
     passed = all(not b for b in broken.values()) and all(gaps.values())
     return dg.AssetCheckResult(
         check_name=FIXED_CHECK,
+        asset_key=dg.AssetKey("conservativeness"),
         passed=bool(passed),
         description=None if passed else (
             "no fixed factor in a set" if not all(gaps.values())
@@ -296,4 +308,11 @@ def _markdown(table: pd.DataFrame, raw: pd.DataFrame | None) -> str:
     )
 
 
-__all__ = ["FIXED_CHECK", "build_conservativeness_assets", "calibration_backtest", "statistic_check_name"]
+__all__ = [
+    "FIXED_CHECK",
+    "build_conservativeness_assets",
+    "calibration_backtest",
+    "fixed_factor_check",
+    "statistic_check_name",
+    "statistic_checks",
+]

@@ -27,7 +27,14 @@ from risk_dagster.conservativeness.calibration import (
     QuarterCalibration,
     quarter_calibration,
 )
-from risk_dagster.conservativeness.overlay import OVERLAY_CAP, ScaledSet, rescreen, scale_open_factors, smallest_multiplier
+from risk_dagster.conservativeness.overlay import (
+    OVERLAY_CAP,
+    ScaledSet,
+    multiplier_grid,
+    rescreen,
+    scale_open_factors,
+    smallest_passing,
+)
 from risk_dagster.conservativeness.registry import STATISTICS
 from risk_dagster.conservativeness.statistics import SetOutcomes, set_outcomes
 from risk_dagster.engine.sensitivities import delta_vector
@@ -252,16 +259,17 @@ def assess_scenario(
     def calibration_passes(m: float) -> bool:
         ai = quarter_calibration(draws.draws[AI_MODEL] * m, draws.realized, delta)
         tests = calibration_test(ai, basis.calibration, basis.jump_off_cet1_capital, n_resamples=n_resamples, seed=seed)
-        ok = all(t.passed for t in tests)
-        trials.append({"stage": "calibration (21-25)", "multiplier": m, "passed": sum(t.passed for t in tests),
-                       "of": len(tests), "all_passed": ok, "failed": [t.id for t in tests if not t.passed]})  # fmt: skip
-        return ok
+        return all(t.passed for t in tests)
 
-    m_calibration, _ = smallest_multiplier(calibration_passes, cap=cap)
-    if m_calibration is None:
+    grid = multiplier_grid(cap)
+    candidates = [m for m in grid if calibration_passes(m)]
+    trials.append({"stage": "calibration (21-25)", "grid": f"{grid[0]:.2f} to {grid[-1]:.2f} by 0.01",
+                   "passing": _ranges(candidates)})  # fmt: skip
+    if not candidates:
         reason = f"statistics 21-25 do not all pass at any multiplier up to the cap {cap:.2f}"
         say(f"conservativeness {scenario_id}: {reason}")
         return ScenarioAssessment(scenario_id, lanes, chosen_lane, best, raw, "not_found", trials, None, cap, reason)
+    m_calibration = candidates[0]
 
     evaluated: dict[float, tuple[SetAssessment | None, ScaledSet]] = {}
 
@@ -287,20 +295,32 @@ def assess_scenario(
         say(f"conservativeness {scenario_id}: overlay m={m:.2f} -> {trials[-1]['passed']} passed")
         return ok
 
-    m, searched = smallest_multiplier(passes, start=m_calibration, cap=cap)
+    m, searched = smallest_passing(candidates, passes)
     if m is None:
         last, outcome = searched[-1]
         reason = (
             f"the set scaled by {last:.2f} is inadmissible ({_inadmissible(evaluated[last][1])}) before all 25 pass"
-            if outcome is None else f"no multiplier from {m_calibration:.2f} up to the cap {cap:.2f} passes all 25"
+            if outcome is None else f"no multiplier where 21-25 pass ({m_calibration:.2f} to {candidates[-1]:.2f}) passes all 25"
         )  # fmt: skip
         say(f"conservativeness {scenario_id}: no overlay: {reason}")
         return ScenarioAssessment(scenario_id, lanes, chosen_lane, best, raw, "not_found", trials, None, cap, reason)
     final, screened = evaluated[m]
     if final is None:  # passes(m) held, so m was evaluated; raised, not asserted (python -O)
         raise RuntimeError(f"{scenario_id}: overlay m={m} passed without an assessment")
-    reason = f"statistics 21-25 pass from {m_calibration:.2f}; all 25 from {m:.2f} ({screened.rejected} samples rejected)"
+    reason = (f"statistics 21-25 pass from {m_calibration:.2f} ({len(candidates)} of the grid's multipliers); all 25 "
+              f"from {m:.2f} ({screened.rejected} samples rejected)")  # fmt: skip
     return ScenarioAssessment(scenario_id, lanes, chosen_lane, best, final, "applied", trials, screened, cap, reason)
+
+
+def _ranges(values: list[float], step: float = 0.01) -> list[str]:
+    """``[1.02, 1.03, 1.04, 1.2]`` -> ``["1.02-1.04", "1.20"]``."""
+    out: list[list[float]] = []
+    for v in values:
+        if out and abs(v - out[-1][-1] - step) < step / 2:
+            out[-1].append(v)
+        else:
+            out.append([v])
+    return [f"{r[0]:.2f}" if len(r) == 1 else f"{r[0]:.2f}-{r[-1]:.2f}" for r in out]
 
 
 def _inadmissible(screened: ScaledSet) -> str:

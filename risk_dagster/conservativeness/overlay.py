@@ -18,22 +18,25 @@ open-fixed pair envelope (the medians of open-fixed ratios and bases within hist
 hold for the set, else ``m`` is not admissible. The discriminator is not re-applied: a scaled
 sample is deliberately further from history than the model's.
 
-**Search.** :func:`smallest_multiplier` finds the smallest ``m`` on the grid ``1.00, 1.01, ...,
-cap`` for which a predicate holds: it goes up in doubling strides until a pass, then bisects,
-assuming that what passes at ``m`` passes at any larger ``m`` (scaling the open changes up moves
-every statistic the way that hurts the bank); the ``m`` returned was itself evaluated and passed.
-A multiplier whose scaled set is inadmissible (every sample rejected, or the pair envelope broken)
-ends the search: larger ones break more. ``cap`` (:data:`OVERLAY_CAP`, 3.0) bounds it: beyond
-three times the model's own moves the set is no longer the model's scenario but the overlay's,
-and a run that needs more is a draft. The search runs in two stages
-(:func:`~risk_dagster.conservativeness.assessment.assess_scenario`): first on statistics 21-25
-alone, which need no engine run (the calibration draws scale directly), then on all 25 from the
-multiplier the first stage found, each step re-running the engine and capital.
+**Search.** Two groups of statistics answer to ``m`` differently. Statistics 21-25 need no engine
+run (the calibration draws scale directly) but are not monotone in ``m``: scaling a model's
+one-quarter draws scales their mean with their spread, so past some ``m`` the intervals move off
+the realized changes and coverage falls again. Every multiplier of the grid ``1.00, 1.01, ..., cap``
+is therefore tried on 21-25 (cheap), which gives the candidates where they pass. Statistics 1-20
+need the engine and capital re-run; they are taken as monotone in ``m`` (scaling the open changes up
+moves losses and capital the way that hurts the bank), so :func:`smallest_passing` searches the
+candidates in doubling strides, then bisects. A candidate whose scaled set is inadmissible (every
+sample rejected, or the pair envelope broken) bounds the search from above: larger ones break more.
+The ``m`` returned was itself evaluated and passed all 25. Statistics on a class where the book
+*gains* (e.g. statistic 16 when the open rates' moves earn the book money in every quarter) move
+against the overlay; a set failing such a statistic may have no ``m``, and is then a draft.
+``cap`` (:data:`OVERLAY_CAP`, 3.0) bounds the search: beyond three times the model's own moves the
+set is no longer the model's scenario but the overlay's, and a run that needs more is a draft.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -138,61 +141,71 @@ def rescreen(scaled: ShockSet, rules: Any, history_levels: pd.DataFrame, multipl
     )  # fmt: skip
 
 
-def smallest_multiplier(
-    evaluate: Callable[[float], bool | None],
-    *,
-    start: float = 1.0,
-    cap: float = OVERLAY_CAP,
-    step: float = OVERLAY_STEP,
+def multiplier_grid(cap: float = OVERLAY_CAP, step: float = OVERLAY_STEP) -> list[float]:
+    """``1.00, 1.01, ..., cap``."""
+    return [round(k * step, 10) for k in range(round(1.0 / step), round(cap / step) + 1)]
+
+
+def smallest_passing(
+    candidates: Sequence[float], evaluate: Callable[[float], bool | None]
 ) -> tuple[float | None, list[tuple[float, bool | None]]]:
-    """The smallest ``m`` on the grid ``start, start + step, ..., cap`` where ``evaluate(m)`` is true.
+    """The first of the ascending ``candidates`` where ``evaluate`` is true, in few evaluations.
 
     ``evaluate`` returns ``True`` (passes), ``False`` (fails) or ``None`` (inadmissible: the scaled
-    set breaks the rules, so larger multipliers are not tried). The search goes up from ``start`` in
-    strides that double (1, 2, 4, ... grid steps) until a pass, then bisects between the last
-    failure and that pass; it assumes that what passes at ``m`` passes at any larger admissible
-    ``m`` (see the module notes). The ``m`` returned was itself evaluated and passed.
+    set breaks the rules, and so would any larger multiplier). From the first candidate the search
+    goes up in strides that double (1, 2, 4, ... candidates); a stride that lands on an inadmissible
+    one is bisected back below it; once one passes it bisects between the last failure and that
+    pass. It assumes that what passes at ``m`` passes at any larger admissible candidate (see the
+    module notes). The ``m`` returned was itself evaluated and passed.
 
     Returns
     -------
     tuple
-        ``m`` (``None`` when no grid point up to ``cap`` passes, or the search met an inadmissible
-        one first) and every ``(m, outcome)`` evaluated, in order.
+        ``m`` (``None`` when no admissible candidate passes) and every ``(m, outcome)`` evaluated,
+        in order.
     """
     trials: list[tuple[float, bool | None]] = []
 
-    def test(k: int) -> bool | None:
-        m = round(k * step, 10)
-        outcome = evaluate(m)
-        trials.append((m, outcome))
+    def test(i: int) -> bool | None:
+        outcome = evaluate(candidates[i])
+        trials.append((candidates[i], outcome))
         return outcome
 
-    fail, top = round(start / step), round(cap / step)
-    first = test(fail)
-    if first:
-        return round(fail * step, 10), trials
-    if first is None or fail >= top:
+    if not candidates:
         return None, trials
-    stride = 1
-    while True:
-        k = min(fail + stride, top)
-        outcome = test(k)
+    first = test(0)
+    if first:
+        return candidates[0], trials
+    if first is None:
+        return None, trials
+    fail, ceiling = 0, len(candidates)  # ceiling: the first index known inadmissible (or past the end)
+    stride, passed = 1, None
+    while passed is None:
+        if ceiling - fail <= 1:
+            return None, trials
+        i = fail + stride if fail + stride < ceiling else (fail + ceiling) // 2
+        outcome = test(i)
         if outcome is None:
-            return None, trials
-        if outcome:
-            passed = k
-            break
-        fail = k
-        if k == top:
-            return None, trials
-        stride *= 2
+            ceiling = i  # too far: bisect below it
+        elif outcome:
+            passed = i
+        else:
+            fail, stride = i, 2 * stride
     while passed - fail > 1:  # invariant: fail fails, passed passes
         mid = (fail + passed) // 2
         if test(mid):
             passed = mid
         else:
             fail = mid
-    return round(passed * step, 10), trials
+    return candidates[passed], trials
 
 
-__all__ = ["OVERLAY_CAP", "OVERLAY_STEP", "ScaledSet", "rescreen", "scale_open_factors", "smallest_multiplier"]
+__all__ = [
+    "OVERLAY_CAP",
+    "OVERLAY_STEP",
+    "ScaledSet",
+    "multiplier_grid",
+    "rescreen",
+    "scale_open_factors",
+    "smallest_passing",
+]

@@ -51,6 +51,21 @@ def _frame(obj: Any) -> pd.DataFrame:
     return pd.DataFrame({f.name: getattr(obj, f.name) for f in fields(obj)})
 
 
+def write_outcomes(
+    folder: Path,
+    ai: SetOutcomes,
+    traditional: SetOutcomes,
+    ai_calibration: QuarterCalibration,
+    traditional_calibration: QuarterCalibration,
+    quarters: Sequence[str],
+) -> None:
+    """The four files :func:`retest` reads (besides ``statistics.json``)."""
+    write_parquet(folder / "outcomes_ai.parquet", _frame(ai))
+    write_parquet(folder / "outcomes_traditional.parquet", _frame(traditional))
+    write_parquet(folder / "calibration_ai.parquet", ai_calibration.to_frame(quarters))
+    write_parquet(folder / "calibration_traditional.parquet", traditional_calibration.to_frame(quarters))
+
+
 def write_assessment(
     folder: Path,
     assessment: ScenarioAssessment,
@@ -62,10 +77,7 @@ def write_assessment(
 ) -> Path:
     """Write the files of the module docstring; returns ``statistics.json``'s path."""
     sub = assessment.submitted
-    write_parquet(folder / "outcomes_ai.parquet", _frame(sub.outcomes))
-    write_parquet(folder / "outcomes_traditional.parquet", _frame(basis.outcomes))
-    write_parquet(folder / "calibration_ai.parquet", sub.calibration.to_frame(quarters))
-    write_parquet(folder / "calibration_traditional.parquet", basis.calibration.to_frame(quarters))
+    write_outcomes(folder, sub.outcomes, basis.outcomes, sub.calibration, basis.calibration, quarters)
     for lane, a in assessment.lanes.items():
         write_parquet(folder / "lanes" / lane / "outcomes_ai.parquet", _frame(a.outcomes))
         write_parquet(folder / "lanes" / lane / "calibration_ai.parquet", a.calibration.to_frame(quarters))
@@ -75,6 +87,9 @@ def write_assessment(
         **assessment.summary(),
         "statistics": statistics_records(sub.tests),
         "raw_statistics": statistics_records(assessment.raw.tests),
+        # the overlaid set's capital (CET1 path, minimum, SCB, losses) beside the raw lane's, which
+        # capital_projection holds
+        "overlay_capital": sub.capital.summary() if assessment.overlay_status == "applied" else None,
         "seed": int(seed),
         "n_resamples": int(n_resamples),
         "jump_off_cet1_capital": basis.jump_off_cet1_capital,
@@ -138,4 +153,12 @@ def statistics_text(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["STATISTICS_FILE", "load_statistics", "retest", "statistics_records", "statistics_text", "write_assessment"]
+__all__ = [
+    "STATISTICS_FILE",
+    "load_statistics",
+    "retest",
+    "statistics_records",
+    "statistics_text",
+    "write_assessment",
+    "write_outcomes",
+]

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -30,6 +31,8 @@ SMALL = TranslationSettings(
     synthetic_samples_per_path=60,
     backtest_samples=60,
     backtest_seed_sets=1,
+    calibration_first_origin="2020Q1",  # three origins (2020, 2022, 2024) instead of ten
+    calibration_samples=100,
 )
 
 FED = Path(__file__).resolve().parents[2] / "risk_dagster" / "data" / "fed_scenarios"
@@ -78,8 +81,14 @@ def test_run_summary_lists_scenarios_and_checks(pipeline):
     names = {c["name"] for c in doc["checks"]}
     assert "macro_scenarios:contract_fed_scenario_domestic" in names
     assert "factor_history:contract_factor_history" in names
-    assert all(c["passed"] for c in doc["checks"]), [c for c in doc["checks"] if not c["passed"]]
+    # every check passes but the statistics' own (a small run's calibration has 14 stress quarters and
+    # 100 draws: some statistics may miss their bound, which makes the scenario a draft, not a failure)
+    failed = [c for c in doc["checks"] if not c["passed"] and not c["check"].startswith("stat_")]
+    assert not failed, failed
     assert any("history" in line for line in pipeline["progress"])
+    for entry in doc["scenarios"].values():
+        assert entry["verdict"] in ("submission", "draft")
+        assert (entry["verdict"] == "submission") == (entry["conservativeness"]["passed"] == 25)
 
 
 def test_every_asset_materialized_in_the_instance(pipeline):
@@ -277,19 +286,114 @@ def test_capital_command_reads_the_run(pipeline):
 
 
 def test_conservativeness_table_recomputes_from_the_saved_outcomes(pipeline):
-    from risk_dagster.conservativeness.bootstrap import bootstrap_test, results_frame
-    from risk_dagster.conservativeness.statistics import SetOutcomes
+    from risk_dagster.conservativeness.saved import retest
 
     folder = pipeline["root"] / "out" / "conservativeness" / "fed-2026-severely-adverse"
     table = pd.read_csv(folder / "statistics.csv").set_index("id")
-    assert len(table) == 20 and list(table["number"]) == list(range(1, 21))
-    outcomes = {k: SetOutcomes(**pd.read_parquet(folder / f"outcomes_{k}.parquet").to_dict(orient="series"))
-                for k in ("ai", "traditional")}  # fmt: skip
-    outcomes = {k: SetOutcomes(**{f: v.to_numpy() for f, v in o.__dict__.items()}) for k, o in outcomes.items()}
-    summary = json.loads((pipeline["root"] / "out" / "capital" / "fed-2026-severely-adverse" / "capital_summary.json").read_text())
-    cet1 = summary["ai"]["cet1_start"] / 100 * 1750e9  # the sample bank's RWA
-    again = results_frame(bootstrap_test(outcomes["ai"], outcomes["traditional"], cet1, seed=20260101))
-    pd.testing.assert_series_equal(again["lower_bound"], table["lower_bound"], check_names=False, rtol=1e-9)
-    assert (again["passed"] == table["passed"]).all()
+    assert len(table) == 25 and list(table["number"]) == list(range(1, 26))
+    again = {t.id: t for t in retest(folder)}
+    for sid, row in table.iterrows():
+        assert again[sid].lower_bound == pytest.approx(row["bound"], rel=1e-9, abs=1e-12)
+        assert again[sid].passed == row["passed"]
+    # by hand, from the files: a loss statistic, a capital one, a calibration one
+    ai = pd.read_parquet(folder / "outcomes_ai.parquet")
+    trad = pd.read_parquet(folder / "outcomes_traditional.parquet")
+    assert table.loc["loss_mean", "ai"] == pytest.approx(ai["total_loss"].mean())
+    assert table.loc["loss_var_99", "traditional"] == pytest.approx(np.quantile(trad["total_loss"], 0.99))
+    assert table.loc["cet1_min_p05", "ai"] == pytest.approx(np.quantile(ai["min_ratio"], 0.05))
+    cal = pd.read_parquet(folder / "calibration_ai.parquet")
+    assert table.loc["crisis_coverage_90", "ai"] == pytest.approx(cal["in_90"].sum() / cal["cells"].sum())
+    assert table.loc["crisis_book_loss_pit", "ai"] == pytest.approx(cal["pit"].mean())
+    assert set(cal.index) <= {"2020Q1", "2020Q2", "2020Q3", "2020Q4", "2021Q1", "2021Q4", "2022Q1", "2022Q2",
+                              "2022Q3", "2022Q4", "2024Q3", "2025Q2"}  # the stress quarters of the three origins
     # the saved outcomes are the capital paths': the median minimum ratio is the summary's trough
-    assert 100 * float(pd.Series(outcomes["ai"].min_ratio).median()) == pytest.approx(summary["ai"]["cet1_trough"])
+    summary = json.loads((pipeline["root"] / "out" / "capital" / "fed-2026-severely-adverse" / "capital_summary.json").read_text())
+    doc = json.loads((folder / "statistics.json").read_text())
+    if doc["overlay_multiplier"] == 1.0:
+        assert 100 * float(ai["min_ratio"].median()) == pytest.approx(summary["ai"]["cet1_trough"])
+
+
+def test_conservativeness_in_the_summary_the_checks_and_the_command_line(pipeline):
+    from typer.testing import CliRunner
+
+    from risk_dagster.cli import app
+
+    out = pipeline["root"] / "out"
+    doc = json.loads((out / "run_summary.json").read_text())
+    entry = doc["scenarios"]["fed-2026-severely-adverse"]["conservativeness"]
+    assert entry["total"] == 25 and len(entry["statistics"]) == 25
+    assert entry["passed"] == sum(s["passed"] for s in entry["statistics"])
+    assert entry["most_conservative_lane"] in entry["lanes"] and entry["overlay_multiplier"] >= 1.0
+    assert {"id", "direction", "ai", "traditional", "bound", "tolerance", "passed"} <= set(entry["statistics"][0])
+    checks = {c["check"]: c for c in doc["checks"] if c["asset"] == "conservativeness"
+              and c["partition"] == "fed-2026-severely-adverse"}  # fmt: skip
+    assert len(checks) == 26 and checks["supervisor_fixed_factors_reproduced"]["passed"]
+    assert sum(c["passed"] for name, c in checks.items() if name.startswith("stat_")) == entry["passed"]
+    result = CliRunner().invoke(app, ["conservativeness", "--scenario", "fed-2026-severely-adverse", "--output", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.output)
+    assert [s["id"] for s in listed] == [s["id"] for s in entry["statistics"]]
+    text = CliRunner().invoke(app, ["conservativeness", "--scenario", "fed-2026-severely-adverse", "--output", str(out)])
+    assert text.exit_code == 0 and "crisis_book_loss_exceed_95" in text.output and "/25 statistics pass" in text.output
+
+
+def _scenario_inputs(pipeline, scenario: str) -> dict:
+    from risk_dagster.definitions import build_definitions
+
+    defs = build_definitions([str(pipeline["user_file"])], translation=SMALL)
+    instance = _instance(pipeline)
+    partitioned = {"traditional_shocks", "capital_projection", "stress_results", "macro_scenarios"}
+    names = ["traditional_shocks", "capital_projection", "stress_results", "macro_scenarios", "sensitivities",
+             "calibration_backtest", "portfolio", "balance_sheet", "nim_satellite", "fed_history", "factor_history",
+             "plausibility_filter"]  # fmt: skip
+    return {n: defs.load_asset_value(n, partition_key=scenario if n in partitioned else None, instance=instance) for n in names}
+
+
+def test_overlay_lifts_a_milder_generator_and_leaves_a_harsher_one(pipeline):
+    """The generator under test is the traditional one with its open-factor changes shrunk (milder) or its
+    adverse ones enlarged (harsher), in the scenario samples and in the calibration draws alike."""
+    from risk_dagster.assets.capital import scenario_evaluator
+    from risk_dagster.assets.stress import engine_revaluer
+    from risk_dagster.conservativeness.assessment import assess_scenario, traditional_basis
+    from risk_dagster.conservativeness.calibration import AI_MODEL, TRADITIONAL_MODEL, CalibrationDraws
+    from risk_dagster.conservativeness.overlay import scale_open_factors
+    from risk_dagster.engine.sensitivities import delta_vector
+    from risk_dagster.resources import CapitalSettings, EngineSettings
+    from risk_dagster.translate.plausibility import PlausibilityFilter
+    from risk_dagster.translate.shockset import ShockSet
+
+    key = "fed-2026-severely-adverse"
+    x = _scenario_inputs(pipeline, key)
+    trad, sens, draws = x["traditional_shocks"], x["sensitivities"], x["calibration_backtest"]
+    evaluator = scenario_evaluator(key, x["portfolio"], x["balance_sheet"], x["stress_results"], trad, x["nim_satellite"],
+                                   x["macro_scenarios"], x["fed_history"], CapitalSettings(),
+                                   revaluer=engine_revaluer(EngineSettings()))  # fmt: skip
+    basis = traditional_basis(x["capital_projection"]["traditional"], trad, sens, draws)
+    rules = PlausibilityFilter.load(Path(x["plausibility_filter"])).rules
+
+    def generator(shocks: ShockSet, draws_scale: float) -> tuple[ShockSet, CalibrationDraws]:
+        d = CalibrationDraws(draws.quarters, draws.factor_ids, draws.realized,
+                             {AI_MODEL: draws_scale * draws.draws[TRADITIONAL_MODEL], TRADITIONAL_MODEL: draws.draws[TRADITIONAL_MODEL]})  # fmt: skip
+        return shocks, d
+
+    def assess(shocks: ShockSet, d: CalibrationDraws):
+        capital = evaluator.evaluate("generator", shocks)
+        return assess_scenario(key, {"generator": shocks}, "generator", capital, basis, sens, d, evaluator.evaluate,
+                               rules=rules, history_levels=x["factor_history"].levels, seed=20260101)  # fmt: skip
+
+    mild = assess(*generator(scale_open_factors(trad, 0.6), 0.6))
+    assert not mild.raw.all_passed
+    assert mild.overlay_status == "applied", mild.overlay_reason
+    # the overlay undoes the shrinking: m > 1 and at most the 1 / 0.6 that gives the traditional set back
+    assert 1.0 < mild.multiplier <= 1.67
+    assert mild.submitted.all_passed and mild.verdict == "submission"
+    assert mild.submitted.shocks.metadata["overlay_multiplier"] == mild.multiplier
+
+    # harsher: every open move that costs the book money enlarged by 30% (a move that earns it money is not)
+    delta = delta_vector(sens, trad.factor_ids)
+    opened = np.array([f not in set(trad.metadata["fixed_factors"]) for f in trad.factor_ids])
+    hurts = (trad.shocks * delta[None, None, :] > 0) & opened[None, None, :]
+    harsh_set = ShockSet(**{**trad.__dict__, "shocks": np.where(hurts, 1.3 * trad.shocks, trad.shocks)})
+    harsh = assess(*generator(harsh_set, 1.3))
+    assert harsh.raw.all_passed, [t.id for t in harsh.raw.tests if not t.passed]
+    assert harsh.overlay_status == "not_needed" and harsh.multiplier == 1.0

@@ -5,10 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from risk_dagster.conservativeness.overlay import rescreen, scale_open_factors, smallest_multiplier
+from risk_dagster.conservativeness.overlay import multiplier_grid, rescreen, scale_open_factors, smallest_passing
 from risk_dagster.conservativeness.statistics import open_factors
 from risk_dagster.translate.rating_spreads import RATING_FACTORS, add_rating_spreads, rating_spread_violations, violation_count
 from risk_dagster.translate.shockset import ShockSet
+
+
+GRID = multiplier_grid()
+
+
+def test_the_grid_runs_from_one_to_the_cap_by_hundredths() -> None:
+    assert GRID[0] == 1.0 and GRID[-1] == 3.0 and len(GRID) == 201 and GRID[37] == 1.37
 
 
 def test_search_finds_the_smallest_passing_multiplier_to_the_hundredth() -> None:
@@ -18,21 +25,25 @@ def test_search_finds_the_smallest_passing_multiplier_to_the_hundredth() -> None
         calls.append(m)
         return m >= 1.37
 
-    m, trials = smallest_multiplier(passes)
+    m, trials = smallest_passing(GRID, passes)
     assert m == pytest.approx(1.37)
     assert (1.37, True) in trials and (1.36, False) in trials  # the answer and the point below it were evaluated
     assert len(calls) <= 16 and len(set(calls)) == len(calls)
+    # over a sparse list of candidates (where 21-25 pass) the same search
+    assert smallest_passing([1.1, 1.5, 1.9, 2.4], lambda m: m >= 1.8)[0] == 1.9
 
 
-def test_search_returns_one_when_the_start_passes_and_none_beyond_the_cap_or_inadmissible() -> None:
-    assert smallest_multiplier(lambda m: True) == (1.0, [(1.0, True)])
-    m, trials = smallest_multiplier(lambda m: m >= 5.0, cap=3.0)
+def test_search_returns_the_first_when_it_passes_and_none_beyond_the_cap_or_inadmissible() -> None:
+    assert smallest_passing(GRID, lambda m: True) == (1.0, [(1.0, True)])
+    m, trials = smallest_passing(GRID, lambda m: m >= 5.0)
     assert m is None and trials[-1] == (3.0, False)
-    # inadmissible from 1.2 on: the search stops there, even though 1.5 would "pass"
-    m, trials = smallest_multiplier(lambda m: None if m >= 1.2 else False)
-    assert m is None and trials[-1][1] is None
-    m, _ = smallest_multiplier(lambda m: m >= 2.0, start=1.5)
-    assert m == pytest.approx(2.0)
+    assert smallest_passing([], lambda m: True) == (None, [])
+    # inadmissible from 1.2 on: nothing admissible passes, even though 1.5 would "pass"
+    m, trials = smallest_passing(GRID, lambda m: None if m >= 1.2 else m >= 1.5)
+    assert m is None and max(t for t, outcome in trials if outcome is not None) <= 1.19
+    # a stride that overshoots into the inadmissible zone is bisected back to the passes below it
+    m, trials = smallest_passing(GRID, lambda m: None if m >= 1.35 else m >= 1.33)
+    assert m == pytest.approx(1.33) and any(outcome is None for _, outcome in trials)
 
 
 @pytest.fixture(scope="module")
