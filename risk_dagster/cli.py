@@ -123,6 +123,24 @@ def translate_command(
     Console().print(table)
 
 
+def _run_result(path: Path, what: str, scenario: str, output: Path, rerun: bool, seed: int) -> Path:
+    """``path`` of a run in ``output``; the pipeline is run for ``scenario`` first when it is missing or
+    ``rerun`` (progress on stderr; a failure is one ``error:`` line and exit status 1)."""
+    from risk_dagster.runner import RunFailed, run_pipeline
+
+    if rerun or not path.is_file():
+        typer.echo(f"no {what} results for {scenario} in {output}: running the pipeline for it", err=True)
+        try:
+            run_pipeline(output, [scenario], progress=lambda line: typer.echo(line, err=True), seed=seed)
+        except (InputFileError, RunFailed, KeyError, OSError) as error:
+            typer.echo(f"error: {_one_line(error)}", err=True)
+            raise typer.Exit(code=1) from None
+        if not path.is_file():
+            typer.echo(f"error: the run wrote no {what} results for {scenario} (see {output / 'run_summary.json'})", err=True)
+            raise typer.Exit(code=1)
+    return path
+
+
 @app.command("capital")
 def capital_cli(
     scenario: str = typer.Option(..., "--scenario", help="A scenario partition id (e.g. fed-2026-severely-adverse)."),
@@ -134,22 +152,11 @@ def capital_cli(
 ) -> None:
     """CET1 path, minimum and stress capital buffer of a scenario; runs the pipeline for it when needed."""
     from risk_dagster.capital.scenario_capital import capital_text
-    from risk_dagster.runner import RunFailed, run_pipeline
 
     if scenario_set not in ("ai", "traditional"):
         typer.echo(f"error: --set must be ai or traditional, not {scenario_set!r}", err=True)
         raise typer.Exit(code=2)
-    path = output / "capital" / scenario / "capital_summary.json"
-    if rerun or not path.is_file():
-        typer.echo(f"no capital results for {scenario} in {output}: running the pipeline for it", err=True)
-        try:
-            run_pipeline(output, [scenario], progress=lambda line: typer.echo(line, err=True), seed=seed)
-        except (InputFileError, RunFailed, KeyError, OSError) as error:
-            typer.echo(f"error: {_one_line(error)}", err=True)
-            raise typer.Exit(code=1) from None
-        if not path.is_file():
-            typer.echo(f"error: the run wrote no capital results for {scenario} (see {output / 'run_summary.json'})", err=True)
-            raise typer.Exit(code=1)
+    path = _run_result(output / "capital" / scenario / "capital_summary.json", "capital", scenario, output, rerun, seed)
     summary = json.loads(path.read_text(encoding="utf-8"))[scenario_set]
     typer.echo(json.dumps(summary, indent=2) if as_json else capital_text(summary))
 
@@ -164,19 +171,9 @@ def conservativeness_cli(
 ) -> None:
     """The 25 conservativeness statistics of a scenario (AI against traditional); runs the pipeline when needed."""
     from risk_dagster.conservativeness.saved import STATISTICS_FILE, load_statistics, statistics_text
-    from risk_dagster.runner import RunFailed, run_pipeline
 
     folder = output / "conservativeness" / scenario
-    if rerun or not (folder / STATISTICS_FILE).is_file():
-        typer.echo(f"no conservativeness results for {scenario} in {output}: running the pipeline for it", err=True)
-        try:
-            run_pipeline(output, [scenario], progress=lambda line: typer.echo(line, err=True), seed=seed)
-        except (InputFileError, RunFailed, KeyError, OSError) as error:
-            typer.echo(f"error: {_one_line(error)}", err=True)
-            raise typer.Exit(code=1) from None
-        if not (folder / STATISTICS_FILE).is_file():
-            typer.echo(f"error: the run wrote no conservativeness results for {scenario}", err=True)
-            raise typer.Exit(code=1)
+    _run_result(folder / STATISTICS_FILE, "conservativeness", scenario, output, rerun, seed)
     doc = load_statistics(folder)
     typer.echo(json.dumps(doc["statistics"], indent=2) if as_json else statistics_text(doc))
 

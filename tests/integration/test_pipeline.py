@@ -371,9 +371,9 @@ def test_overlay_lifts_a_milder_generator_and_leaves_a_harsher_one(pipeline):
     basis = traditional_basis(x["capital_projection"]["traditional"], trad, sens, draws)
     rules = PlausibilityFilter.load(Path(x["plausibility_filter"])).rules
 
-    def generator(shocks: ShockSet, draws_scale: float) -> tuple[ShockSet, CalibrationDraws]:
+    def generator(shocks: ShockSet, ai_draws: np.ndarray) -> tuple[ShockSet, CalibrationDraws]:
         d = CalibrationDraws(draws.quarters, draws.factor_ids, draws.realized,
-                             {AI_MODEL: draws_scale * draws.draws[TRADITIONAL_MODEL], TRADITIONAL_MODEL: draws.draws[TRADITIONAL_MODEL]})  # fmt: skip
+                             {AI_MODEL: ai_draws, TRADITIONAL_MODEL: draws.draws[TRADITIONAL_MODEL]})  # fmt: skip
         return shocks, d
 
     def assess(shocks: ShockSet, d: CalibrationDraws):
@@ -381,7 +381,7 @@ def test_overlay_lifts_a_milder_generator_and_leaves_a_harsher_one(pipeline):
         return assess_scenario(key, {"generator": shocks}, "generator", capital, basis, sens, d, evaluator.evaluate,
                                rules=rules, history_levels=x["factor_history"].levels, seed=20260101)  # fmt: skip
 
-    mild = assess(*generator(scale_open_factors(trad, 0.6), 0.6))
+    mild = assess(*generator(scale_open_factors(trad, 0.6), 0.6 * draws.draws[TRADITIONAL_MODEL]))
     assert not mild.raw.all_passed
     assert mild.overlay_status == "applied", mild.overlay_reason
     # the overlay undoes the shrinking: m > 1 and at most the 1 / 0.6 that gives the traditional set back
@@ -389,11 +389,14 @@ def test_overlay_lifts_a_milder_generator_and_leaves_a_harsher_one(pipeline):
     assert mild.submitted.all_passed and mild.verdict == "submission"
     assert mild.submitted.shocks.metadata["overlay_multiplier"] == mild.multiplier
 
-    # harsher: every open move that costs the book money enlarged by 30% (a move that earns it money is not)
+    # harsher: every open move that costs the book money enlarged by 30% (a move that earns it money is
+    # not: uniform scaling enlarges the gains too, and moves the draws' mean off the realized changes)
     delta = delta_vector(sens, trad.factor_ids)
     opened = np.array([f not in set(trad.metadata["fixed_factors"]) for f in trad.factor_ids])
     hurts = (trad.shocks * delta[None, None, :] > 0) & opened[None, None, :]
     harsh_set = ShockSet(**{**trad.__dict__, "shocks": np.where(hurts, 1.3 * trad.shocks, trad.shocks)})
-    harsh = assess(*generator(harsh_set, 1.3))
+    base = draws.draws[TRADITIONAL_MODEL]
+    harsh_draws = np.where(base * delta_vector(sens, list(draws.factor_ids))[None, None, :] > 0, 1.3 * base, base)
+    harsh = assess(*generator(harsh_set, harsh_draws))
     assert harsh.raw.all_passed, [t.id for t in harsh.raw.tests if not t.passed]
     assert harsh.overlay_status == "not_needed" and harsh.multiplier == 1.0
