@@ -128,3 +128,39 @@ def test_paired_resampling_cancels_what_the_sets_share() -> None:
     for sid in ("loss_es_99", "loss_var_99"):
         assert paired[sid].lower_bound > independent[sid].lower_bound
         assert paired[sid].passed
+
+
+def test_each_of_the_twenty_sample_statistics_on_five_samples_by_hand() -> None:
+    """Five samples, every value worked out on paper (linear quantiles: position q x (n - 1))."""
+    o = SetOutcomes(
+        total_loss=np.array([10.0, 20, 30, 40, 50]),
+        min_ratio=np.array([0.10, 0.12, 0.11, 0.09, 0.13]),
+        end_ratio=np.array([0.12, 0.14, 0.13, 0.11, 0.15]),
+        scb_unfloored=np.array([0.02, 0.03, 0.025, 0.035, 0.015]),
+        pretax_income=np.array([-5.0, -3, -4, -1, -2]),
+        trading_loss=np.array([1.0, 5, 2, 4, 3]),
+        securities_loss=np.array([2.0, 2, 3, 1, 4]),
+        ppnr=np.array([7.0, 8, 9, 6, 5]),
+        open_rates=np.array([-1.0, 0, 1, 2, 3]),
+        open_credit=np.array([5.0, 4, 3, 2, 1]),
+        open_equity=np.array([0.0, 0, 0, 1, 1]),
+        open_other=np.array([2.0, 2, 2, 2, 2]),
+        open_total=np.array([1.0, 2, 3, 4, 100]),
+    )
+    expected = {
+        "loss_mean": 30.0, "loss_median": 30.0,
+        "loss_var_95": 48.0,  # position 3.8: 40 + 0.8 x 10
+        "loss_var_99": 49.6,  # position 3.96
+        "loss_es_97_5": 50.0, "loss_es_99": 50.0,  # only 50 lies at or beyond 49 / 49.6
+        "cet1_min_median": 0.11, "cet1_min_p05": 0.092,  # position 0.2 of 0.09, 0.10, ...
+        "cet1_end_median": 0.13, "scb_median": 0.025, "pretax_income_median": -3.0,
+        "trading_loss_median": 3.0, "trading_loss_es_97_5": 5.0,  # beyond 4.9: the 5
+        "securities_loss_median": 2.0, "ppnr_median": 7.0,
+        "open_rates_stress_median": 1.0, "open_credit_stress_median": 3.0, "open_equity_stress_median": 0.0,
+        "open_other_stress_median": 2.0,
+        "open_total_stress_es_97_5": 100.0,  # beyond 4 + 0.9 x 96 = 90.4: the 100
+    }  # fmt: skip
+    values = statistic_values(o)
+    assert set(values) == set(expected)
+    for sid, value in expected.items():
+        assert values[sid] == pytest.approx(value, abs=1e-12), sid
