@@ -209,14 +209,18 @@ def build_stress_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
         fed_history: MacroScenario,
         granular_shocks: ShockSet,
         traditional_shocks: ShockSet,
+        lane_shocks: dict[str, ShockSet],
     ) -> dg.Output[ScenarioStress]:
         t0 = time.perf_counter()
         folder = output_dir.subdir("stress", context.partition_key)
         sets = {"ai": granular_shocks, "traditional": traditional_shocks}
         drivers = scenario_drivers(fed_history, macro_scenarios)
+        # as many loan-loss draws as the largest set of the scenario, every lane's included (the
+        # conservativeness test revalues each lane's set on the same draws: common random numbers)
+        n_loans = max(s.n_samples for s in (*sets.values(), *lane_shocks.values()))
         loans = project_loan_losses(
             loss_rate_satellites.satellite, drivers, portfolio, loss_rate_satellites.rates,
-            max(s.n_samples for s in sets.values()), run_settings.seed, jump_off=drivers.index.min() - 1,
+            n_loans, run_settings.seed, jump_off=drivers.index.min() - 1,
         )  # fmt: skip
 
         stress, results = scenario_stress(
