@@ -129,11 +129,12 @@ def run_pipeline(
                 instance=instance, partition_key=scenario_id, run_config=_QUIET_LOGS, raise_on_error=False
             )
             _record(summary, result, scenario_id)
-            say(_result_line(scenario_id, result))
-            if not result.success and _only_conservativeness_failed(result):
+            draft = not result.success and _only_conservativeness_failed(result)
+            say(_result_line(scenario_id, result, "DRAFT" if draft else None))
+            if draft:
                 # The AI set is not shown at least as conservative: a draft, not a broken run.
                 summary.scenarios[scenario_id]["verdict"] = "draft"
-                say(f"  {scenario_id}: DRAFT — {_conservativeness_line(summary.scenarios[scenario_id])}")
+                say(f"  {scenario_id}: {_conservativeness_line(summary.scenarios[scenario_id])}")
             elif not result.success:
                 # One scenario's failure does not stop the others; the run still fails at the end.
                 reason = _failure_reason(result)
@@ -270,11 +271,11 @@ def _finish(summary: RunSummary, out: Path) -> None:
     write_json(out / "run_summary.json", summary.to_json())
 
 
-def _result_line(label: str, result: dg.ExecuteInProcessResult) -> str:
+def _result_line(label: str, result: dg.ExecuteInProcessResult, status: str | None = None) -> str:
     materialized = len(result.get_asset_materialization_events())
     checks = result.get_asset_check_evaluations()
     passed = sum(1 for c in checks if c.passed)
-    status = "ok" if result.success else "FAILED"
+    status = status or ("ok" if result.success else "FAILED")
     return f"  {label}: {status} — {materialized} assets materialized, {passed}/{len(checks)} checks passed"
 
 
