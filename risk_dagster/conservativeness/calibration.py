@@ -270,12 +270,19 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return num.sum(axis=-1) / den.sum(axis=-1)
 
 
+def _mean_over_scored(x: np.ndarray) -> np.ndarray:
+    """Mean over the quarters with a value (NaN: no exposed cell); NaN, without a warning, when none has one."""
+    scored = np.isfinite(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(scored, x, 0.0).sum(axis=-1) / scored.sum(axis=-1)
+
+
 CALIBRATION_FUNCTIONS: dict[str, Callable[[QuarterCalibration], np.ndarray]] = {
     "crisis_coverage_90": lambda c: _ratio(c.in_90, c.cells),
     "crisis_coverage_99": lambda c: _ratio(c.in_99, c.cells),
     "crisis_adverse_miss": lambda c: _ratio(c.adverse_miss, c.exposed),
-    "crisis_book_loss_pit": lambda c: np.nanmean(c.pit, axis=-1),
-    "crisis_book_loss_exceed_95": lambda c: np.nanmean(c.exceed_95, axis=-1),
+    "crisis_book_loss_pit": lambda c: _mean_over_scored(c.pit),
+    "crisis_book_loss_exceed_95": lambda c: _mean_over_scored(c.exceed_95),
 }
 """Statistic id -> function of a model's per-quarter calibration (a batch ``[B, T]`` gives ``[B]``)."""
 
