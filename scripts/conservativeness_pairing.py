@@ -14,24 +14,17 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import fields
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from risk_dagster.conservativeness.bootstrap import bootstrap_test
-from risk_dagster.conservativeness.statistics import SetOutcomes
-
-
-def _outcomes(path: Path) -> SetOutcomes:
-    frame = pd.read_parquet(path)
-    return SetOutcomes(**{f.name: frame[f.name].to_numpy(dtype=np.float64) for f in fields(SetOutcomes)})
+from risk_dagster.conservativeness.saved import load_outcomes
 
 
 def main(folder: Path) -> None:
     doc = json.loads((folder / "statistics.json").read_text(encoding="utf-8"))
-    ai, trad = _outcomes(folder / "outcomes_ai.parquet"), _outcomes(folder / "outcomes_traditional.parquet")
+    ai, trad = load_outcomes(folder / "outcomes_ai.parquet"), load_outcomes(folder / "outcomes_traditional.parquet")
     cet1, seed = float(doc["jump_off_cet1_capital"]), int(doc["seed"])
     paired = bootstrap_test(ai, trad, cet1, seed=seed)
     independent = bootstrap_test(ai, trad, cet1, seed=seed, paired=False)

@@ -61,9 +61,9 @@ class SetEvaluator:
     dividends_in_path: bool = False
     horizon: int = HORIZON
     own_nim: float = float("nan")
+    """The bank's jump-off NIM (percent) the NIM satellite's path starts from."""
     nim_satellite_ratio: np.ndarray | None = None
     """The NIM satellite's ``NIM_q / NIM_0`` path whether or not NII follows it (a benchmark)."""
-    """The bank's jump-off NIM (percent) the NIM satellite's path starts from."""
     _afs_unshocked: StressResult | None = field(default=None, repr=False)
 
     @classmethod

@@ -106,12 +106,14 @@ def load_statistics(folder: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _outcomes(path: Path) -> SetOutcomes:
+def load_outcomes(path: Path) -> SetOutcomes:
+    """A set's per-sample outcomes from its ``outcomes_*.parquet``."""
     frame = pd.read_parquet(path)
     return SetOutcomes(**{f.name: frame[f.name].to_numpy(dtype=np.float64) for f in fields(SetOutcomes)})
 
 
-def _calibration(path: Path) -> QuarterCalibration:
+def load_calibration(path: Path) -> QuarterCalibration:
+    """A model's per-quarter calibration from its ``calibration_*.parquet``."""
     frame = pd.read_parquet(path)
     return QuarterCalibration(**{f.name: frame[f.name].to_numpy(dtype=np.float64) for f in fields(QuarterCalibration)})
 
@@ -121,10 +123,10 @@ def retest(folder: Path) -> list[StatisticTest]:
     folder = Path(folder)
     doc = load_statistics(folder)
     cet1, seed, n = float(doc["jump_off_cet1_capital"]), int(doc["seed"]), int(doc["n_resamples"])
-    tests = bootstrap_test(_outcomes(folder / "outcomes_ai.parquet"), _outcomes(folder / "outcomes_traditional.parquet"),
+    tests = bootstrap_test(load_outcomes(folder / "outcomes_ai.parquet"), load_outcomes(folder / "outcomes_traditional.parquet"),
                            cet1, n_resamples=n, seed=seed)  # fmt: skip
-    tests += calibration_test(_calibration(folder / "calibration_ai.parquet"),
-                              _calibration(folder / "calibration_traditional.parquet"), cet1, n_resamples=n, seed=seed)  # fmt: skip
+    tests += calibration_test(load_calibration(folder / "calibration_ai.parquet"),
+                              load_calibration(folder / "calibration_traditional.parquet"), cet1, n_resamples=n, seed=seed)  # fmt: skip
     return tests
 
 
@@ -155,6 +157,8 @@ def statistics_text(doc: dict[str, Any]) -> str:
 
 __all__ = [
     "STATISTICS_FILE",
+    "load_calibration",
+    "load_outcomes",
     "load_statistics",
     "retest",
     "statistics_records",
