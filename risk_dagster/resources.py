@@ -71,6 +71,7 @@ class CapitalSettings(dg.ConfigurableResource):
     # net interest income: the book's repricing (default) or the run-rate moved by the NIM satellite
     nii_method: Literal["repricing", "nim_satellite"] = "repricing"
     trading_shock_quarters: int = 4  # the trading shock is the worst instantaneous loss of these first quarters
+    allowance_coverage_quarters: int = 4  # the allowance covers this many quarters of future net charge-offs
     dividends_in_path: bool = False  # the Fed's SCB rule: no planned dividends in the path
     tax_benefit_on_losses: bool = True  # a loss gives a tax benefit at the same rate (the Fed's simplification)
 

@@ -145,6 +145,7 @@ def scenario_evaluator(
         trading_quarters=capital_settings.trading_shock_quarters,
         tax_benefit_on_losses=capital_settings.tax_benefit_on_losses,
         dividends_in_path=capital_settings.dividends_in_path,
+        allowance_coverage_quarters=capital_settings.allowance_coverage_quarters,
     )  # fmt: skip
 
 

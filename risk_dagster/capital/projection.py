@@ -282,6 +282,7 @@ class CapitalProjection:
     oci_after_tax: bool
     loan_losses_by_segment: FloatArray | None = None
     segments: tuple[str, ...] | None = None
+    allowance_coverage_quarters: int = ALLOWANCE_COVERAGE_QUARTERS
     _buffer: BufferResult | None = field(default=None, repr=False)
 
     # per path --------------------------------------------------------------------------
@@ -396,7 +397,7 @@ class CapitalProjection:
                 "tax_benefit_on_losses": self.tax_benefit_on_losses,
                 "dividends_in_path": self.dividends_in_path,
                 "oci_after_tax": self.oci_after_tax,
-                "allowance_coverage_quarters": ALLOWANCE_COVERAGE_QUARTERS,
+                "allowance_coverage_quarters": self.allowance_coverage_quarters,
                 "scb_floor": SCB_FLOOR,
             },
         }
@@ -443,6 +444,7 @@ def project_capital(
     tax_benefit_on_losses: bool = True,
     dividends_in_path: bool = False,
     oci_after_tax: bool = True,
+    allowance_coverage_quarters: int = ALLOWANCE_COVERAGE_QUARTERS,
 ) -> CapitalProjection:
     """Project CET1 capital and ratio over PQ1..PQ``horizon`` for every sample.
 
@@ -474,7 +476,12 @@ def project_capital(
         Labels of the ``horizon`` quarters (default ``PQ1``..``PQ9``).
     tax_benefit_on_losses, dividends_in_path, oci_after_tax
         See :func:`taxes`, the module docstring (step 6) and :func:`other_comprehensive_income`.
+    allowance_coverage_quarters
+        How many quarters of future net charge-offs the allowance covers (:func:`allowance_path`);
+        4 is the Fed's assumption, a sensitivity can move it.
     """
+    if allowance_coverage_quarters < 1:
+        raise ValueError(f"allowance_coverage_quarters must be >= 1, got {allowance_coverage_quarters}")
     bs = balance_sheet
     ll = np.asarray(loan_losses, dtype=np.float64)
     by_segment: FloatArray | None = None
@@ -524,7 +531,7 @@ def project_capital(
         ppnr_total = _as_paths(ppnr, samples, horizon, "ppnr")
 
     # allowance, provisions, income, taxes
-    allowance = allowance_path(ll, horizon)
+    allowance = allowance_path(ll, horizon, allowance_coverage_quarters)
     provision = provisions(nco, allowance, bs.allowance)
     pre_tax = pre_tax_net_income(ppnr_total, provision, trading + counterparty, htm + afs_credit, op_loss)
     tax = taxes(pre_tax, bs.tax_rate, tax_benefit_on_losses=tax_benefit_on_losses)
@@ -571,6 +578,7 @@ def project_capital(
         oci_after_tax=oci_after_tax,
         loan_losses_by_segment=by_segment,
         segments=tuple(segments) if segments is not None else None,
+        allowance_coverage_quarters=int(allowance_coverage_quarters),
     )
 
 

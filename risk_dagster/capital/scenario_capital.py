@@ -36,7 +36,7 @@ from risk_dagster.capital.market_lines import (
     revalue_market_lines,
 )
 from risk_dagster.capital.net_interest_income import NetInterestIncome
-from risk_dagster.capital.projection import HORIZON, CapitalProjection, project_capital
+from risk_dagster.capital.projection import ALLOWANCE_COVERAGE_QUARTERS, HORIZON, CapitalProjection, project_capital
 from risk_dagster.engine.revalue import StressResult
 from risk_dagster.translate.shockset import ShockSet
 
@@ -263,6 +263,7 @@ def set_capital(
     tax_benefit_on_losses: bool = True,
     dividends_in_path: bool = False,
     horizon: int = HORIZON,
+    allowance_coverage_quarters: int = ALLOWANCE_COVERAGE_QUARTERS,
 ) -> SetCapital:
     """Project one set's capital.
 
@@ -302,6 +303,7 @@ def set_capital(
         horizon=horizon,
         tax_benefit_on_losses=tax_benefit_on_losses,
         dividends_in_path=dividends_in_path,
+        allowance_coverage_quarters=allowance_coverage_quarters,
     )
     return SetCapital(label=label, scenario_id=scenario_id, loans=loan, market=market, nii=nii, nii_method=method,
                       projection=projection)

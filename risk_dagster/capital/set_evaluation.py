@@ -20,7 +20,7 @@ from risk_dagster.capital.balance_sheet import BalanceSheet
 from risk_dagster.capital.loan_losses import LoanLossProjection
 from risk_dagster.capital.market_lines import MarketLines, Revaluer, revalue_market_lines
 from risk_dagster.capital.net_interest_income import project_net_interest_income, repricing_gap
-from risk_dagster.capital.projection import HORIZON
+from risk_dagster.capital.projection import ALLOWANCE_COVERAGE_QUARTERS, HORIZON
 from risk_dagster.capital.scenario_capital import SetCapital, noninterest_income_path, set_capital
 from risk_dagster.engine.revalue import StressResult
 from risk_dagster.engine.valuation import valuation_context
@@ -59,6 +59,7 @@ class SetEvaluator:
     trading_quarters: int = 4
     tax_benefit_on_losses: bool = True
     dividends_in_path: bool = False
+    allowance_coverage_quarters: int = ALLOWANCE_COVERAGE_QUARTERS
     horizon: int = HORIZON
     own_nim: float = float("nan")
     """The bank's jump-off NIM (percent) the NIM satellite's path starts from."""
@@ -101,7 +102,7 @@ class SetEvaluator:
             label, self.scenario_id, self.balance_sheet, self.loans, market, nii, nii_ratio=self.nii_ratio,
             noninterest_income=noninterest_income_path(self.balance_sheet, shocks, self.horizon),
             tax_benefit_on_losses=self.tax_benefit_on_losses, dividends_in_path=self.dividends_in_path,
-            horizon=self.horizon,
+            horizon=self.horizon, allowance_coverage_quarters=self.allowance_coverage_quarters,
         )  # fmt: skip
 
     def market_lines(self, shocks: ShockSet) -> MarketLines:

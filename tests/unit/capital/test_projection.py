@@ -122,6 +122,19 @@ def test_allowance_uses_supplied_quarters_beyond_the_horizon() -> None:
     assert held[0, 8] == pytest.approx(4 * 2.0)
 
 
+def test_allowance_horizon_is_a_setting() -> None:
+    # two quarters of coverage: end of PQ1 = PQ2 + PQ3 = 3 + 4; the PQ1 provision = 2 + (7 - 10)
+    p = P.project_capital(_bank(), LOSSES, allowance_coverage_quarters=2)
+    assert p.allowance_coverage_quarters == 2
+    np.testing.assert_allclose(p.allowance[0, :3], [7, 9, 9])
+    assert p.provisions[0, 0] == pytest.approx(2 + 7 - 10)
+    assert p.summary()["assumptions"]["allowance_coverage_quarters"] == 2
+    longer = P.project_capital(_bank(), LOSSES, allowance_coverage_quarters=8)
+    assert longer.allowance[0, 0] > _hand_case().allowance[0, 0] > p.allowance[0, 0]
+    with pytest.raises(ValueError, match="allowance_coverage_quarters"):
+        P.project_capital(_bank(), LOSSES, allowance_coverage_quarters=0)
+
+
 def test_loan_losses_by_segment_are_summed() -> None:
     rng = np.random.default_rng(3)
     by_segment = rng.uniform(0.0, 2.0, (4, 9, 3))
