@@ -1,14 +1,22 @@
-"""Charts shared by Dagster metadata and the documentation pack (matplotlib, no display needed)."""
+"""Charts shared by Dagster metadata and the documentation pack (matplotlib, no display needed).
+
+Every chart function returns the figure's bytes: PNG by default (Dagster metadata embeds PNG),
+SVG with ``fmt="svg"`` (the pack inlines SVG: sharp at any zoom, text drawn as paths so no
+label can inject markup; fixed hash salt and no date, so the same data give the same bytes).
+"""
 
 from __future__ import annotations
 
 import base64
 import io
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import matplotlib
 
 matplotlib.use("Agg")  # headless: never needs a screen
+matplotlib.rcParams["svg.hashsalt"] = "risk_dagster"  # deterministic SVG ids
+matplotlib.rcParams["svg.fonttype"] = "path"  # text as outlines: no font lookups, nothing to inject
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -29,6 +37,7 @@ OPEN_FAN_FACTORS: tuple[tuple[str, str, str], ...] = (
     ("fx.broad_dollar", "Broad dollar index", "index level"),
 )
 _BANDS = ((0.05, 0.95, 0.18), (0.25, 0.75, 0.35))
+Format = Literal["png", "svg"]
 
 
 def fan_chart_png(
@@ -37,8 +46,9 @@ def fan_chart_png(
     factors: Sequence[tuple[str, str, str]] = FAN_FACTORS,
     title: str = "",
     dpi: int = 110,
+    fmt: Format = "png",
 ) -> bytes:
-    """PNG of fan charts: level paths of key factors, 5-95% and 25-75% bands and the median.
+    """PNG (or SVG) of fan charts: level paths of key factors, 5-95% and 25-75% bands and the median.
 
     Parameters
     ----------
@@ -73,10 +83,7 @@ def fan_chart_png(
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    plt.close(fig)
-    return buffer.getvalue()
+    return figure_bytes(fig, fmt, dpi)
 
 
 def loss_histogram_png(
@@ -85,6 +92,7 @@ def loss_histogram_png(
     title: str = "",
     xlabel: str = "nine-quarter total loss (USD bn)",
     dpi: int = 110,
+    fmt: Format = "png",
 ) -> bytes:
     """PNG of loss histograms (values in USD, shown in bn), one per label, with the 99% quantile marked."""
     colours = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad")
@@ -96,7 +104,7 @@ def loss_histogram_png(
         ax.axvline(var_99, color=colour, linestyle="--", linewidth=1.2, label=f"{label} 99% quantile {var_99:,.1f}")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("density")
-    return _png(fig, ax, title, dpi)
+    return _finish(fig, ax, title, dpi, fmt)
 
 
 def capital_path_png(
@@ -107,8 +115,9 @@ def capital_path_png(
     minimum: float,
     title: str = "",
     dpi: int = 110,
+    fmt: Format = "png",
 ) -> bytes:
-    """PNG of CET1 ratio paths (percent): per label the median with its 5-95% band; jump-off and minimum marked.
+    """PNG (or SVG) of CET1 ratio paths (percent): per label the median with its 5-95% band; jump-off and minimum marked.
 
     ``paths`` maps a label to ``(median, p05, p95)`` per quarter (percent).
     """
@@ -121,10 +130,10 @@ def capital_path_png(
     ax.axhline(minimum, color="black", linestyle=":", linewidth=1.0, label=f"minimum {minimum:.1f}%")
     ax.set_xticks(x, ["jump-off", *[f"PQ{i}" for i in range(1, len(quarters) + 1)]], fontsize=7)
     ax.set_ylabel("CET1 ratio (%)")
-    return _png(fig, ax, title, dpi)
+    return _finish(fig, ax, title, dpi, fmt)
 
 
-def conservativeness_bounds_png(table: object, *, title: str = "", dpi: int = 110) -> bytes:
+def conservativeness_bounds_png(table: object, *, title: str = "", dpi: int = 110, fmt: Format = "png") -> bytes:
     """PNG of each statistic's bootstrap lower bound of d against its -tolerance, both over the tolerance.
 
     ``table`` is :func:`~risk_dagster.conservativeness.bootstrap.results_frame`; a bar left of -1 fails.
@@ -140,20 +149,100 @@ def conservativeness_bounds_png(table: object, *, title: str = "", dpi: int = 11
     ax.set_yticks(y, labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("95% lower bound of d / tolerance (clipped to +-5; pass at or right of -1)")
-    return _png(fig, ax, title, dpi)
+    return _finish(fig, ax, title, dpi, fmt)
 
 
-def _png(fig: object, ax: object, title: str, dpi: int) -> bytes:
-    """Grid, legend and title on ``ax``; the figure as PNG bytes (closed)."""
+def macro_paths_chart(
+    paths: Mapping[str, Mapping[str, Sequence[float]]],
+    quarters: Sequence[str],
+    panels: Sequence[tuple[str, str, str]],
+    *,
+    dpi: int = 110,
+    fmt: Format = "svg",
+) -> bytes:
+    """Small multiples of the supervisor's macro paths, one line per scenario.
+
+    Parameters
+    ----------
+    paths
+        Scenario label -> variable -> values over ``quarters`` (NaN where a variable is absent).
+    panels
+        ``(variable, title, unit)`` per panel, in order; a variable no scenario has is skipped.
+    """
+    colours = ("#1b1f24", "#c0392b", "#1f5fa8", "#2e8b57", "#8e44ad")
+    shown = [p for p in panels if any(p[0] in v for v in paths.values())]
+    columns = 3
+    rows = max(1, -(-len(shown) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(10, 2.5 * rows + 0.4), squeeze=False)
+    x = np.arange(len(quarters))
+    step = max(1, len(quarters) // 6)
+    for ax, (variable, panel_title, unit) in zip(axes.flat, shown, strict=False):
+        for colour, (label, values) in zip(colours, paths.items(), strict=False):
+            if variable in values:
+                ax.plot(x, np.asarray(values[variable], dtype=float), color=colour, linewidth=1.6, label=label)
+        ax.set_title(panel_title, fontsize=9)
+        ax.set_ylabel(unit, fontsize=7)
+        ax.set_xticks(x[::step], [quarters[i] for i in range(0, len(quarters), step)], rotation=45, fontsize=6)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(shown):]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return figure_bytes(fig, fmt, dpi)
+
+
+def bar_chart(
+    values: Mapping[str, Mapping[str, float]],
+    *,
+    ylabel: str,
+    title: str = "",
+    dpi: int = 110,
+    fmt: Format = "svg",
+) -> bytes:
+    """Grouped bars: category -> series -> value (e.g. loss line -> AI / traditional -> USD bn)."""
+    colours = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad")
+    categories = list(values)
+    series = list(dict.fromkeys(name for v in values.values() for name in v))  # first-seen order
+    width = 0.8 / max(1, len(series))
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    x = np.arange(len(categories))
+    for k, (colour, name) in enumerate(zip(colours, series, strict=False)):
+        heights = [values[c].get(name, np.nan) for c in categories]
+        ax.bar(x + (k - (len(series) - 1) / 2) * width, heights, width=width, color=colour, label=name)
+    ax.set_xticks(x, categories, rotation=20, fontsize=7, ha="right")
+    ax.set_ylabel(ylabel)
+    return _finish(fig, ax, title, dpi, fmt)
+
+
+def figure_bytes(fig: object, fmt: Format, dpi: int) -> bytes:
+    """The figure as PNG or SVG bytes (closed). SVG carries no date, so it is reproducible."""
+    buffer = io.BytesIO()
+    metadata = {"Date": None} if fmt == "svg" else None
+    fig.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata)  # type: ignore[attr-defined]
+    plt.close(fig)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def _finish(fig: object, ax: object, title: str, dpi: int, fmt: Format) -> bytes:
+    """Grid, legend and title on ``ax``; the figure's bytes."""
     ax.grid(alpha=0.3)  # type: ignore[attr-defined]
-    ax.legend(fontsize=7)  # type: ignore[attr-defined]
+    if ax.get_legend_handles_labels()[0]:  # type: ignore[attr-defined]
+        ax.legend(fontsize=7)  # type: ignore[attr-defined]
     if title:
         ax.set_title(title, fontsize=10)  # type: ignore[attr-defined]
     fig.tight_layout()  # type: ignore[attr-defined]
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)  # type: ignore[attr-defined]
-    plt.close(fig)  # type: ignore[arg-type]
-    return buffer.getvalue()
+    return figure_bytes(fig, fmt, dpi)
+
+
+def svg_element(svg: bytes) -> str:
+    """The ``<svg>`` element of an SVG document (its XML declaration and DOCTYPE dropped), to inline in HTML."""
+    text = svg.decode("utf-8", errors="replace")
+    start = text.find("<svg")
+    if start < 0:
+        raise ValueError("not an SVG document")
+    return text[start:]
 
 
 def png_markdown(png: bytes, alt: str = "chart") -> str:
