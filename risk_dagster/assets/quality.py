@@ -11,7 +11,9 @@ from risk_dagster.quality.reliability import SourceAssessment, reliability_table
 from risk_dagster.quality.report import QualityReport, render_quality_report
 from risk_dagster.resources import OutputDir
 from risk_dagster.scenarios.model import MacroScenario
-from risk_dagster.storage import write_parquet, write_text
+from risk_dagster.storage import write_json, write_parquet, write_text
+
+CONTRACT_RESULTS_FILE = "contract_results.json"
 
 # Unpartitioned assets whose latest contract results the quality report collects, with their contracts.
 GATED_ASSETS: dict[str, tuple[str, ...]] = {
@@ -78,6 +80,7 @@ def quality_report(
     html = render_quality_report(report)
     path = write_text(output_dir.subdir("quality") / "quality_report.html", html)
     write_text(output_dir.subdir("quality") / "quality_report.md", report.to_markdown())
+    write_json(output_dir.subdir("quality") / CONTRACT_RESULTS_FILE, contract_results)  # the pack's data section
     return dg.MaterializeResult(
         metadata={
             "output_path": dg.MetadataValue.path(str(path)),
