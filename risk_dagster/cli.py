@@ -70,6 +70,9 @@ def run_command(
         f"{len(summary.checks) - len(failed)}/{len(summary.checks)} checks passed; "
         f"summary in {Path(summary.output_dir) / 'run_summary.json'}"
     )
+    if summary.run_pack:
+        console.print(f"documentation packs in {Path(summary.output_dir) / 'pack'}; run-level pack "
+                      f"{summary.run_pack['pdf']} ({summary.run_pack['pages']} pages)")
     if drafts:
         console.print(
             f"draft (the AI set not shown at least as conservative as the traditional one on all 25 statistics): "

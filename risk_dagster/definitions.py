@@ -15,10 +15,12 @@ from risk_dagster.assets.capital import balance_sheet, build_capital_assets, los
 from risk_dagster.assets.conservativeness import build_conservativeness_assets, calibration_backtest
 from risk_dagster.assets.market import HISTORY_SOURCE_ASSETS, factor_history
 from risk_dagster.assets.quality import quality_report, source_reliability
+from risk_dagster.assets.report import build_report_assets
 from risk_dagster.assets.scenarios import build_scenario_assets, scenario_partitions
 from risk_dagster.assets.stress import (
     build_stress_assets,
     portfolio,
+    pricing_parity,
     sensitivities,
     sensitivities_consistent,
 )
@@ -45,6 +47,8 @@ from risk_dagster.resources import (
 
 HISTORY_JOB = "history_job"
 SCENARIO_JOB = "scenario_job"
+PACK_JOB = "pack_job"
+RUN_PACK_JOB = "run_pack_job"
 
 
 def build_definitions(
@@ -93,6 +97,7 @@ def build_definitions(
         translator_backtest,
         calibration_backtest,
         portfolio,
+        pricing_parity,
         sensitivities,
         balance_sheet,
         loss_rate_satellites,
@@ -106,12 +111,14 @@ def build_definitions(
         *build_capital_assets(partitions),
         *build_conservativeness_assets(partitions),
     ]
+    documentation_pack, run_pack = build_report_assets(partitions)
+    partitioned_assets.append(documentation_pack)
     history_job = dg.define_asset_job(
         HISTORY_JOB,
         selection=dg.AssetSelection.assets(*history_assets),
         description="Market and macro history, contracts, reliability weights, factor history, quality report, "
         "translator training, registry lanes, plausibility filter, synthetic tail set, backtest and the translators' "
-        "calibration on history (statistics 21-25); the book "
+        "calibration on history (statistics 21-25); the book, its QuantLib parity "
         "and its sensitivities; the balance sheet and the loss-rate and NIM satellites.",
     )
     scenario_job = dg.define_asset_job(
@@ -120,10 +127,22 @@ def build_definitions(
         partitions_def=partitions,
         description="Everything computed per regulatory scenario (one partition each).",
     )
+    pack_job = dg.define_asset_job(
+        PACK_JOB,
+        selection=dg.AssetSelection.assets(documentation_pack),
+        partitions_def=partitions,
+        description="One scenario's documentation pack alone, from the files its scenario run wrote: how a draft "
+        "(its blocking conservativeness checks failed, which skips the pack in the scenario job) gets its pack.",
+    )
+    run_pack_job = dg.define_asset_job(
+        RUN_PACK_JOB,
+        selection=dg.AssetSelection.assets(run_pack),
+        description="The run-level pack over the scenario packs of the run.",
+    )
     return dg.Definitions(
-        assets=[*history_assets, *partitioned_assets],
+        assets=[*history_assets, *partitioned_assets, run_pack],
         asset_checks=[sensitivities_consistent],
-        jobs=[history_job, scenario_job],
+        jobs=[history_job, scenario_job, pack_job, run_pack_job],
         resources={
             "scenario_library": library,
             "output_dir": OutputDir(path=output_dir or os.environ.get(OUTPUT_DIR_ENV, "risk_output")),

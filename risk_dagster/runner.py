@@ -17,7 +17,8 @@ from typing import Any
 
 import dagster as dg
 
-from risk_dagster.definitions import HISTORY_JOB, SCENARIO_JOB, build_definitions
+from risk_dagster.assets.report import pack_entry
+from risk_dagster.definitions import HISTORY_JOB, PACK_JOB, RUN_PACK_JOB, SCENARIO_JOB, build_definitions
 from risk_dagster.resources import TranslationSettings
 from risk_dagster.storage import write_json
 
@@ -42,6 +43,7 @@ class RunSummary:
     runs: list[dict[str, Any]] = field(default_factory=list)
     scenarios: dict[str, dict[str, Any]] = field(default_factory=dict)
     checks: list[dict[str, Any]] = field(default_factory=list)
+    run_pack: dict[str, Any] | None = None
 
     @property
     def all_checks_passed(self) -> bool:
@@ -57,6 +59,7 @@ class RunSummary:
             "dagster_runs": self.runs,
             "scenarios": self.scenarios,
             "checks": self.checks,
+            "run_pack": self.run_pack,
         }
 
 
@@ -132,9 +135,18 @@ def run_pipeline(
             draft = not result.success and _only_conservativeness_failed(result)
             say(_result_line(scenario_id, result, "DRAFT" if draft else None))
             if draft:
-                # The AI set is not shown at least as conservative: a draft, not a broken run.
+                # The AI set is not shown at least as conservative: a draft, not a broken run. Its
+                # pack was skipped with the blocking checks: the pack job renders it, marked draft.
                 summary.scenarios[scenario_id]["verdict"] = "draft"
                 say(f"  {scenario_id}: {_conservativeness_line(summary.scenarios[scenario_id])}")
+                packed = defs.resolve_job_def(PACK_JOB).execute_in_process(
+                    instance=instance, partition_key=scenario_id, run_config=_QUIET_LOGS, raise_on_error=False
+                )
+                summary.runs.append({"run_id": packed.run_id, "partition": scenario_id, "success": packed.success,
+                                     "job": PACK_JOB})  # fmt: skip
+                _record_pack(summary.scenarios[scenario_id], packed)
+                if not packed.success:
+                    failures.append(f"scenario {scenario_id} pack: {_failure_reason(packed)}")
             elif not result.success:
                 # One scenario's failure does not stop the others; the run still fails at the end.
                 reason = _failure_reason(result)
@@ -142,6 +154,25 @@ def run_pipeline(
                 failures.append(f"scenario {scenario_id}: {reason}")
             else:
                 summary.scenarios[scenario_id]["verdict"] = "submission"
+            if "pack" in summary.scenarios[scenario_id]:
+                say(f"  {scenario_id}: pack {summary.scenarios[scenario_id]['pack']['pdf']} "
+                    f"({summary.scenarios[scenario_id]['pack']['pages']} pages, {summary.scenarios[scenario_id]['pack']['verdict']})")
+        packed_ids = [sid for sid in selected if "pack" in summary.scenarios.get(sid, {})]
+        if packed_ids:
+            say("run-level pack")
+            run_level = defs.resolve_job_def(RUN_PACK_JOB).execute_in_process(
+                instance=instance, raise_on_error=False,
+                run_config={**_QUIET_LOGS, "ops": {"run_pack": {"config": {"scenarios": packed_ids}}}},
+            )  # fmt: skip
+            summary.runs.append({"run_id": run_level.run_id, "partition": None, "success": run_level.success,
+                                 "job": RUN_PACK_JOB})  # fmt: skip
+            entry: dict[str, Any] = {}
+            _record_pack(entry, run_level)
+            if "pack" in entry:
+                summary.run_pack = entry["pack"]
+                say(f"  run-level pack {entry['pack']['pdf']} ({entry['pack']['pages']} pages)")
+            else:
+                failures.append(f"run-level pack: {_failure_reason(run_level)}")
     if failures:
         _finish(summary, out)
         raise RunFailed("; ".join(failures))
@@ -175,6 +206,14 @@ def _record(summary: RunSummary, result: dg.ExecuteInProcessResult, scenario_id:
         )
     if scenario_id is not None:
         summary.scenarios[scenario_id] = _scenario_entry(result)
+
+
+def _record_pack(entry: dict[str, Any], result: dg.ExecuteInProcessResult) -> None:
+    """``entry["pack"] = {pdf, pages, verdict}`` from the run's pack materialization, if it made one."""
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        if materialization.asset_key.to_user_string() in ("documentation_pack", "run_pack"):
+            entry["pack"] = pack_entry(materialization.metadata)
 
 
 def _scenario_entry(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
@@ -239,6 +278,7 @@ def _scenario_entry(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
             "lanes": doc["lanes"],
         }  # fmt: skip
     entry["outputs"] = outputs
+    _record_pack(entry, result)
     return entry
 
 

@@ -23,16 +23,19 @@ from risk_dagster.capital.nim_satellite import OUTCOME_WINDOWS as NIM_WINDOWS
 from risk_dagster.capital.nim_satellite import outcomes_analysis as nim_outcomes
 from risk_dagster.capital.market_lines import Revaluer
 from risk_dagster.capital.scenario_capital import ScenarioStress, SetCapital
+from risk_dagster.capital.sensitivity import capital_sensitivities, trading_window_violations
 from risk_dagster.capital.set_evaluation import SetEvaluator
 from risk_dagster.errors import InputFileError
 from risk_dagster.report.charts import capital_path_png, png_markdown
-from risk_dagster.resources import CapitalSettings, OutputDir
+from risk_dagster.resources import CapitalSettings, EngineSettings, OutputDir
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.storage import write_csv, write_json
 from risk_dagster.translate.shockset import ShockSet
 
 BALANCE_SHEET_CONTRACT = "balance_sheet"
 CAPITAL_SUMMARY_FILE = "capital_summary.json"
+SENSITIVITY_FILE = "sensitivity.csv"
+TRADING_WINDOW_CHECK = "trading_window_ordered"
 
 
 def capital_folder(output_dir: OutputDir, scenario_id: str) -> Path:
@@ -81,7 +84,7 @@ def balance_sheet(capital_settings: CapitalSettings) -> Iterator[dg.Output | dg.
     "standard errors, drivers clamped to their fitted range, AR(1) residuals; with the leave-window-out "
     "outcomes analysis (2008-2010, 2020-2021).",
 )
-def loss_rate_satellites(fed_history: MacroScenario) -> dg.Output[FittedLossRates]:
+def loss_rate_satellites(output_dir: OutputDir, fed_history: MacroScenario) -> dg.Output[FittedLossRates]:
     rates = load_charge_off_rates()
     drivers = macro_drivers(fed_history)
     satellite = LossRateSatellite().fit(rates, drivers)
@@ -89,6 +92,9 @@ def loss_rate_satellites(fed_history: MacroScenario) -> dg.Output[FittedLossRate
     outcomes = pd.concat(
         {name: outcomes_analysis(rates, drivers, window) for name, window in OUTCOME_WINDOWS.items()}, names=["window"]
     )
+    folder = output_dir.subdir("models", "loss_rates")
+    write_csv(folder / "coefficients.csv", coefficients)
+    write_csv(folder / "outcomes.csv", outcomes.reset_index())
     return dg.Output(
         FittedLossRates(satellite=satellite, rates=rates, history_id=fed_history.scenario_id),
         metadata={
@@ -98,6 +104,7 @@ def loss_rate_satellites(fed_history: MacroScenario) -> dg.Output[FittedLossRate
                 "macro path; cumulative loss over the window in percent of loans."
             ),
             "history": f"{rates.index.min()}-{rates.index.max()} charge-offs; drivers from {fed_history.scenario_id}",
+            "output_path": dg.MetadataValue.path(str(folder)),
         },
     )
 
@@ -109,18 +116,22 @@ def loss_rate_satellites(fed_history: MacroScenario) -> dg.Output[FittedLossRate
     "the large-bank NIM (Call Reports, 1984-2019) on the 3-month rate and the curve slope, HAC standard errors, "
     "leave-window-out outcomes.",
 )
-def nim_satellite(fed_history: MacroScenario) -> dg.Output[NimSatellite]:
+def nim_satellite(output_dir: OutputDir, fed_history: MacroScenario) -> dg.Output[NimSatellite]:
     nim = load_net_interest_margin()
     model = NimSatellite().fit(nim, fed_history)
     outcomes = pd.DataFrame(
         {name: {k: v for k, v in nim_outcomes(window, nim, fed_history).items() if np.isscalar(v)}
          for name, window in NIM_WINDOWS.items()}
     )  # fmt: skip
+    folder = output_dir.subdir("models", "nim")
+    write_csv(folder / "coefficients.csv", model.coefficients().reset_index(names="term"))
+    write_csv(folder / "outcomes.csv", outcomes.T.rename(columns={"window": "quarters"}).reset_index(names="window"))
     return dg.Output(
         model,
         metadata={
             "coefficients": dg.MetadataValue.md(model.coefficients().round(4).to_markdown()),
             "outcomes_analysis": dg.MetadataValue.md(outcomes.to_markdown()),
+            "output_path": dg.MetadataValue.path(str(folder)),
         },
     )
 
@@ -136,16 +147,20 @@ def scenario_evaluator(
     fed_history: MacroScenario,
     capital_settings: CapitalSettings,
     revaluer: Revaluer | None = None,
+    allowance_coverage_quarters: int | None = None,
 ) -> SetEvaluator:
-    """The scenario's :class:`SetEvaluator` under the run's capital settings (capital_projection and
-    the conservativeness test build it the same way)."""
+    """The scenario's :class:`SetEvaluator` under the run's capital settings (capital_projection, the
+    sensitivities and the conservativeness test build it the same way); ``allowance_coverage_quarters``
+    overrides the setting (the sensitivity analysis moves it)."""
+    if allowance_coverage_quarters is None:
+        allowance_coverage_quarters = capital_settings.allowance_coverage_quarters
     return SetEvaluator.for_scenario(
         scenario_id, portfolio, balance_sheet, stress_results.loans, shocks, nim_satellite=nim_satellite,
         scenario=macro_scenarios, fed_history=fed_history, nii_method=capital_settings.nii_method, revaluer=revaluer,
         trading_quarters=capital_settings.trading_shock_quarters,
         tax_benefit_on_losses=capital_settings.tax_benefit_on_losses,
         dividends_in_path=capital_settings.dividends_in_path,
-        allowance_coverage_quarters=capital_settings.allowance_coverage_quarters,
+        allowance_coverage_quarters=allowance_coverage_quarters,
     )  # fmt: skip
 
 
@@ -235,16 +250,94 @@ def build_capital_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsD
             },
         )
 
-    return [capital_projection]
+    @dg.asset(
+        group_name="capital",
+        partitions_def=partitions,
+        kinds={"numpy", "torch"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                TRADING_WINDOW_CHECK, asset="capital_sensitivity",
+                description="Recomputed from sensitivity.csv: a longer trading-shock window takes the worst of more "
+                "quarters, so the median CET1 minimum may not rise with the window (1 quarter >= the run's >= 9).",
+            )  # fmt: skip
+        ],
+        description="Sensitivity of the AI set's capital result (the lane used, before any overlay; the overlay's "
+        "capital is in the conservativeness asset) to the key capital assumptions, one moved at a time: deposit "
+        "beta (+/-0.15), allowance horizon (2 and 8 quarters beside the run's), trading-shock window (1 and 9 "
+        "quarters, the book revalued by the engine); CET1 minimum (median and 5%), SCB, losses and PPNR per variant.",
+    )
+    def capital_sensitivity(
+        context: dg.AssetExecutionContext,
+        output_dir: OutputDir,
+        capital_settings: CapitalSettings,
+        engine_settings: EngineSettings,
+        capital_projection: dict[str, SetCapital],
+        granular_shocks: ShockSet,
+        portfolio: pd.DataFrame,
+        balance_sheet: BalanceSheet,
+        nim_satellite: NimSatellite,
+        macro_scenarios: MacroScenario,
+        fed_history: MacroScenario,
+        stress_results: ScenarioStress,
+    ) -> Iterator[dg.Output | dg.AssetCheckResult]:
+        from risk_dagster.assets.stress import engine_revaluer
+
+        key = context.partition_key
+
+        def make_evaluator(sheet: BalanceSheet, allowance_quarters: int) -> SetEvaluator:
+            return scenario_evaluator(
+                key, portfolio, sheet, stress_results, granular_shocks, nim_satellite, macro_scenarios, fed_history,
+                capital_settings, allowance_coverage_quarters=allowance_quarters,
+            )  # fmt: skip
+
+        frame = capital_sensitivities(
+            capital_projection["ai"], granular_shocks, balance_sheet, make_evaluator,
+            allowance_quarters=capital_settings.allowance_coverage_quarters,
+            trading_quarters=capital_settings.trading_shock_quarters, portfolio=portfolio,
+            revaluer=engine_revaluer(engine_settings),
+        )  # fmt: skip
+        path = write_csv(capital_folder(output_dir, key) / SENSITIVITY_FILE, frame)
+        yield trading_window_check(path)
+        shown = frame.drop(columns=["base_value"]).round(3)
+        yield dg.Output(
+            frame,
+            metadata={
+                "sensitivity": dg.MetadataValue.md(
+                    shown.to_markdown(index=False) + "\n\nCET1 in percent of RWA, losses and PPNR in USD bn over nine "
+                    "quarters (medians over samples); delta: change of the median CET1 minimum against the run, pp."
+                ),
+                "largest_move_pp": dg.MetadataValue.float(float(frame["delta_cet1_min_pp"].abs().max())),
+                "variants": dg.MetadataValue.int(len(frame) - 1),
+                "output_path": dg.MetadataValue.path(str(path)),
+            },
+        )
+
+    return [capital_projection, capital_sensitivity]
+
+
+def trading_window_check(path: Path) -> dg.AssetCheckResult:
+    """The trading-window ordering, recomputed from the sensitivity file the asset wrote."""
+    frame = pd.read_csv(path)
+    problems = trading_window_violations(frame)
+    return dg.AssetCheckResult(
+        check_name=TRADING_WINDOW_CHECK,
+        asset_key=dg.AssetKey("capital_sensitivity"),
+        passed=not problems,
+        description="; ".join(problems) or None,
+        metadata={"rows": dg.MetadataValue.int(len(frame)), "file": dg.MetadataValue.path(str(path))},
+    )
 
 
 __all__ = [
     "BALANCE_SHEET_CONTRACT",
     "CAPITAL_SUMMARY_FILE",
+    "SENSITIVITY_FILE",
+    "TRADING_WINDOW_CHECK",
     "balance_sheet",
     "build_capital_assets",
     "capital_folder",
     "loss_rate_satellites",
     "nim_satellite",
     "scenario_evaluator",
+    "trading_window_check",
 ]

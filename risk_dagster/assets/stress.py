@@ -27,6 +27,7 @@ from risk_dagster.engine.sensitivities import (
     sensitivity_consistency,
     top_factors,
 )
+from risk_dagster.engine.parity import PARITY_TOLERANCE, book_parity
 from risk_dagster.engine.service import engine_policy, revalue_book
 from risk_dagster.portfolio.positions import PortfolioContractError, load_portfolio
 from risk_dagster.portfolio.sample_book import composition, load_sample_book
@@ -182,6 +183,67 @@ def engine_revaluer(engine_settings: EngineSettings) -> Any:
         return revalue_book(positions, shocks, engine_settings, list(quarters), age_book)
 
     return revaluer
+
+
+PARITY_FILE = "parity.csv"
+PARITY_CHECK = "engine_matches_quantlib"
+
+
+def parity_path(output_dir: OutputDir) -> Path:
+    """Where ``pricing_parity`` writes its table."""
+    return output_dir.subdir("engine") / PARITY_FILE
+
+
+@dg.asset(
+    group_name="portfolio",
+    kinds={"torch", "quantlib"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            PARITY_CHECK, asset="pricing_parity",
+            description=f"Recomputed from parity.csv: every instrument type's largest relative error against QuantLib "
+            f"is at most {PARITY_TOLERANCE:g}, and the 'all' row is the largest of them.",
+        )  # fmt: skip
+    ],
+    description="QuantLib parity of the run's own book: up to 300 market positions (evenly spaced) priced by the "
+    "engine in float64 and by QuantLib in its own process, unshocked and under 8 instantaneous shocks; the largest "
+    "and median relative error by instrument type (loans and MBS have no QuantLib instrument here).",
+)
+def pricing_parity(
+    output_dir: OutputDir, run_settings: RunSettings, portfolio: pd.DataFrame
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    table = book_parity(portfolio, seed=run_settings.seed)
+    path = write_csv(parity_path(output_dir), table.reset_index())
+    yield parity_check(path)
+    yield dg.Output(
+        table,
+        metadata={
+            "parity": dg.MetadataValue.md(table.to_markdown(floatfmt=".2e") if len(table) else "no QuantLib-priced position"),
+            "max_rel_err": dg.MetadataValue.float(float(table["max_rel_err"].max()) if len(table) else 0.0),
+            "positions": dg.MetadataValue.int(int(table.loc["all", "positions"]) if "all" in table.index else 0),
+            "output_path": dg.MetadataValue.path(str(path)),
+        },
+    )
+
+
+def parity_check(path: Path) -> dg.AssetCheckResult:
+    """The parity table read back: within tolerance by type, and the 'all' row their maximum."""
+    frame = pd.read_csv(path)
+    problems = []
+    by_type = frame[frame["instrument_type"] != "all"]
+    for row in by_type.itertuples(index=False):
+        if not float(row.max_rel_err) <= PARITY_TOLERANCE:
+            problems.append(f"{row.instrument_type}: {float(row.max_rel_err):.3g} > {PARITY_TOLERANCE:g}")
+    overall = frame[frame["instrument_type"] == "all"]
+    if len(by_type) and (overall.empty or not np.isclose(float(overall["max_rel_err"].iloc[0]), by_type["max_rel_err"].max(), rtol=1e-12, atol=0)):
+        problems.append("the 'all' row is not the largest error of the instrument types")
+    return dg.AssetCheckResult(
+        check_name=PARITY_CHECK,
+        asset_key=dg.AssetKey("pricing_parity"),
+        passed=not problems,
+        description="; ".join(problems) or None,
+        metadata={"types": dg.MetadataValue.int(len(by_type)), "tolerance": PARITY_TOLERANCE,
+                  "file": dg.MetadataValue.path(str(path))},
+    )  # fmt: skip
 
 
 def build_stress_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:

@@ -122,6 +122,26 @@ def capital_sensitivities(
     return frame
 
 
+def trading_window_violations(frame: pd.DataFrame, tolerance_pp: float = 1e-9) -> list[str]:
+    """What breaks the trading-window ordering in a :func:`capital_sensitivities` table.
+
+    The window's loss is the worst over its quarters, so per sample it cannot fall as the window
+    grows, and the median CET1 minimum cannot rise: ordered by window (the run's value included),
+    ``cet1_min_median`` must not increase. Returns one line per broken pair (empty: ordered).
+    """
+    rows = frame[frame["assumption"] == "trading shock window"]
+    if rows.empty:
+        return []
+    base = frame.iloc[0]
+    points = sorted([(float(rows["base_value"].iloc[0]), float(base["cet1_min_median"]))]
+                    + [(float(v), float(c)) for v, c in zip(rows["value"], rows["cet1_min_median"], strict=True)])  # fmt: skip
+    return [
+        f"CET1 minimum {c2:.4f}% with a {w2:.0f}-quarter window is above {c1:.4f}% with {w1:.0f}"
+        for (w1, c1), (w2, c2) in zip(points, points[1:])
+        if c2 > c1 + tolerance_pp
+    ]
+
+
 def with_trading_window(market: MarketLines, trading: object) -> MarketLines:
     """The market lines with another trading shock (a :class:`~risk_dagster.capital.market_lines.TradingLoss`)."""
     return dataclasses.replace(market, trading=trading)
@@ -153,5 +173,6 @@ __all__ = [
     "TRADING_WINDOWS",
     "Variant",
     "capital_sensitivities",
+    "trading_window_violations",
     "with_trading_window",
 ]

@@ -73,12 +73,14 @@ __all__ = [
     "REPORT_KEYS",
     "bench_command",
     "benchmark_book",
+    "catalog_factors",
     "fixed_cost_breakdown",
     "benchmark_shocks",
     "matmul_gflops",
     "memory_check",
     "parity_error",
     "peak_rss_mb",
+    "quantlib_request",
     "run_engine_benchmark",
 ]
 
@@ -197,7 +199,8 @@ def benchmark_book(n_positions: int, *, book: str = "random", seed: int = 0) -> 
     raise ValueError(f"unknown book {book!r}; expected 'random' or 'sample'")
 
 
-def _catalog() -> tuple[list[str], list[str]]:
+def catalog_factors() -> tuple[list[str], list[str]]:
+    """The risk-factor catalog's ids and shock types, in catalog order."""
     from risk_dagster.market.catalog import load_risk_factor_catalog
 
     cat = load_risk_factor_catalog()
@@ -239,7 +242,7 @@ def _engine_shocks(path: FloatArray, ids: Sequence[str], factor_ids: Sequence[st
     return X
 
 
-def _quantlib_request(frame: pd.DataFrame, path: FloatArray, ids: list[str]) -> dict[str, Any]:
+def quantlib_request(frame: pd.DataFrame, path: FloatArray, ids: list[str]) -> dict[str, Any]:
     """All-pairs oracle request; the common equity / FX / VIX shock of each scenario added to it."""
     curve = treasury_zero_curve()
     req = oracle_request(frame, curve, path, ids, mode="cross")
@@ -306,7 +309,7 @@ def run_engine_benchmark(
     if fixed_cost_positions:
         fixed = fixed_cost_breakdown(int(fixed_cost_positions), int(fixed_cost_scenarios), book=book, seed=seed,
                                      threads=threads, repeats=repeats)
-    ids, _ = _catalog()
+    ids, _ = catalog_factors()
     frame = benchmark_book(n_positions, book=book, seed=seed)
     path = benchmark_shocks(ids, n_scenarios, seed=seed)
     curve = treasury_zero_curve()
@@ -370,7 +373,7 @@ def run_engine_benchmark(
         ql_frame = frame
     ql_path = path[:n_ql_sc]
     t = time.perf_counter()
-    ql = run_oracle(_quantlib_request(ql_frame, ql_path, ids), timeout=3600)
+    ql = run_oracle(quantlib_request(ql_frame, ql_path, ids), timeout=3600)
     timings["quantlib_wall_s"] = time.perf_counter() - t
     timings["quantlib_loop_s"] = ql["seconds"]
     timings["quantlib_setup_s"] = ql["setup_seconds"]
@@ -473,7 +476,7 @@ def fixed_cost_breakdown(n_positions: int = 2_000, n_scenarios: int = 200, *, bo
     t = time.perf_counter()
     curve = treasury_zero_curve()
     curve_s = time.perf_counter() - t
-    ids, _ = _catalog()
+    ids, _ = catalog_factors()
     frame = benchmark_book(n_positions, book=book, seed=seed)
     path = benchmark_shocks(ids, n_scenarios, seed=seed)
     t = time.perf_counter()
@@ -578,7 +581,7 @@ def memory_check(n_positions: int = 1_000_000, n_scenarios: int = 1_000, budget_
     book = generate_sample_book(int(n_positions))  # the shipped sample book
     t1 = time.perf_counter()
     rss_book = current_rss_mb()
-    ids, kinds = _catalog()
+    ids, kinds = catalog_factors()
     scale = np.array([40.0 if k == "absolute_bp" else 0.08 if k == "log_return" else 4.0 for k in kinds])
     shocks = np.random.default_rng([seed, 1000]).standard_normal((int(n_scenarios), 1, len(ids))) * scale
     ss = ShockSet(shocks, np.ones(len(ids)), ids, kinds, ["2026Q1"], "memory-check", "benchmark", "1", seed)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from risk_dagster.engine.benchmark import MARKET_TYPES, _catalog, _quantlib_request, benchmark_shocks, parity_error
+from risk_dagster.engine.benchmark import MARKET_TYPES, catalog_factors, quantlib_request, benchmark_shocks, parity_error
 from risk_dagster.engine.curves import treasury_zero_curve
 from risk_dagster.engine.revalue import engine_values, run_oracle
 
@@ -44,10 +44,10 @@ def book_parity(
     if len(market) > max_positions:
         take = np.unique(np.linspace(0, len(market) - 1, max_positions).round().astype(np.int64))
         market = market.iloc[take].reset_index(drop=True)
-    ids, _ = _catalog()
+    ids, _ = catalog_factors()
     path = benchmark_shocks(ids, n_scenarios, seed=seed)
     path = np.concatenate([np.zeros((1, *path.shape[1:])), path])  # the unshocked curve first
-    quantlib = run_oracle(_quantlib_request(market, path, ids), timeout=timeout)
+    quantlib = run_oracle(quantlib_request(market, path, ids), timeout=timeout)
     engine = engine_values(market, treasury_zero_curve(), path, ids, pairs=False, dtype=torch.float64)
     notional = market["notional"].to_numpy(dtype=np.float64)[None, :]
     error = parity_error(engine, quantlib["npv"], notional)  # [scenarios, positions]

@@ -40,6 +40,9 @@ _BANDS = ((0.05, 0.95, 0.18), (0.25, 0.75, 0.35))
 Format = Literal["png", "svg"]
 
 
+SERIES_COLOURS: tuple[str, ...] = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad", "#d4880f", "#17a2b8", "#6d4c41", "#7f8c8d")
+"""Series colours in order (eight: a run-level chart draws every scenario of a run)."""
+
 def fan_chart_png(
     shocksets: Mapping[str, ShockSet],
     *,
@@ -58,7 +61,7 @@ def fan_chart_png(
     factors
         ``(factor id, title, unit)`` per panel; factors absent from a ShockSet are skipped.
     """
-    colours = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad")
+    colours = SERIES_COLOURS
     fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharex=False)
     for ax, (factor_id, panel_title, unit) in zip(axes.flat, factors, strict=False):
         for colour, (label, shockset) in zip(colours, shocksets.items(), strict=False):
@@ -95,7 +98,7 @@ def loss_histogram_png(
     fmt: Format = "png",
 ) -> bytes:
     """PNG of loss histograms (values in USD, shown in bn), one per label, with the 99% quantile marked."""
-    colours = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad")
+    colours = SERIES_COLOURS
     fig, ax = plt.subplots(figsize=(8, 4))
     for colour, (label, values) in zip(colours, losses.items(), strict=False):
         bn = np.asarray(values, dtype=float) / 1e9
@@ -121,7 +124,7 @@ def capital_path_png(
 
     ``paths`` maps a label to ``(median, p05, p95)`` per quarter (percent).
     """
-    colours = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad")
+    colours = SERIES_COLOURS
     x = np.arange(len(quarters) + 1)
     fig, ax = plt.subplots(figsize=(8, 4))
     for colour, (label, (median, lo, hi)) in zip(colours, paths.items(), strict=False):
@@ -202,7 +205,7 @@ def bar_chart(
     fmt: Format = "svg",
 ) -> bytes:
     """Grouped bars: category -> series -> value (e.g. loss line -> AI / traditional -> USD bn)."""
-    colours = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad")
+    colours = SERIES_COLOURS
     categories = list(values)
     series = list(dict.fromkeys(name for v in values.values() for name in v))  # first-seen order
     width = 0.8 / max(1, len(series))

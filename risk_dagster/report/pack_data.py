@@ -458,10 +458,23 @@ def _outcomes(out: Path, backtest: Mapping, attachments: dict[str, pd.DataFrame]
         "goal": comparison.get("goal", ""),
         "goal_met": comparison.get("goal_met"),
         "design_windows": ["2008-09", "2020"],
-        "loss_rate_outcomes": records(loss_outcomes, 3) if loss_outcomes is not None else [],
-        "nim_outcomes": records(nim_outcomes, 3) if nim_outcomes is not None else [],
+        "loss_rate_outcomes": _spaced(records(loss_outcomes[[c for c in LOSS_OUTCOME_COLUMNS if c in loss_outcomes]], 3))
+        if loss_outcomes is not None else [],
+        "nim_outcomes": _spaced(records(nim_outcomes, 3)) if nim_outcomes is not None else [],
         "parity": records(parity) if parity is not None else [],
     }
+
+
+LOSS_OUTCOME_COLUMNS: tuple[str, ...] = (
+    "window", "segment", "n_quarters", "realized_cum", "predicted_cum", "error_cum", "ratio_cum", "peak_realized",
+    "peak_predicted", "n_clamped",
+)  # fmt: skip
+"""The loss-rate outcomes columns the page shows (the attachment has them all)."""
+
+
+def _spaced(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Identifier-like text (``covid_2020_2021``) with spaces, so a narrow column wraps at words."""
+    return [{k: v.replace("_", " ") if isinstance(v, str) else v for k, v in row.items()} for row in rows]
 
 
 def _stress(out: Path, sid: str, capital: Mapping, stress: Mapping, charts: dict[str, str],
@@ -535,8 +548,11 @@ def _sensitivity(out: Path, sid: str, capital: Mapping, statistics: Mapping, att
     if assumptions_frame is not None:
         attachments["capital_sensitivity"] = assumptions_frame
         for row in assumptions_frame.itertuples(index=False):
-            assumptions.append({"assumption": row.assumption, "value": r(row.value), "run_value": r(row.base_value), "unit": row.unit
-                                if isinstance(row.unit, str) else "", "cet1_min_median": r(row.cet1_min_median),
+            unit = row.unit if isinstance(row.unit, str) else ""
+            value, run_value = r(row.value), r(row.base_value)
+            setting = "as configured" if value is None else f"{value} {unit} (run: {run_value})"
+            assumptions.append({"assumption": row.assumption, "setting": setting, "value": value, "run_value": run_value,
+                                "unit": unit, "cet1_min_median": r(row.cet1_min_median),
                                 "cet1_min_p05": r(row.cet1_min_p05), "scb": r(row.scb), "loss_9q_median": r(row.loss_9q_median),
                                 "ppnr_9q_median": r(row.ppnr_9q_median), "delta_cet1_min_pp": r(row.delta_cet1_min_pp)})  # fmt: skip
     return {"lanes": lanes, "assumptions": assumptions, "base_cet1_min": r(ai["cet1_trough"]),

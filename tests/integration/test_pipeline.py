@@ -400,3 +400,127 @@ def test_overlay_lifts_a_milder_generator_and_leaves_a_harsher_one(pipeline):
     harsh = assess(*generator(harsh_set, harsh_draws))
     assert harsh.raw.all_passed, [t.id for t in harsh.raw.tests if not t.passed]
     assert harsh.overlay_status == "not_needed" and harsh.multiplier == 1.0
+
+
+# ----------------------------------------------------------------------------- the documentation pack
+def _pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def _leaves(obj, keys: tuple[str, ...]):
+    """Numbers under the given keys of a pack.json subtree."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k in keys and isinstance(v, (int, float)) and not isinstance(v, bool):
+                yield v
+            else:
+                yield from _leaves(v, keys)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _leaves(v, keys)
+
+
+def test_every_scenario_has_its_pack_in_the_summary(pipeline):
+    doc = json.loads((pipeline["root"] / "out" / "run_summary.json").read_text())
+    for sid, entry in doc["scenarios"].items():
+        pack = entry["pack"]
+        assert Path(pack["pdf"]).is_file() and pack["pages"] >= 12, (sid, pack)
+        assert pack["verdict"] == entry["verdict"], sid  # a draft's pack says draft
+        data = json.loads((Path(pack["pdf"]).parent / "pack.json").read_text())
+        assert data["scenario_id"] == sid and data["pages"] == pack["pages"]
+    run_level = doc["run_pack"]
+    assert Path(run_level["pdf"]).is_file() and run_level["pages"] >= 2
+    verdicts = {e["verdict"] for e in doc["scenarios"].values()}
+    assert run_level["verdict"] == ("submission" if verdicts == {"submission"} else "draft")
+    assert any("pack" in line and ".pdf" in line for line in pipeline["progress"])
+
+
+def test_the_pack_shows_the_numbers_of_pack_json_on_rendered_pages(pipeline, tmp_path):
+    from risk_dagster.report.render import number_text
+
+    folder = pipeline["root"] / "out" / "pack" / "fed-2026-severely-adverse"
+    data = json.loads((folder / "pack.json").read_text())
+    text = _pdf_text(folder / "pack.pdf")
+    flat = " ".join(text.split())
+    # the headline, the losses by line, the 25 statistics' values and bounds: each printed as pack.json holds it
+    numbers = [*_leaves(data["executive"]["headline"], ("ai", "traditional")),
+               *_leaves(data["executive"]["losses"], ("ai_usd_bn", "traditional_usd_bn")),
+               *_leaves(data["conservativeness"]["rows"], ("ai", "traditional", "lower_bound"))]  # fmt: skip
+    assert len(numbers) >= 80
+    missing = [x for x in numbers if number_text(x) not in flat]
+    assert not missing, f"numbers of pack.json not in the PDF's text: {missing[:10]}"
+    assert data["subtitle"] in flat and data["verdict"] in flat
+    # every section has its title and content: the HTML section holds more than its heading
+    html = (folder / "pack.html").read_text()
+    import re
+
+    sections = re.findall(r'<section class="pack-section" id="([^"]+)">(.*?)</section>', html, flags=re.S)
+    assert len(sections) == 11
+    for sid, body in sections:
+        content = re.sub(r"<h2>.*?</h2>", "", body, flags=re.S)
+        assert re.search(r"<(table|figure|p)\b", content), f"section {sid} is empty"
+    for title in ("Executive summary", "Scenario design", "Conservativeness", "Sensitivity analysis", "Lineage appendix"):
+        assert title in flat
+    # the charts are inline SVG, the long tables CSV attachments beside the PDF
+    assert html.count("<svg") >= 7 and "http://" not in html.split("<body>", 1)[1].replace("http://www.w3.org", "")
+    assert (folder / "attachments" / "statistics.csv").is_file()
+    # pages render: first, a middle and the last page to PNG, none blank
+    pages = data["pages"]
+    for page in (1, pages // 2, pages):
+        png = tmp_path / f"page-{page}"
+        subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", str(page), "-l", str(page), "-singlefile",
+                        str(folder / "pack.pdf"), str(png)], check=True)  # fmt: skip
+        from PIL import Image
+
+        image = np.asarray(Image.open(f"{png}.png").convert("L"), dtype=float)
+        assert image.std() > 5.0, f"page {page} renders blank"
+
+
+def test_the_running_header_names_scenario_run_and_page_x_of_y(pipeline):
+    folder = pipeline["root"] / "out" / "pack" / "fed-2026-severely-adverse"
+    data = json.loads((folder / "pack.json").read_text())
+    text = _pdf_text(folder / "pack.pdf")
+    pages = text.split("\f")
+    assert f"page 2 of {data['pages']}" in " ".join(pages[1].split()).lower()
+    assert data["running"]["run_id"][:8] in " ".join(text.split())
+
+
+def test_the_pack_carries_sensitivity_parity_and_the_satellites_out_of_sample(pipeline):
+    out = pipeline["root"] / "out"
+    data = json.loads((out / "pack" / "fed-2026-severely-adverse" / "pack.json").read_text())
+    rows = data["sensitivity"]["assumptions"]
+    by = {}
+    for row in rows:
+        by.setdefault(row["assumption"], []).append(row)
+    assert set(by) == {"run as configured", "deposit beta", "allowance horizon", "trading shock window"}
+    base = by["run as configured"][0]
+    for row in by["deposit beta"] + by["allowance horizon"]:
+        assert row["loss_9q_median"] == base["loss_9q_median"]  # these assumptions move no loss line
+    for row in by["deposit beta"]:
+        assert row["ppnr_9q_median"] != base["ppnr_9q_median"]
+    windows = {row["value"]: row["cet1_min_median"] for row in by["trading shock window"]}
+    assert windows[9] <= base["cet1_min_median"] <= windows[1]
+    assert data["outcomes"]["parity"] and all(r["within_tolerance"] for r in data["outcomes"]["parity"])
+    assert data["outcomes"]["loss_rate_outcomes"] and data["models"]["loss_rate_coefficients"]
+    assert data["models"]["nim_coefficients"] and data["outcomes"]["nim_outcomes"]
+    assert any(c["check"] == "trading_window_ordered" and c["passed"] for c in data["checks"])
+    assert data["lineage"]["assets"] and all(a["run"] != "not materialized" for a in data["lineage"]["assets"])
+
+
+def test_a_hostile_scenario_name_is_text_and_nothing_is_fetched(pipeline, tmp_path, listener):
+    import dataclasses
+
+    from risk_dagster.report.pack_data import PackContext, scenario_pack
+    from risk_dagster.report.render import render_pack
+    from risk_dagster.scenarios.registry import load_scenario
+
+    port, seen = listener
+    hostile = f'<img src="http://127.0.0.1:{port}/x.png"><script>alert(1)</script>'
+    scenario = dataclasses.replace(load_scenario("fed-2026-severely-adverse"), name=hostile)
+    ctx = PackContext(scenario=scenario, run_id="hostile-run", generated_at="2026-12-03T00:00:00+00:00")
+    rendered = render_pack(scenario_pack(pipeline["root"] / "out", ctx), tmp_path / "pack")
+    assert not seen, "the renderer connected to the network"
+    assert not rendered.refused_urls  # the name never became a reference to fetch
+    html = rendered.html.read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+    assert "".join(hostile.split()) in "".join(_pdf_text(rendered.pdf).split())

@@ -41,6 +41,8 @@ FAILING_TESTS: dict[str, str] = {
     "traditional_shocks:rating_spreads_ordered_above_floor": "tests.unit.translate.test_shock_checks::test_rating_spreads_out_of_order_or_below_floor_fail",
     "portfolio:contract_portfolio_positions": "tests.unit.assets.test_every_check_can_fail::test_portfolio_check_fails_on_a_broken_book",
     "balance_sheet:contract_balance_sheet": "tests.unit.assets.test_every_check_can_fail::test_balance_sheet_check_fails_on_a_broken_file",
+    "capital_sensitivity:trading_window_ordered": "tests.unit.assets.test_report_checks::test_the_trading_window_check_fails_on_a_tampered_file",
+    "pricing_parity:engine_matches_quantlib": "tests.unit.assets.test_report_checks::test_the_parity_check_fails_on_a_tampered_file",
     "sensitivities:sensitivities_consistent": "tests.unit.assets.test_sensitivities_asset::test_sensitivities_check_fails_on_a_tampered_file",
     "conservativeness:supervisor_fixed_factors_reproduced": "tests.unit.assets.test_conservativeness_checks::test_the_fixed_factor_check_fails_on_any_moved_or_missing_fixed_factor",
     # every one of the 25 statistic checks fails for a milder AI set (one test, all 25 asserted)
