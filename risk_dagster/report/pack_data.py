@@ -267,7 +267,17 @@ def _executive(capital: Mapping, stress: Mapping, translation: Mapping, statisti
         "chosen_lane": translation["chosen_lane"],
         "lanes": lanes,
         "loss_distribution_ai": {k: r(v) for k, v in stress["ai"]["loss_distribution"].items()},
+        "overlay_capital": _overlay_capital(statistics),
     }  # fmt: skip
+
+
+def _overlay_capital(statistics: Mapping) -> dict[str, Any] | None:
+    """The submitted (overlaid) set's capital headline when the overlay was applied, else ``None``."""
+    c = statistics.get("overlay_capital") if statistics.get("overlay_status") == "applied" else None
+    if not c:
+        return None
+    return {"cet1_trough": r(c["cet1_trough"]), "cet1_trough_p05": r(c["cet1_trough_p05"]), "scb": r(c["scb"]),
+            "trough_quarter": c.get("trough_quarter"), "loss_total": r((c.get("losses") or {}).get("total"))}
 
 
 def _scenario_design(ctx: PackContext, ai_set: ShockSet, charts: dict[str, str]) -> dict[str, Any]:

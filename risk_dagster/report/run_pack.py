@@ -83,7 +83,7 @@ def run_pack(
             "scb_pct": head["stress capital buffer, median (%)"]["ai"],
             "losses_9q_usd_bn": total_loss, "loan_loss_rate_pct": total_rate,
             "loss_99_usd_bn": dist.get("var_99"),
-            "overlay": e["overlay_status"], "lane": e["chosen_lane"],
+            "overlay": str(e["overlay_status"] or "").replace("_", " "), "lane": e["chosen_lane"],
         })  # fmt: skip
         notes.append({"scenario": p["subtitle"], "verdict": p["verdict"], "note": p["verdict_note"],
                       "pdf": pdf_paths.get(sid, ""), "pages": p.get("pages"), "run_id": p["running"]["run_id"],
