@@ -70,6 +70,16 @@ def run_command(
         f"{len(summary.checks) - len(failed)}/{len(summary.checks)} checks passed; "
         f"summary in {Path(summary.output_dir) / 'run_summary.json'}"
     )
+    from rich.table import Table
+
+    from risk_dagster.runner import RESULT_COLUMNS, results_table
+
+    table = Table(title=f"run {summary.run_id}", title_justify="left")
+    for column in RESULT_COLUMNS:
+        table.add_column(column, justify="right" if column not in ("scenario", "verdict", "pack") else "left")
+    for row in results_table(summary):
+        table.add_row(*(row[c] for c in RESULT_COLUMNS))
+    console.print(table)
     if summary.run_pack:
         console.print(f"documentation packs in {Path(summary.output_dir) / 'pack'}; run-level pack "
                       f"{summary.run_pack['pdf']} ({summary.run_pack['pages']} pages)")
@@ -319,6 +329,27 @@ def bench_engine_cli(
         raise typer.Exit(code=2)
 
     typer.echo(bench_command(positions, scenarios, as_json))
+
+
+@bench_app.command("pipeline")
+def bench_pipeline_cli(
+    output: Path = typer.Option(Path("risk_output"), "--output", help="Output folder of the timed run (a folder "
+                                "with a previous run reuses its trained translator: the warm case)."),
+    scenario: list[str] = typer.Option([], "--scenario", help="Scenario ids (repeatable); default: every shipped one."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Time the main job on the shipped data in one run: total, each Dagster step, peak memory, what
+    dominates, as ratios to the 5-minute (warm) and 15-minute (cold) goals."""
+    from risk_dagster.errors import InputFileError
+    from risk_dagster.pipeline_benchmark import bench_pipeline, report_text
+    from risk_dagster.runner import RunFailed
+
+    try:
+        report = bench_pipeline(output, scenario, progress=lambda line: typer.echo(line, err=True))
+    except (InputFileError, RunFailed, KeyError, OSError) as error:
+        typer.echo(f"error: {_one_line(error)}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(json.dumps(report, indent=2) if as_json else report_text(report))
 
 
 def _as_of(text: str) -> str | None:

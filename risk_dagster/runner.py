@@ -180,6 +180,36 @@ def run_pipeline(
     return summary
 
 
+RESULT_COLUMNS: tuple[str, ...] = ("scenario", "verdict", "CET1 min %", "SCB %", "99% loss USD bn", "statistics", "pack")
+"""The columns of the table ``risk-dagster run`` ends with (:func:`results_table`)."""
+
+
+def results_table(summary: RunSummary) -> list[dict[str, str]]:
+    """One row per scenario of the run: verdict, median CET1 minimum and SCB (percent of RWA, AI set),
+    99% quantile of the nine-quarter loss (USD bn), conservativeness statistics passed, and the pack's
+    PDF relative to the output folder; a dash where the run produced no value (a failed step)."""
+    out = Path(summary.output_dir)
+
+    def num(value: Any, digits: int = 2) -> str:
+        return "-" if value is None else f"{float(value):.{digits}f}"
+
+    rows = []
+    for sid, e in summary.scenarios.items():
+        c = e.get("conservativeness") or {}
+        pdf = (e.get("pack") or {}).get("pdf")
+        try:
+            pack = str(Path(pdf).relative_to(out)) if pdf else "-"
+        except ValueError:
+            pack = str(pdf)
+        rows.append({
+            "scenario": sid, "verdict": e.get("verdict") or ("failed" if e.get("error") else "-"),
+            "CET1 min %": num((e.get("cet1") or {}).get("trough")), "SCB %": num((e.get("cet1") or {}).get("scb")),
+            "99% loss USD bn": num((e.get("loss_distribution") or {}).get("var_99"), 1),
+            "statistics": f"{c['passed']}/{c['total']}" if c else "-", "pack": pack,
+        })  # fmt: skip
+    return rows
+
+
 def _instance(home: Path) -> dg.DagsterInstance:
     """A persistent local instance rooted at ``home`` (honours a ``dagster.yaml`` there).
 

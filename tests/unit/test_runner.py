@@ -1,0 +1,23 @@
+"""The table ``risk-dagster run`` ends with, from a run summary."""
+
+from __future__ import annotations
+
+from risk_dagster.runner import RESULT_COLUMNS, RunSummary, results_table
+
+
+def test_one_row_per_scenario_with_its_numbers_and_pack(tmp_path) -> None:
+    summary = RunSummary(run_id="r1", output_dir=str(tmp_path), dagster_home="", started_at="")
+    summary.scenarios = {
+        "fed-2026-severely-adverse": {
+            "verdict": "draft", "cet1": {"trough": 8.123, "scb": 4.456}, "loss_distribution": {"var_99": 154.36},
+            "conservativeness": {"passed": 22, "total": 25},
+            "pack": {"pdf": str(tmp_path / "pack" / "fed-2026-severely-adverse" / "pack.pdf"), "pages": 24, "verdict": "draft"},
+        },
+        "user-broken": {"error": "step stress_results failed: boom"},
+    }  # fmt: skip
+    rows = results_table(summary)
+    assert [list(r) for r in rows] == [list(RESULT_COLUMNS)] * 2
+    assert rows[0] == {"scenario": "fed-2026-severely-adverse", "verdict": "draft", "CET1 min %": "8.12", "SCB %": "4.46",
+                       "99% loss USD bn": "154.4", "statistics": "22/25",
+                       "pack": "pack/fed-2026-severely-adverse/pack.pdf"}  # fmt: skip
+    assert rows[1]["verdict"] == "failed" and rows[1]["CET1 min %"] == "-" and rows[1]["pack"] == "-"
