@@ -22,6 +22,12 @@ def extra_scenario_files_from_env() -> list[str]:
     return [p for p in raw.split(os.pathsep) if p.strip()]
 
 
+ACCELERATOR_POOL = "accelerator"
+"""Dagster concurrency pool of every step that runs torch (translators, engine, capital re-runs): with a
+pool limit of 1 (``concurrency: pools`` in ``dagster.yaml``, or ``dagster instance concurrency set
+accelerator 1``) one GPU is never shared by two steps, across runs."""
+
+
 class RunSettings(dg.ConfigurableResource):
     """Run-wide settings: the as-of date for freshness SLAs and the random seed.
 

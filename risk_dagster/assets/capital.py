@@ -27,7 +27,7 @@ from risk_dagster.capital.sensitivity import capital_sensitivities, trading_wind
 from risk_dagster.capital.set_evaluation import SetEvaluator
 from risk_dagster.errors import InputFileError
 from risk_dagster.report.charts import capital_path_png, png_markdown
-from risk_dagster.resources import CapitalSettings, EngineSettings, OutputDir
+from risk_dagster.resources import ACCELERATOR_POOL, CapitalSettings, EngineSettings, OutputDir
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.storage import write_csv, write_json
 from risk_dagster.translate.shockset import ShockSet
@@ -254,6 +254,7 @@ def build_capital_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsD
         group_name="capital",
         partitions_def=partitions,
         kinds={"numpy", "torch"},
+        pool=ACCELERATOR_POOL,
         check_specs=[
             dg.AssetCheckSpec(
                 TRADING_WINDOW_CHECK, asset="capital_sensitivity",

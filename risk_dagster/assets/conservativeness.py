@@ -29,7 +29,7 @@ from risk_dagster.conservativeness.registry import BY_ID, STATISTICS
 from risk_dagster.conservativeness.saved import retest, write_assessment
 from risk_dagster.market.history import FactorHistory
 from risk_dagster.report.charts import conservativeness_bounds_png, png_markdown
-from risk_dagster.resources import CapitalSettings, EngineSettings, OutputDir, RunSettings, TranslationSettings
+from risk_dagster.resources import ACCELERATOR_POOL, CapitalSettings, EngineSettings, OutputDir, RunSettings, TranslationSettings
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.conditioning import to_canonical
 from risk_dagster.translate.consistency import fixed_factor_gaps
@@ -68,6 +68,7 @@ def calibration_settings(translation_settings: TranslationSettings, seed: int) -
 @dg.asset(
     group_name="conservativeness",
     kinds={"transformers", "statsmodels", "numpy"},
+    pool=ACCELERATOR_POOL,
     description="Calibration of both translators on history for statistics 21-25: the transformer (AI) and the "
     "satellite (traditional) refitted at every rolling origin (every 8 quarters from 2000Q1, the past only) whose "
     "block holds a stress quarter (Fed quarterly VIX > 30 or NBER recession), their one-quarter predictive draws "
@@ -153,6 +154,7 @@ def build_conservativeness_assets(partitions: dg.PartitionsDefinition) -> list[d
         group_name="conservativeness",
         partitions_def=partitions,
         kinds={"numpy", "torch"},
+        pool=ACCELERATOR_POOL,
         check_specs=check_specs,
         description="The 25 conservativeness statistics (DESIGN.md) of every registry lane's AI set against the "
         "traditional set of the scenario on the same book, each with the one-sided 95% bootstrap lower bound of "

@@ -32,7 +32,7 @@ from risk_dagster.engine.service import engine_policy, revalue_book
 from risk_dagster.portfolio.positions import PortfolioContractError, load_portfolio
 from risk_dagster.portfolio.sample_book import composition, load_sample_book
 from risk_dagster.report.charts import loss_histogram_png, png_markdown
-from risk_dagster.resources import CapitalSettings, EngineSettings, OutputDir, RunSettings
+from risk_dagster.resources import ACCELERATOR_POOL, CapitalSettings, EngineSettings, OutputDir, RunSettings
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.storage import write_csv, write_json, write_parquet
 from risk_dagster.translate.shockset import ShockSet
@@ -89,6 +89,7 @@ def sensitivities_path(output_dir: OutputDir) -> Path:
 @dg.asset(
     group_name="stress",
     kinds={"torch", "parquet"},
+    pool=ACCELERATOR_POOL,
     description="First-order sensitivities of the book's loss to every risk factor it depends on (DV01 by "
     "tenor, CS01 by curve, equity and FX delta, vega), by segment and total, by bump-and-reprice at the "
     "valuation date through the engine (central differences). Loans are a separate scope: the sensitivity "
@@ -197,6 +198,7 @@ def parity_path(output_dir: OutputDir) -> Path:
 @dg.asset(
     group_name="portfolio",
     kinds={"torch", "quantlib"},
+    pool=ACCELERATOR_POOL,
     check_specs=[
         dg.AssetCheckSpec(
             PARITY_CHECK, asset="pricing_parity",
@@ -253,6 +255,7 @@ def build_stress_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
         group_name="stress",
         partitions_def=partitions,
         kinds={"torch", "statsmodels"},
+        pool=ACCELERATOR_POOL,
         description="The Fed's loss lines over PQ1-PQ9 for the AI and the traditional scenario sets, per sample: "
         "loan losses by segment (loss-rate satellites on the scenario's macro path, scaled to the book's PD/LGD, "
         "common random numbers), the trading book's instantaneous global-market-shock loss, AFS fair-value losses "

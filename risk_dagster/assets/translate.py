@@ -16,7 +16,7 @@ import pandas as pd
 
 from risk_dagster.market.history import FactorHistory
 from risk_dagster.report.charts import OPEN_FAN_FACTORS, fan_chart_png, png_markdown
-from risk_dagster.resources import OutputDir, RunSettings, TranslationSettings
+from risk_dagster.resources import ACCELERATOR_POOL, OutputDir, RunSettings, TranslationSettings
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.scenarios.registry import load_scenario
 from risk_dagster.storage import write_json
@@ -109,6 +109,7 @@ def _lane_asset(lane: str) -> dg.AssetsDefinition:
         name=f"translator_{lane}",
         group_name="translate",
         kinds={"transformers", "safetensors"},
+        pool=ACCELERATOR_POOL,
         description=(
             "The experimental lane: a transformer trained here on the current history and registered "
             "(safetensors + config JSON)."
@@ -158,6 +159,7 @@ TRANSLATOR_LANE_ASSETS = [_lane_asset(lane) for lane in LANES]
 @dg.asset(
     group_name="translate",
     kinds={"torch", "safetensors"},
+    pool=ACCELERATOR_POOL,
     description="Plausibility filter: hard rules derived from history (spread/rate/vol floors, coherent "
     "curves, moves within a multiple of the largest historical move) and a shape discriminator.",
 )
@@ -187,6 +189,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
         name="granular_shocks",
         group_name="translate",
         partitions_def=partitions,
+        pool=ACCELERATOR_POOL,
         ins={
             "macro_scenarios": dg.AssetIn(),
             "fed_history": dg.AssetIn(),
@@ -486,6 +489,7 @@ def pair_markdown(table: pd.DataFrame) -> str:
     ins={"fed_history": dg.AssetIn(), "plausibility_filter": dg.AssetIn(), "translator_current": dg.AssetIn(),
          "translator_experimental": dg.AssetIn(), "factor_history": dg.AssetIn()},
     kinds={"numpy"},
+    pool=ACCELERATOR_POOL,
     description="Synthetic tail scenario set `synthetic-tail`: novel severe macro paths (the Fed's "
     "severely adverse deviations scaled and mixed with historical crisis shapes), translated and filtered.",
 )
@@ -533,6 +537,7 @@ def synthetic_tail(
 @dg.asset(
     group_name="translate",
     kinds={"scoringrules"},
+    pool=ACCELERATOR_POOL,
     description="Outcomes analysis: leave-crisis-out backtest (2001, 2008-09, 2020, 2022) of the satellite "
     "and the transformer on realized macro paths: energy score, CRPS, 90%/99% coverage.",
 )

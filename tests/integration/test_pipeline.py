@@ -524,3 +524,43 @@ def test_a_hostile_scenario_name_is_text_and_nothing_is_fetched(pipeline, tmp_pa
     html = rendered.html.read_text()
     assert "<script>alert" not in html and "&lt;script&gt;" in html
     assert "".join(hostile.split()) in "".join(_pdf_text(rendered.pdf).split())
+
+
+# ----------------------------------------------------------------------------- determinism (last: it re-runs a partition)
+_NOT_RESULTS = ("run_id", "outputs", "engine", "success", "pack", "verdict")  # ids, paths, timings; the runner adds the verdict
+
+
+def _result_leaves(obj, prefix=""):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k not in _NOT_RESULTS:
+                yield from _result_leaves(v, f"{prefix}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _result_leaves(v, f"{prefix}[{i}]")
+    else:
+        yield prefix, obj
+
+
+def test_the_same_inputs_and_seed_give_the_same_numbers(pipeline):
+    """The scenario job re-run on the same instance, models and seed: every number of the run summary's
+    scenario entry (translation, losses, capital, the 25 statistics) is identical (CPU)."""
+    from risk_dagster.definitions import SCENARIO_JOB, build_definitions
+    from risk_dagster.runner import _scenario_entry
+
+    out = pipeline["root"] / "out"
+    first = json.loads((out / "run_summary.json").read_text())["scenarios"]["fed-2026-baseline"]
+    defs = build_definitions([str(pipeline["user_file"])], output_dir=str(out), translation=SMALL)
+    result = defs.resolve_job_def(SCENARIO_JOB).execute_in_process(
+        instance=_instance(pipeline), partition_key="fed-2026-baseline", raise_on_error=False
+    )
+    from risk_dagster.storage import _json_default
+
+    again = json.loads(json.dumps(_scenario_entry(result), default=_json_default))
+    before, after = dict(_result_leaves(first)), dict(_result_leaves(again))
+    assert len(before) > 200 and set(before) == set(after)
+    def same(a, b) -> bool:
+        return a == b or (isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b))
+
+    differ = {k: (before[k], after[k]) for k in before if not same(before[k], after[k])}
+    assert not differ, f"numbers moved between two runs with the same seed: {list(differ.items())[:5]}"

@@ -1,0 +1,20 @@
+"""Every step that runs torch shares one concurrency pool, so one GPU is not oversubscribed."""
+
+from __future__ import annotations
+
+from risk_dagster.definitions import build_definitions
+from risk_dagster.resources import ACCELERATOR_POOL
+
+TORCH_STEPS = {
+    "translator_stable", "translator_current", "translator_experimental", "plausibility_filter", "synthetic_tail",
+    "translator_backtest", "calibration_backtest", "granular_shocks", "sensitivities", "pricing_parity",
+    "stress_results", "capital_sensitivity", "conservativeness",
+}  # fmt: skip
+
+
+def test_torch_steps_are_in_the_accelerator_pool_and_nothing_else_is() -> None:
+    graph = build_definitions().resolve_asset_graph()
+    pooled = {k.to_user_string() for k in graph.get_all_asset_keys() if ACCELERATOR_POOL in (graph.get(k).pools or ())}
+    assert TORCH_STEPS <= pooled
+    # the other outputs of a pooled multi-asset share its step; nothing else waits for the GPU
+    assert pooled - TORCH_STEPS == {"lane_shocks"}
