@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,11 +36,61 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; an output is as readable as any new file
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def replace_folder(tmp: str | Path, target: str | Path) -> Path:
+    """Move the complete folder ``tmp`` to ``target``, replacing what was there (the folder write).
+
+    The old folder is renamed aside first and removed only once the new one is in place (put
+    back if the second rename fails): a folder is never half-overwritten. ``tmp`` must be on the
+    same file system (make it beside ``target``).
+    """
+    tmp, target = Path(tmp), Path(target)
+    if not target.exists():
+        os.replace(tmp, target)
+        return target
+    old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
+    os.replace(target, old)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.replace(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Atomically write bytes (a chart, a PDF)."""
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def write_npz(path: str | Path, **arrays: Any) -> Path:
+    """Atomically write numpy arrays as a compressed ``.npz`` (no object arrays: a reader loads it
+    with ``allow_pickle=False``)."""
+    import numpy as np
+
+    pickled = [name for name, a in arrays.items() if np.asarray(a).dtype == object]
+    if pickled:
+        raise ValueError(f"{path}: object arrays would be pickled: {pickled}")
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as handle:  # a handle: numpy would append .npz to a path without it
+            np.savez_compressed(handle, **arrays)
+
+    return atomic_write(path, write)
 
 
 def write_text(path: str | Path, text: str) -> Path:

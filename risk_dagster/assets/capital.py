@@ -29,7 +29,7 @@ from risk_dagster.errors import InputFileError
 from risk_dagster.report.charts import capital_path_png, png_markdown
 from risk_dagster.resources import ACCELERATOR_POOL, CapitalSettings, EngineSettings, OutputDir
 from risk_dagster.scenarios.model import MacroScenario
-from risk_dagster.storage import write_csv, write_json
+from risk_dagster.storage import write_bytes, write_csv, write_json, write_npz
 from risk_dagster.translate.shockset import ShockSet
 
 BALANCE_SHEET_CONTRACT = "balance_sheet"
@@ -205,7 +205,7 @@ def build_capital_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsD
         for label, c in out.items():
             write_csv(folder / f"quarterly_{label}.csv", c.quarterly_table().reset_index(names="line"))
             p = c.projection
-            np.savez_compressed(folder / f"paths_{label}.npz", cet1_ratio=p.cet1_ratio, cet1_capital=p.cet1_capital,
+            write_npz(folder / f"paths_{label}.npz", cet1_ratio=p.cet1_ratio, cet1_capital=p.cet1_capital,
                                 loan_losses=p.loan_losses, ppnr=p.ppnr, provisions=p.provisions, oci=p.oci,
                                 min_ratio=p.min_ratio, scb=p.scb, quarters=np.array(p.quarters))
         ai = out["ai"].projection
@@ -214,7 +214,7 @@ def build_capital_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsD
             ai.quarters, start=100 * ai.start_ratio, minimum=100 * ai.minimum_ratio,
             title=f"{context.partition_key}: CET1 ratio",
         )  # fmt: skip
-        (folder / "cet1_path.png").write_bytes(png)
+        write_bytes(folder / "cet1_path.png", png)
         headline = pd.DataFrame({
             label: {"CET1 start (%)": s["cet1_start"], "CET1 minimum, median (%)": s["cet1_trough"],
                     "CET1 minimum, 5% (%)": s["cet1_trough_p05"], "trough quarter (median path)": s["trough_quarter"],

@@ -34,6 +34,7 @@ from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.conditioning import to_canonical
 from risk_dagster.translate.consistency import fixed_factor_gaps
 from risk_dagster.translate.plausibility import PlausibilityFilter
+from risk_dagster.storage import write_bytes
 from risk_dagster.translate.shockset import ShockSet
 
 N_RESAMPLES = 1000
@@ -212,7 +213,7 @@ def build_conservativeness_assets(partitions: dg.PartitionsDefinition) -> list[d
 
         table, raw = report.table, report.raw_table
         png = conservativeness_bounds_png(table, title=f"{key}: 95% lower bounds of d against -tolerance")
-        (folder / "bounds.png").write_bytes(png)
+        write_bytes(folder / "bounds.png", png)
         summary = report.summary
         yield dg.Output(
             report,

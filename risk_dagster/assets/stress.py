@@ -34,7 +34,7 @@ from risk_dagster.portfolio.sample_book import composition, load_sample_book
 from risk_dagster.report.charts import loss_histogram_png, png_markdown
 from risk_dagster.resources import ACCELERATOR_POOL, CapitalSettings, EngineSettings, OutputDir, RunSettings
 from risk_dagster.scenarios.model import MacroScenario
-from risk_dagster.storage import write_csv, write_json, write_parquet
+from risk_dagster.storage import write_bytes, write_csv, write_json, write_npz, write_parquet
 from risk_dagster.translate.shockset import ShockSet
 
 PORTFOLIO_CONTRACT = "portfolio_positions"
@@ -296,12 +296,12 @@ def build_stress_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
         by_line = {label: stress.loss_lines(label) for label in sets}
         for label in sets:
             write_parquet(folder / f"loss_lines_{label}.parquet", by_line[label])
-        np.savez_compressed(folder / "loan_losses.npz", losses=loans.losses, rates=loans.rates,
+        write_npz(folder / "loan_losses.npz", losses=loans.losses, rates=loans.rates,
                             segments=np.array(loans.segments), quarters=np.array(loans.quarters))
         write_json(folder / "loss_summary.json", summaries)
         totals = {("AI" if k == "ai" else k): by_line[k]["total"].to_numpy() for k in sets}
         png = loss_histogram_png(totals, title=f"{context.partition_key}: nine-quarter total loss")
-        (folder / "loss_distribution.png").write_bytes(png)
+        write_bytes(folder / "loss_distribution.png", png)
         lines = pd.DataFrame({
             f"{label} {stat}": getattr(by_line[label], stat)() / 1e9
             for label in sets for stat in ("median", "mean")

@@ -19,7 +19,7 @@ from risk_dagster.report.charts import OPEN_FAN_FACTORS, fan_chart_png, png_mark
 from risk_dagster.resources import ACCELERATOR_POOL, OutputDir, RunSettings, TranslationSettings
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.scenarios.registry import load_scenario
-from risk_dagster.storage import write_json
+from risk_dagster.storage import write_bytes, write_json
 from risk_dagster.translate.backtest import run_backtest
 from risk_dagster.translate.base import TrainingSet, build_training_set
 from risk_dagster.translate.persistence import load_translator, save_translator
@@ -368,8 +368,8 @@ def build_fan_chart_assets(partitions: dg.PartitionsDefinition) -> list[dg.Asset
         open_ = fan_chart_png(
             sets, factors=OPEN_FAN_FACTORS, title=f"{context.partition_key}: open factors (5-95%, 25-75%, median)"
         )
-        (folder / "fan_chart_fixed.png").write_bytes(fixed)
-        (folder / "fan_chart_open.png").write_bytes(open_)
+        write_bytes(folder / "fan_chart_fixed.png", fixed)
+        write_bytes(folder / "fan_chart_open.png", open_)
         return dg.MaterializeResult(
             metadata={
                 "fixed_factors": dg.MetadataValue.md(png_markdown(fixed, "fixed factors")),

@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from risk_dagster.storage import atomic_write
+from risk_dagster.storage import write_npz
 from risk_dagster.translate.shockset import FloatArray
 
 AI_MODEL = "transformer"
@@ -95,12 +95,7 @@ class CalibrationDraws:
         arrays = {f"draws__{m}": d for m, d in self.draws.items()}
         doc = {"format": FORMAT, "quarters": list(self.quarters), "factor_ids": list(self.factor_ids),
                "models": list(self.draws), "settings": dict(self.settings)}  # fmt: skip
-
-        def write(tmp: Path) -> None:
-            with tmp.open("wb") as handle:
-                np.savez_compressed(handle, realized=self.realized, meta=np.array(json.dumps(doc)), **arrays)
-
-        return atomic_write(Path(path), write)
+        return write_npz(path, realized=self.realized, meta=np.array(json.dumps(doc)), **arrays)
 
     @classmethod
     def load_npz(cls, path: str | Path) -> CalibrationDraws:

@@ -163,17 +163,13 @@ def tail_warning(n_samples: int) -> str | None:
 
 def write_losses(result: StressResult, out: str | Path) -> Path:
     """Losses (positive = loss, USD) to ``out`` in the format its extension names (:func:`output_format`)."""
-    from risk_dagster.storage import atomic_write, write_parquet
+    from risk_dagster.storage import atomic_write, write_npz, write_parquet
 
     target = Path(out)
     kind = output_format(target)
     if kind == "npz":
-        def write(tmp: Path) -> None:
-            with tmp.open("wb") as handle:
-                np.savez_compressed(handle, loss=result.loss, segments=np.asarray(result.segments, dtype=str),
-                                    quarters=np.asarray(result.quarters, dtype=str))
-
-        return atomic_write(target, write)
+        return write_npz(target, loss=result.loss, segments=np.asarray(result.segments, dtype=str),
+                         quarters=np.asarray(result.quarters, dtype=str))
     if kind == "csv":
         frame = result.loss_frame()
         return atomic_write(target, lambda tmp: frame.to_csv(tmp, index=False))

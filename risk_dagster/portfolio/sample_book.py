@@ -20,8 +20,6 @@ The default book (10,000 positions, seed :data:`SAMPLE_BOOK_SEED`) is shipped as
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from risk_dagster.paths import data_dir
+from risk_dagster.storage import atomic_write
 from risk_dagster.portfolio.positions import (
     INSTRUMENT_TYPES,
     POSITION_DTYPES,
@@ -598,16 +597,7 @@ def write_book(frame: pd.DataFrame, path: str | Path) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp, compression="zstd", row_group_size=1_000_000)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a shipped or shared book is world-readable
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    return atomic_write(target, lambda tmp: pq.write_table(table, tmp, compression="zstd", row_group_size=1_000_000))
 
 
 def load_sample_book(*, validate: bool = True) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
@@ -245,7 +246,9 @@ def svg_element(svg: bytes) -> str:
     start = text.find("<svg")
     if start < 0:
         raise ValueError("not an SVG document")
-    return text[start:]
+    # matplotlib's RDF metadata names namespace URLs; they are identifiers, never fetched, but a page
+    # holds no URL it does not need
+    return re.sub(r"<metadata>.*?</metadata>\s*", "", text[start:], flags=re.S)
 
 
 def png_markdown(png: bytes, alt: str = "chart") -> str:

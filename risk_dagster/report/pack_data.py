@@ -222,7 +222,7 @@ def scenario_pack(output_dir: str | Path, ctx: PackContext) -> Pack:
     data["sensitivity"] = _sensitivity(out, sid, capital, statistics, attachments)
     data["submitted_set"] = {"model": submitted_set.model_id, "version": submitted_set.model_version,
                              "samples": submitted_set.n_samples, "overlay": statistics.get("overlay_status")}
-    data["lineage"] = dict(ctx.lineage)
+    data["lineage"] = {"code": {}, "packages": {}, "platform": "", "inputs": {}, "models": {}, "assets": [], **ctx.lineage}
     data["checks"] = [{"asset": c["asset"], "check": c["check"], "passed": c["passed"],
                        "description": (c.get("description") or "")[:400]} for c in ctx.checks]  # fmt: skip
     return Pack(data=data, charts=charts, attachments=attachments)

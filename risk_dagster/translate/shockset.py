@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from risk_dagster.storage import atomic_write
+from risk_dagster.storage import write_npz
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -140,24 +140,20 @@ class ShockSet:
         ``shock_types``, ``jump_off`` and provenance; no pickled objects."""
         import json
 
-        def write(tmp: Path) -> None:
-            with tmp.open("wb") as handle:
-                np.savez_compressed(
-                    handle,
-                    shocks=self.shocks,
-                    levels=self.levels,
-                    jump_off=self.jump_off,
-                    factor_ids=np.asarray(self.factor_ids, dtype=str),
-                    quarters=np.asarray(self.quarters, dtype=str),
-                    shock_types=np.asarray(self.shock_types, dtype=str),
-                    scenario_id=np.asarray(self.scenario_id),
-                    model_id=np.asarray(self.model_id),
-                    model_version=np.asarray(self.model_version),
-                    seed=np.asarray(self.seed, dtype=np.int64),
-                    metadata=np.asarray(json.dumps(self.metadata, default=str)),
-                )
-
-        return atomic_write(path, write)
+        return write_npz(
+            path,
+            shocks=self.shocks,
+            levels=self.levels,
+            jump_off=self.jump_off,
+            factor_ids=np.asarray(self.factor_ids, dtype=str),
+            quarters=np.asarray(self.quarters, dtype=str),
+            shock_types=np.asarray(self.shock_types, dtype=str),
+            scenario_id=np.asarray(self.scenario_id),
+            model_id=np.asarray(self.model_id),
+            model_version=np.asarray(self.model_version),
+            seed=np.asarray(self.seed, dtype=np.int64),
+            metadata=np.asarray(json.dumps(self.metadata, default=str)),
+        )
 
     @classmethod
     def load_npz(cls, path: str | Path) -> ShockSet:

@@ -7,7 +7,11 @@ import json
 import pandas as pd
 import pytest
 
-from risk_dagster.storage import atomic_write, write_json, write_parquet, write_text
+import os
+
+import numpy as np
+
+from risk_dagster.storage import atomic_write, replace_folder, write_bytes, write_json, write_npz, write_parquet, write_text
 
 
 def test_failed_write_leaves_previous_file_and_no_temp(tmp_path):
@@ -47,3 +51,28 @@ def test_csv_is_written_atomically_without_index(tmp_path):
     path = write_csv(tmp_path / "out" / "t.csv", pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}))
     assert path.read_text().splitlines() == ["a,b", "1,x", "2,y"]
     assert [p.name for p in path.parent.iterdir()] == ["t.csv"]
+
+
+def test_npz_and_bytes_are_atomic_and_readable_by_others(tmp_path):
+    path = write_npz(tmp_path / "a.npz", x=np.arange(3))
+    assert np.array_equal(np.load(path)["x"], np.arange(3)) and path.name == "a.npz"
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's private 0600
+    write_bytes(tmp_path / "c.png", b"\x89PNG")
+    with pytest.raises(ValueError, match="pickled"):
+        write_npz(tmp_path / "a.npz", x=np.array([object()]))  # an object array needs pickle: refused, the old file stays
+    assert np.array_equal(np.load(path)["x"], np.arange(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "c.png"]
+
+
+def test_a_folder_is_replaced_whole(tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    (target / "old.json").write_text("old")
+    new = tmp_path / ".model.tmp"
+    new.mkdir()
+    (new / "new.json").write_text("new")
+    replace_folder(new, target)
+    assert [p.name for p in target.iterdir()] == ["new.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # the old folder is gone, no temp left

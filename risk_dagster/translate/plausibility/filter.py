@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from risk_dagster.market.history import FactorHistory
+from risk_dagster.storage import replace_folder
 from risk_dagster.translate.persistence import ModelFileError, check_model_files
 from risk_dagster.translate.plausibility.discriminator import PathDiscriminator
 from risk_dagster.translate.plausibility.persistence import (
@@ -27,7 +28,6 @@ from risk_dagster.translate.plausibility.persistence import (
     discriminator_file,
     from_json_state,
     is_filter_file,
-    replace_folder,
     to_json_state,
 )
 from risk_dagster.translate.plausibility.rules import (

@@ -3,12 +3,8 @@ of a saved filter, and the folder swap that never half-overwrites a good one."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -76,20 +72,3 @@ def is_filter_file(name: str) -> bool:
     return name in (FILTER_FILE, FILTER_ARRAYS_FILE) or _DISCRIMINATOR_FILE.fullmatch(name) is not None
 
 
-def replace_folder(tmp: Path, target: Path) -> None:
-    """Move the complete folder ``tmp`` to ``target``, replacing what was there.
-
-    The old folder is renamed aside first and removed only once the new one is in place (put
-    back if the second rename fails): the previous good filter is never half-overwritten.
-    """
-    if not target.exists():
-        os.replace(tmp, target)
-        return
-    old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
-    os.replace(target, old)
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        os.replace(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
