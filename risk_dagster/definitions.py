@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from risk_dagster.automation import DEFAULT_REGULATORY_CRON, build_automation
 from risk_dagster.assets.capital import balance_sheet, build_capital_assets, loss_rate_satellites, nim_satellite
 from risk_dagster.assets.conservativeness import build_conservativeness_assets, calibration_backtest
 from risk_dagster.assets.market import HISTORY_SOURCE_ASSETS, factor_history
@@ -49,6 +50,8 @@ HISTORY_JOB = "history_job"
 SCENARIO_JOB = "scenario_job"
 PACK_JOB = "pack_job"
 RUN_PACK_JOB = "run_pack_job"
+INTRADAY_JOB = "intraday_job"
+REGULATORY_CRON_ENV = "RISK_DAGSTER_REGULATORY_CRON"
 
 
 def build_definitions(
@@ -59,6 +62,7 @@ def build_definitions(
     translation: TranslationSettings | None = None,
     engine: EngineSettings | None = None,
     capital: CapitalSettings | None = None,
+    regulatory_cron: str | None = None,
 ) -> dg.Definitions:
     """Assemble assets, checks, jobs and resources.
 
@@ -79,6 +83,9 @@ def build_definitions(
         The book and the revaluation engine's device, precision and backend.
     capital
         The balance sheet and the capital projection's key assumptions.
+    regulatory_cron
+        The regulatory cycle's calendar (cron, New York time); default ``$RISK_DAGSTER_REGULATORY_CRON``
+        or :data:`~risk_dagster.automation.DEFAULT_REGULATORY_CRON`.
     """
     library = ScenarioLibrary(extra_files=[str(p) for p in extra_scenario_files])
     partitions = scenario_partitions(library)
@@ -139,10 +146,24 @@ def build_definitions(
         selection=dg.AssetSelection.assets(run_pack),
         description="The run-level pack over the scenario packs of the run.",
     )
+    intraday_job = dg.define_asset_job(
+        INTRADAY_JOB,
+        selection=dg.AssetSelection.assets("stress_results", "capital_projection"),
+        partitions_def=partitions,
+        description="The intraday refresh: the stress engine and capital of one scenario and their checks, on the "
+        "translated sets already materialized; no pack.",
+    )
+    schedules, sensors = build_automation(
+        history_job=history_job, scenario_job=scenario_job, pack_job=pack_job, intraday_job=intraday_job,
+        partitions=partitions,
+        regulatory_cron=regulatory_cron or os.environ.get(REGULATORY_CRON_ENV) or DEFAULT_REGULATORY_CRON,
+    )  # fmt: skip
     return dg.Definitions(
         assets=[*history_assets, *partitioned_assets, run_pack],
+        schedules=schedules,
+        sensors=sensors,
         asset_checks=[sensitivities_consistent],
-        jobs=[history_job, scenario_job, pack_job, run_pack_job],
+        jobs=[history_job, scenario_job, pack_job, run_pack_job, intraday_job],
         resources={
             "scenario_library": library,
             "output_dir": OutputDir(path=output_dir or os.environ.get(OUTPUT_DIR_ENV, "risk_output")),

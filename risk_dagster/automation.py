@@ -1,0 +1,136 @@
+"""Schedules and sensors: the regulatory cycle on a calendar and the intraday refresh.
+
+* **Regulatory cycle** (:func:`regulatory_schedule`): on its calendar (a cron in New York time,
+  :data:`DEFAULT_REGULATORY_CRON` unless configured) the history job runs, tagged with the cycle
+  id; when it succeeds, :func:`regulatory_scenarios_sensor` requests the scenario job for every
+  scenario partition (Fed, EBA, NGFS and the user's), at the run's full sample counts, capital,
+  the 25 statistics and the pack; a scenario that ends a draft (only its blocking
+  conservativeness checks failed) gets its pack from the pack job (:func:`draft_pack_sensor`).
+  Each request has a run key (cycle and partition), so a tick is never requested twice.
+* **Intraday** (:func:`intraday_schedule`): every 30 minutes of the NYSE's regular session on
+  trading days (:mod:`risk_dagster.market.calendar`), the stress engine and capital per scenario
+  and their checks, no pack.
+
+Time zone: every cron here is evaluated in ``America/New_York``.
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import dagster as dg
+
+from risk_dagster.market.calendar import MARKET_TIME_ZONE, in_session
+
+CYCLE_TAG = "risk_dagster/cycle"
+"""Tag of every run of one regulatory cycle (its id: ``regulatory-YYYY-MM-DD``)."""
+DEFAULT_REGULATORY_CRON = "0 6 5 1,4,7,10 *"
+"""Quarterly, on the 5th of January, April, July and October at 06:00 New York time."""
+INTRADAY_CRON = "*/30 9-16 * * 1-5"
+"""Every 30 minutes on weekdays between 09:00 and 16:30; ticks outside the session or on an NYSE
+holiday are skipped with the reason."""
+
+
+def cycle_id(moment: dt.datetime) -> str:
+    """The regulatory cycle's id from its scheduled time."""
+    return f"regulatory-{moment.date().isoformat()}"
+
+
+def scenario_requests(tags: dict[str, str], partition_keys: Iterable[str]) -> list[dg.RunRequest]:
+    """One scenario-job request per partition for a history run of a regulatory cycle (none otherwise)."""
+    cycle = tags.get(CYCLE_TAG)
+    if not cycle:
+        return []
+    return [dg.RunRequest(run_key=f"{cycle}:{key}", partition_key=key, tags={CYCLE_TAG: cycle}) for key in partition_keys]
+
+
+def intraday_requests(moment: dt.datetime, partition_keys: Sequence[str]) -> list[dg.RunRequest] | dg.SkipReason:
+    """The intraday refresh at ``moment`` (New York time): a request per partition in the session."""
+    local = moment.astimezone(_new_york())
+    if not in_session(local.replace(tzinfo=None)):
+        return dg.SkipReason(f"{local:%Y-%m-%d %H:%M} New York is outside the NYSE's regular session on a trading day")
+    stamp = local.strftime("%Y-%m-%dT%H:%M")
+    return [dg.RunRequest(run_key=f"intraday:{stamp}:{key}", partition_key=key, tags={"risk_dagster/intraday": stamp})
+            for key in partition_keys]  # fmt: skip
+
+
+def _new_york() -> dt.tzinfo:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(MARKET_TIME_ZONE)
+
+
+def only_conservativeness_failed(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """True when the run's one failed step is the conservativeness asset's (a draft, not a failure)."""
+    failed = [e.dagster_event.step_key for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+              if e.dagster_event is not None]  # fmt: skip
+    return failed == ["conservativeness"]
+
+
+def build_automation(
+    *,
+    history_job: Any,
+    scenario_job: Any,
+    pack_job: Any,
+    intraday_job: Any,
+    partitions: dg.PartitionsDefinition,
+    regulatory_cron: str = DEFAULT_REGULATORY_CRON,
+) -> tuple[list[dg.ScheduleDefinition], list[dg.SensorDefinition]]:
+    """The schedules and sensors of the definitions."""
+
+    @dg.schedule(
+        name="regulatory_schedule", job=history_job, cron_schedule=regulatory_cron,
+        execution_timezone=MARKET_TIME_ZONE,
+        description=f"The regulatory cycle ({regulatory_cron}, New York time): the history job, then every "
+        "scenario partition through the scenario job (regulatory_scenarios_sensor), drafts' packs by the pack job.",
+    )  # fmt: skip
+    def regulatory_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        cycle = cycle_id(context.scheduled_execution_time)
+        return dg.RunRequest(run_key=cycle, tags={CYCLE_TAG: cycle})
+
+    @dg.run_status_sensor(
+        name="regulatory_scenarios_sensor", run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[history_job],
+        request_job=scenario_job,
+        description="When a regulatory cycle's history run succeeds, requests the scenario job for every partition.",
+    )  # fmt: skip
+    def regulatory_scenarios_sensor(context: dg.RunStatusSensorContext) -> Any:
+        requests = scenario_requests(dict(context.dagster_run.tags), partitions.get_partition_keys(
+            dynamic_partitions_store=context.instance))  # fmt: skip
+        return requests or dg.SkipReason("not a regulatory cycle's history run")
+
+    @dg.run_status_sensor(
+        name="draft_pack_sensor", run_status=dg.DagsterRunStatus.FAILURE, monitored_jobs=[scenario_job],
+        request_job=pack_job,
+        description="A scenario run that ended a draft (only its blocking conservativeness checks failed) gets its "
+        "documentation pack from the pack job, marked draft.",
+    )  # fmt: skip
+    def draft_pack_sensor(context: dg.RunStatusSensorContext) -> Any:
+        run = context.dagster_run
+        key = run.tags.get("dagster/partition")
+        if not key or not only_conservativeness_failed(context.instance, run.run_id):
+            return dg.SkipReason("not a draft: a step other than the conservativeness test failed")
+        return dg.RunRequest(run_key=f"pack:{run.run_id}", partition_key=key, tags=dict(
+            {CYCLE_TAG: run.tags[CYCLE_TAG]} if CYCLE_TAG in run.tags else {}))  # fmt: skip
+
+    @dg.schedule(
+        name="intraday_schedule", job=intraday_job, cron_schedule=INTRADAY_CRON, execution_timezone=MARKET_TIME_ZONE,
+        description="Every 30 minutes of the NYSE's regular session on trading days (New York time): the stress "
+        "engine and capital per scenario and their checks, no pack.",
+    )  # fmt: skip
+    def intraday_schedule(context: dg.ScheduleEvaluationContext) -> Any:
+        return intraday_requests(context.scheduled_execution_time, partitions.get_partition_keys(
+            dynamic_partitions_store=context.instance))  # fmt: skip
+
+    return [regulatory_schedule, intraday_schedule], [regulatory_scenarios_sensor, draft_pack_sensor]
+
+
+__all__ = [
+    "CYCLE_TAG",
+    "DEFAULT_REGULATORY_CRON",
+    "INTRADAY_CRON",
+    "build_automation",
+    "cycle_id",
+    "intraday_requests",
+    "only_conservativeness_failed",
+    "scenario_requests",
+]

@@ -1,0 +1,80 @@
+"""Schedules and sensors evaluated with Dagster's test contexts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from risk_dagster.automation import CYCLE_TAG, intraday_requests, only_conservativeness_failed, scenario_requests
+from risk_dagster.definitions import HISTORY_JOB, INTRADAY_JOB, build_definitions
+from risk_dagster.market.calendar import is_trading_day
+
+NY = ZoneInfo("America/New_York")
+
+
+@pytest.fixture(scope="module")
+def defs():
+    return build_definitions(regulatory_cron="0 7 1 3 *")
+
+
+def test_nyse_trading_days() -> None:
+    assert is_trading_day(dt.date(2026, 12, 3))
+    assert not is_trading_day(dt.date(2026, 12, 5))  # Saturday
+    assert not is_trading_day(dt.date(2026, 11, 26))  # Thanksgiving
+    assert not is_trading_day(dt.date(2026, 6, 19))  # Juneteenth
+    assert not is_trading_day(dt.date(2026, 7, 3))  # Independence Day observed (the 4th is a Saturday)
+
+
+def test_the_regulatory_schedule_starts_a_tagged_cycle_on_its_calendar(defs) -> None:
+    schedule = defs.get_schedule_def("regulatory_schedule")
+    assert schedule.cron_schedule == "0 7 1 3 *" and schedule.execution_timezone == "America/New_York"
+    assert schedule.job_name == HISTORY_JOB
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(), scheduled_execution_time=dt.datetime(2027, 3, 1, 7, tzinfo=NY))
+        request = schedule.evaluate_tick(context).run_requests[0]
+    assert request.tags[CYCLE_TAG] == "regulatory-2027-03-01" and request.run_key == "regulatory-2027-03-01"
+
+
+def test_a_cycle_history_run_requests_every_partition_once() -> None:
+    keys = ["fed-2026-baseline", "fed-2026-severely-adverse", "eba-2025-adverse"]
+    requests = scenario_requests({CYCLE_TAG: "regulatory-2027-03-01"}, keys)
+    assert [r.partition_key for r in requests] == keys
+    assert len({r.run_key for r in requests}) == 3 and all(r.tags[CYCLE_TAG] == "regulatory-2027-03-01" for r in requests)
+    assert scenario_requests({}, keys) == []  # a history run by hand starts nothing
+
+
+def test_the_intraday_schedule_runs_in_the_session_on_trading_days_only(defs) -> None:
+    schedule = defs.get_schedule_def("intraday_schedule")
+    assert schedule.job_name == INTRADAY_JOB and schedule.execution_timezone == "America/New_York"
+    keys = ["fed-2026-baseline", "fed-2026-severely-adverse"]
+    inside = intraday_requests(dt.datetime(2026, 12, 3, 10, 30, tzinfo=NY), keys)
+    assert [r.partition_key for r in inside] == keys and inside[0].run_key == "intraday:2026-12-03T10:30:fed-2026-baseline"
+    for moment in (dt.datetime(2026, 12, 3, 9, 0, tzinfo=NY), dt.datetime(2026, 12, 3, 16, 30, tzinfo=NY),
+                   dt.datetime(2026, 11, 26, 11, 0, tzinfo=NY), dt.datetime(2026, 12, 5, 11, 0, tzinfo=NY)):  # fmt: skip
+        assert isinstance(intraday_requests(moment, keys), dg.SkipReason), moment
+    # the same instant given in UTC is judged in New York time
+    assert not isinstance(intraday_requests(dt.datetime(2026, 12, 3, 15, 30, tzinfo=dt.UTC), keys), dg.SkipReason)
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(), scheduled_execution_time=dt.datetime(2026, 12, 3, 11, tzinfo=NY))
+        assert len(schedule.evaluate_tick(context).run_requests) == len(defs.resolve_job_def(INTRADAY_JOB).partitions_def.get_partition_keys())
+
+
+@dg.op
+def conservativeness() -> None:
+    raise dg.Failure("statistics failed")
+
+
+@dg.op
+def stress_results() -> None:
+    raise RuntimeError("engine broke")
+
+
+def test_a_draft_is_told_from_a_broken_run() -> None:
+    with dg.instance_for_test() as instance:
+        draft = dg.GraphDefinition("g1", node_defs=[conservativeness]).to_job().execute_in_process(instance=instance, raise_on_error=False)
+        broken = dg.GraphDefinition("g2", node_defs=[stress_results]).to_job().execute_in_process(instance=instance, raise_on_error=False)
+        assert only_conservativeness_failed(instance, draft.run_id)
+        assert not only_conservativeness_failed(instance, broken.run_id)
