@@ -7,6 +7,10 @@
   the 25 statistics and the pack; a scenario that ends a draft (only its blocking
   conservativeness checks failed) gets its pack from the pack job (:func:`draft_pack_sensor`).
   Each request has a run key (cycle and partition), so a tick is never requested twice.
+* **Scenario inbox** (:func:`inbox_tick`, sensor ``scenario_inbox_sensor``): a supervisor file
+  dropped in the inbox folder is validated (:mod:`risk_dagster.scenarios.inbox`), its scenarios
+  become dynamic partitions and their scenario runs are requested; a bad file goes to
+  ``rejected/`` with its error beside it. The cursor keeps the file versions processed.
 * **Intraday** (:func:`intraday_schedule`): every 30 minutes of the NYSE's regular session on
   trading days (:mod:`risk_dagster.market.calendar`), the stress engine and capital per scenario
   and their checks, no pack.
@@ -15,13 +19,21 @@ Time zone: every cron here is evaluated in ``America/New_York``.
 """
 
 import datetime as dt
+import json
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import dagster as dg
 
 from risk_dagster.market.calendar import MARKET_TIME_ZONE, in_session
+from risk_dagster.scenarios.inbox import InboxOutcome, pending, process
 
+INBOX_TICK_BUDGET_S = 20.0
+"""Most seconds one inbox tick spends validating files (Dagster's sensor limit is 60 s); the rest
+wait for the next tick."""
+INBOX_CURSOR_KEEP = 5000
+"""File versions remembered in the inbox sensor's cursor (the newest)."""
 CYCLE_TAG = "risk_dagster/cycle"
 """Tag of every run of one regulatory cycle (its id: ``regulatory-YYYY-MM-DD``)."""
 DEFAULT_REGULATORY_CRON = "0 6 5 1,4,7,10 *"
@@ -54,6 +66,32 @@ def intraday_requests(moment: dt.datetime, partition_keys: Sequence[str]) -> lis
             for key in partition_keys]  # fmt: skip
 
 
+def inbox_tick(
+    inbox: str, seen: Sequence[str], existing: Iterable[str], known: Iterable[str], *, budget_s: float = INBOX_TICK_BUDGET_S
+) -> tuple[list[InboxOutcome], list[str], list[dg.RunRequest], list[str]]:
+    """One tick of the inbox: process the pending files within the budget.
+
+    Returns the outcomes, the new cursor (file versions processed), a run request per accepted
+    scenario (run key: the file version and the id, so a file never runs twice) and the partition
+    ids to add (accepted ones and the library's ``known`` ones the instance lacks).
+    """
+    cursor = list(seen)
+    outcomes: list[InboxOutcome] = []
+    deadline = time.monotonic() + budget_s
+    for path in pending(inbox, set(cursor)):
+        if time.monotonic() > deadline:
+            break  # the rest next tick: a tick stays well inside the sensor limit
+        outcome = process(path, inbox)
+        outcomes.append(outcome)
+        cursor.append(outcome.key)
+    accepted = [(o, sid) for o in outcomes if o.accepted for sid in o.scenario_ids]
+    requests = [dg.RunRequest(run_key=f"inbox:{o.key}:{sid}", partition_key=sid, tags={"risk_dagster/inbox_file": o.name})
+                for o, sid in accepted]  # fmt: skip
+    present = set(existing)
+    add = sorted(({sid for _, sid in accepted} | set(known)) - present)
+    return outcomes, cursor[-INBOX_CURSOR_KEEP:], requests, add
+
+
 def _new_york() -> dt.tzinfo:
     from zoneinfo import ZoneInfo
 
@@ -73,10 +111,31 @@ def build_automation(
     scenario_job: Any,
     pack_job: Any,
     intraday_job: Any,
-    partitions: dg.PartitionsDefinition,
+    partitions: dg.DynamicPartitionsDefinition,
+    library: Any,
     regulatory_cron: str = DEFAULT_REGULATORY_CRON,
 ) -> tuple[list[dg.ScheduleDefinition], list[dg.SensorDefinition]]:
     """The schedules and sensors of the definitions."""
+
+    @dg.sensor(
+        name="scenario_inbox_sensor", job=scenario_job, minimum_interval_seconds=30,
+        description=f"Watches the scenario inbox ({library.inbox_dir}): a new supervisor file is validated by the "
+        "readers and contracts, moved to accepted/, its scenarios added as partitions and their runs requested; a "
+        "bad file goes to rejected/ with its error beside it. Also adds the shipped scenarios as partitions.",
+    )  # fmt: skip
+    def scenario_inbox_sensor(context: dg.SensorEvaluationContext) -> Any:
+        existing = context.instance.get_dynamic_partitions(partitions.name)
+        outcomes, cursor, requests, add = inbox_tick(
+            library.inbox_dir, json.loads(context.cursor or "[]"), existing, library.partition_ids())
+        for o in outcomes:
+            if o.accepted:
+                context.log.info(f"accepted {o.name}: {', '.join(o.scenario_ids)}")
+            else:
+                context.log.warning(f"rejected {o.name}: {o.error}")
+        return dg.SensorResult(
+            run_requests=requests, cursor=json.dumps(cursor),
+            dynamic_partitions_requests=[partitions.build_add_request(add)] if add else [],
+        )  # fmt: skip
 
     @dg.schedule(
         name="regulatory_schedule", job=history_job, cron_schedule=regulatory_cron,
@@ -121,7 +180,7 @@ def build_automation(
         return intraday_requests(context.scheduled_execution_time, partitions.get_partition_keys(
             dynamic_partitions_store=context.instance))  # fmt: skip
 
-    return [regulatory_schedule, intraday_schedule], [regulatory_scenarios_sensor, draft_pack_sensor]
+    return [regulatory_schedule, intraday_schedule], [scenario_inbox_sensor, regulatory_scenarios_sensor, draft_pack_sensor]
 
 
 __all__ = [
@@ -130,6 +189,7 @@ __all__ = [
     "INTRADAY_CRON",
     "build_automation",
     "cycle_id",
+    "inbox_tick",
     "intraday_requests",
     "only_conservativeness_failed",
     "scenario_requests",

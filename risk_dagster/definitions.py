@@ -1,7 +1,8 @@
 """The one :class:`dagster.Definitions` of the project.
 
 ``dagster dev`` (see ``workspace.yaml``) and ``risk-dagster run`` both load :data:`defs`.
-User scenario files named in ``RISK_DAGSTER_SCENARIO_FILES`` become extra partitions.
+Scenarios are dynamic partitions: the shipped ones, the files the inbox sensor accepted and a
+run's own files; nothing about them is read at import.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from risk_dagster.resources import (
     RunSettings,
     ScenarioLibrary,
     TranslationSettings,
-    extra_scenario_files_from_env,
+    SCENARIO_INBOX_ENV,
 )
 
 HISTORY_JOB = "history_job"
@@ -63,6 +64,7 @@ def build_definitions(
     engine: EngineSettings | None = None,
     capital: CapitalSettings | None = None,
     regulatory_cron: str | None = None,
+    scenario_inbox: str | None = None,
 ) -> dg.Definitions:
     """Assemble assets, checks, jobs and resources.
 
@@ -86,9 +88,13 @@ def build_definitions(
     regulatory_cron
         The regulatory cycle's calendar (cron, New York time); default ``$RISK_DAGSTER_REGULATORY_CRON``
         or :data:`~risk_dagster.automation.DEFAULT_REGULATORY_CRON`.
+    scenario_inbox
+        The folder the inbox sensor watches; default ``$RISK_DAGSTER_SCENARIO_INBOX`` or ``OUTPUT/inbox``.
     """
-    library = ScenarioLibrary(extra_files=[str(p) for p in extra_scenario_files])
-    partitions = scenario_partitions(library)
+    out = output_dir or os.environ.get(OUTPUT_DIR_ENV, "risk_output")
+    inbox = scenario_inbox or os.environ.get(SCENARIO_INBOX_ENV) or os.path.join(out, "inbox")
+    library = ScenarioLibrary(extra_files=[str(p) for p in extra_scenario_files], inbox_dir=str(inbox))
+    partitions = scenario_partitions()
     scenario_assets = build_scenario_assets(partitions)
     history_assets = [
         *[a for a in scenario_assets if not a.partitions_def],
@@ -155,7 +161,7 @@ def build_definitions(
     )
     schedules, sensors = build_automation(
         history_job=history_job, scenario_job=scenario_job, pack_job=pack_job, intraday_job=intraday_job,
-        partitions=partitions,
+        partitions=partitions, library=library,
         regulatory_cron=regulatory_cron or os.environ.get(REGULATORY_CRON_ENV) or DEFAULT_REGULATORY_CRON,
     )  # fmt: skip
     return dg.Definitions(
@@ -166,7 +172,7 @@ def build_definitions(
         jobs=[history_job, scenario_job, pack_job, run_pack_job, intraday_job],
         resources={
             "scenario_library": library,
-            "output_dir": OutputDir(path=output_dir or os.environ.get(OUTPUT_DIR_ENV, "risk_output")),
+            "output_dir": OutputDir(path=out),
             "run_settings": RunSettings(as_of=as_of or "", seed=seed if seed is not None else RunSettings().seed),
             "translation_settings": translation or TranslationSettings(),
             "engine_settings": engine or EngineSettings(),
@@ -175,4 +181,4 @@ def build_definitions(
     )
 
 
-defs = build_definitions(extra_scenario_files_from_env())
+defs = build_definitions()

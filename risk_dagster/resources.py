@@ -12,14 +12,9 @@ from pydantic import PrivateAttr
 
 from risk_dagster.scenarios.model import MacroScenario
 
-EXTRA_SCENARIO_FILES_ENV = "RISK_DAGSTER_SCENARIO_FILES"
 OUTPUT_DIR_ENV = "RISK_DAGSTER_OUTPUT"
-
-
-def extra_scenario_files_from_env() -> list[str]:
-    """User scenario files passed to a run (``os.pathsep``-separated in the environment)."""
-    raw = os.environ.get(EXTRA_SCENARIO_FILES_ENV, "")
-    return [p for p in raw.split(os.pathsep) if p.strip()]
+SCENARIO_INBOX_ENV = "RISK_DAGSTER_SCENARIO_INBOX"
+"""The scenario inbox folder the sensor watches (default ``OUTPUT/inbox``)."""
 
 
 ACCELERATOR_POOL = "accelerator"
@@ -94,14 +89,19 @@ class OutputDir(dg.ConfigurableResource):
 
 
 class ScenarioLibrary(dg.ConfigurableResource):
-    """The shipped regulatory scenarios plus the user's own scenario files for this run.
+    """The shipped regulatory scenarios, the files accepted through the scenario inbox, and the
+    user's own files of this run (``extra_files``, which win over an accepted file of the same id).
 
-    Each scenario is one static partition; files are re-read at materialization time, so a
-    file edited after the definitions loaded is validated again (and refused if now bad).
+    Each scenario is one partition of the dynamic ``scenarios`` partitions; files are re-read at
+    materialization time, so a file edited after the definitions loaded is validated again (and
+    refused if now bad).
     """
 
     extra_files: list[str] = []
+    inbox_dir: str = ""
+    """The scenario inbox (:mod:`risk_dagster.scenarios.inbox`); its ``accepted/`` files are scenarios here."""
     _user_ids: dict[str, str] | None = PrivateAttr(default=None)
+    _accepted_seen: tuple[str, ...] = PrivateAttr(default=())
 
     def partition_ids(self) -> list[str]:
         from risk_dagster.scenarios.registry import scenario_partition_ids
@@ -110,6 +110,12 @@ class ScenarioLibrary(dg.ConfigurableResource):
 
     def user_scenario_ids(self) -> list[str]:
         return sorted(self._user_file_map())
+
+    def run_scenario_ids(self) -> list[str]:
+        """The scenarios of this run's own files (``extra_files``)."""
+        from risk_dagster.scenarios.registry import read_scenario_files
+
+        return sorted({s.scenario_id for s in read_scenario_files(self.extra_files)}) if self.extra_files else []
 
     def load(self, scenario_id: str) -> MacroScenario:
         """Read and validate the files of one scenario."""
@@ -124,14 +130,21 @@ class ScenarioLibrary(dg.ConfigurableResource):
         return load_scenario(scenario_id)
 
     def _user_file_map(self) -> dict[str, str]:
-        if self._user_ids is None:
+        from risk_dagster.scenarios.inbox import accepted_files
+
+        accepted = tuple(accepted_files(self.inbox_dir)) if self.inbox_dir else ()
+        if self._user_ids is None or accepted != self._accepted_seen:
             from risk_dagster.scenarios.registry import read_scenario_files
 
             mapping: dict[str, str] = {}
+            if accepted:
+                for scenario in read_scenario_files(list(accepted)):
+                    mapping[scenario.scenario_id] = os.pathsep.join(scenario.files)
             if self.extra_files:
                 for scenario in read_scenario_files(self.extra_files):
                     mapping[scenario.scenario_id] = os.pathsep.join(scenario.files)
             self._user_ids = mapping
+            self._accepted_seen = accepted
         return self._user_ids
 
 

@@ -18,8 +18,10 @@ from typing import Any
 import dagster as dg
 
 from risk_dagster.assets.report import pack_entry
+from risk_dagster.assets.scenarios import SCENARIO_PARTITIONS
 from risk_dagster.definitions import HISTORY_JOB, PACK_JOB, RUN_PACK_JOB, SCENARIO_JOB, build_definitions
 from risk_dagster.resources import TranslationSettings
+from risk_dagster.scenarios.inbox import process
 from risk_dagster.storage import write_json
 
 Progress = Callable[[str], None]
@@ -101,9 +103,10 @@ def run_pipeline(
     )
     library = defs.resources["scenario_library"]
     known = library.partition_ids()
-    selected = list(scenarios) or (sorted(set(known) if not files else set(library.user_scenario_ids())))
+    own = library.run_scenario_ids()
+    selected = list(scenarios) or (sorted(set(known)) if not files else own)
     if files and scenarios:
-        selected = sorted(set(scenarios) | set(library.user_scenario_ids()))
+        selected = sorted(set(scenarios) | set(own))
     unknown = [s for s in selected if s not in known]
     if unknown:
         raise KeyError(f"unknown scenario(s) {unknown}; known: {known}")
@@ -115,6 +118,14 @@ def run_pipeline(
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     with _instance(home) as instance:
+        # the run's files go through the inbox's accepted folder, so their partitions stay readable
+        # (in the UI, by later runs) after this run; every selected scenario is a partition
+        for f in files:
+            process(f, library.inbox_dir, copy=True)
+        present = set(instance.get_dynamic_partitions(SCENARIO_PARTITIONS))
+        missing = [s for s in selected if s not in present]
+        if missing:
+            instance.add_dynamic_partitions(SCENARIO_PARTITIONS, missing)
         say("history: market and macro history, data contracts, reliability weights, factor history")
         history = defs.resolve_job_def(HISTORY_JOB).execute_in_process(
             instance=instance, run_config=_QUIET_LOGS, raise_on_error=False

@@ -30,12 +30,17 @@ KEY_VARIABLES = (
 )
 
 
-def scenario_partitions(library: ScenarioLibrary) -> dg.StaticPartitionsDefinition:
-    """One static partition per regulatory scenario (shipped ones plus this run's user files)."""
-    return dg.StaticPartitionsDefinition(library.partition_ids())
+SCENARIO_PARTITIONS = "scenarios"
+"""Name of the dynamic partitions: one per scenario (shipped, accepted through the inbox, or a run's file)."""
 
 
-def build_scenario_assets(partitions: dg.StaticPartitionsDefinition) -> list[dg.AssetsDefinition]:
+def scenario_partitions() -> dg.DynamicPartitionsDefinition:
+    """The scenario partitions: dynamic, so a file accepted by the inbox sensor (or a run's
+    ``--scenario-file``) becomes one without reloading the definitions."""
+    return dg.DynamicPartitionsDefinition(name=SCENARIO_PARTITIONS)
+
+
+def build_scenario_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """The scenario-group assets for the given partitions."""
 
     @dg.asset(

@@ -32,7 +32,7 @@ MODULE = "risk_dagster.definitions"
 
 
 def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RISK_DAGSTER_SCENARIO_FILES")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RISK_DAGSTER_SCENARIO_INBOX")}
     env["DAGSTER_HOME"] = str(home)
     env["DAGSTER_DISABLE_TELEMETRY"] = "1"
     return env

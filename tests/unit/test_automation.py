@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
+from risk_dagster.assets.scenarios import SCENARIO_PARTITIONS
 from risk_dagster.automation import CYCLE_TAG, intraday_requests, only_conservativeness_failed, scenario_requests
 from risk_dagster.definitions import HISTORY_JOB, INTRADAY_JOB, build_definitions
 from risk_dagster.market.calendar import is_trading_day
@@ -58,8 +61,9 @@ def test_the_intraday_schedule_runs_in_the_session_on_trading_days_only(defs) ->
     # the same instant given in UTC is judged in New York time
     assert not isinstance(intraday_requests(dt.datetime(2026, 12, 3, 15, 30, tzinfo=dt.UTC), keys), dg.SkipReason)
     with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(SCENARIO_PARTITIONS, keys)
         context = dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(), scheduled_execution_time=dt.datetime(2026, 12, 3, 11, tzinfo=NY))
-        assert len(schedule.evaluate_tick(context).run_requests) == len(defs.resolve_job_def(INTRADAY_JOB).partitions_def.get_partition_keys())
+        assert [r.partition_key for r in schedule.evaluate_tick(context).run_requests] == keys
 
 
 @dg.op
@@ -78,3 +82,45 @@ def test_a_draft_is_told_from_a_broken_run() -> None:
         broken = dg.GraphDefinition("g2", node_defs=[stress_results]).to_job().execute_in_process(instance=instance, raise_on_error=False)
         assert only_conservativeness_failed(instance, draft.run_id)
         assert not only_conservativeness_failed(instance, broken.run_id)
+
+
+FED = Path(__file__).resolve().parents[2] / "risk_dagster" / "data" / "fed_scenarios" / "2025"
+SA_2025_DOMESTIC = FED / "2025-Table_3A_Supervisory_Severely_Adverse_Domestic.csv"
+
+
+def _bad_copy(target: Path) -> Path:
+    lines = SA_2025_DOMESTIC.read_text().splitlines()
+    cells = lines[3].split(",")
+    cells[6] = "250"  # an unemployment rate of 250 percent
+    lines[3] = ",".join(cells)
+    target.write_text("\n".join(lines) + "\n")
+    return target
+
+
+def test_the_inbox_sensor_accepts_a_good_file_once_and_rejects_a_bad_one(tmp_path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    defs = build_definitions(output_dir=str(tmp_path / "out"), scenario_inbox=str(inbox))
+    sensor = defs.get_sensor_def("scenario_inbox_sensor")
+    shutil.copy2(SA_2025_DOMESTIC, inbox / "fed_sa_2025.csv")
+    _bad_copy(inbox / "broken.csv")
+    (inbox / "README.txt").write_text("not a scenario")
+    with dg.instance_for_test() as instance:
+        # called as the daemon calls it (evaluate_tick would check the keys before the partitions exist)
+        first = sensor(dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def()))
+        assert [r.partition_key for r in first.run_requests] == ["fed-2025-severely-adverse-user"]
+        added = [k for req in first.dynamic_partitions_requests for k in req.partition_keys]
+        assert "fed-2025-severely-adverse-user" in added and "fed-2026-severely-adverse" in added  # shipped ones too
+        assert (inbox / "accepted" / "fed_sa_2025.csv").is_file() and not (inbox / "fed_sa_2025.csv").exists()
+        error = (inbox / "rejected" / "broken.csv.error.txt").read_text()
+        assert "broken.csv" in error and "250" in error and (inbox / "rejected" / "broken.csv").is_file()
+        assert (inbox / "README.txt").is_file()  # not a scenario file: left alone
+        # the same file dropped again: nothing requested
+        instance.add_dynamic_partitions(SCENARIO_PARTITIONS, added)
+        shutil.copy2(inbox / "accepted" / "fed_sa_2025.csv", inbox / "fed_sa_2025.csv")
+        again = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
+                                                             repository_def=defs.get_repository_def()))  # fmt: skip
+        assert not again.run_requests and not again.dynamic_partitions_requests
+    # the accepted scenario is a partition the library can load
+    library = defs.resources["scenario_library"]
+    assert library.load("fed-2025-severely-adverse-user").series("unemployment_rate").max() == pytest.approx(10.0)
