@@ -543,14 +543,64 @@ def _result_leaves(obj, prefix=""):
         yield prefix, obj
 
 
-def test_the_same_inputs_and_seed_give_the_same_numbers(pipeline):
-    """The scenario job re-run on the same instance, models and seed: every number of the run summary's
-    scenario entry (translation, losses, capital, the 25 statistics) is identical (CPU)."""
+_KILLED_RUN = """
+import sys
+from risk_dagster.resources import TranslationSettings
+from risk_dagster.runner import run_pipeline
+run_pipeline(sys.argv[1], scenarios=["fed-2026-baseline"], translation=TranslationSettings(**{settings}))
+"""
+
+
+def _kill_in_the_engine_step(pipeline, out: Path) -> None:
+    """Run the pipeline for the baseline in another process and SIGKILL it once its engine step started."""
+    import signal
+    import time
+
+    from risk_dagster.definitions import SCENARIO_JOB
+
+    settings = {name: getattr(SMALL, name) for name in type(SMALL).model_fields}
+    script = pipeline["root"] / "killed_run.py"
+    script.write_text(_KILLED_RUN.replace("{settings}", repr(settings)))
+    instance = _instance(pipeline)
+    before = {r.run_id for r in instance.get_runs()}
+    proc = subprocess.Popen([sys.executable, str(script), str(out)], env=os.environ.copy(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline and proc.poll() is None:
+            runs = [r for r in instance.get_runs() if r.run_id not in before and r.job_name == SCENARIO_JOB]
+            started = runs and any(
+                e.dagster_event is not None and e.dagster_event.step_key == "stress_results"
+                for e in instance.all_logs(runs[0].run_id, of_type=dg.DagsterEventType.STEP_START)
+            )
+            if started:
+                time.sleep(1.0)  # in the middle of the engine's revaluation
+                break
+            time.sleep(0.5)
+        assert proc.poll() is None, "the run ended before its engine step could be killed"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+
+
+def test_a_killed_run_loses_nothing_and_a_rerun_gives_the_same_numbers(pipeline):
+    """SIGKILL in the middle of the engine step leaves the previous materializations and files
+    readable; the scenario job re-run on the same instance, models and seed then gives every number
+    of the run summary's scenario entry (translation, losses, capital, the 25 statistics) identical (CPU)."""
     from risk_dagster.definitions import SCENARIO_JOB, build_definitions
     from risk_dagster.runner import _scenario_entry
 
     out = pipeline["root"] / "out"
     first = json.loads((out / "run_summary.json").read_text())["scenarios"]["fed-2026-baseline"]
+    lines = out / "stress" / "fed-2026-baseline" / "loss_lines_ai.parquet"
+    lines_before = lines.read_bytes()
+    _kill_in_the_engine_step(pipeline, out)
+    assert lines.read_bytes() == lines_before  # the killed step wrote nothing over the good file
+    assert len(pd.read_parquet(lines)) > 0  # readable (a temporary file a kill may leave is never read)
+    defs0 = build_definitions(output_dir=str(out), translation=SMALL)
+    previous = defs0.load_asset_value("stress_results", partition_key="fed-2026-baseline", instance=_instance(pipeline))
+    assert previous.summary("ai")["losses"] == first["losses"]
     defs = build_definitions([str(pipeline["user_file"])], output_dir=str(out), translation=SMALL)
     result = defs.resolve_job_def(SCENARIO_JOB).execute_in_process(
         instance=_instance(pipeline), partition_key="fed-2026-baseline", raise_on_error=False
