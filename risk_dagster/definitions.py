@@ -47,6 +47,19 @@ from risk_dagster.resources import (
     SCENARIO_INBOX_ENV,
 )
 
+OWNERS_BY_GROUP: dict[str, str] = {
+    "scenarios": "team:scenario-design",
+    "market": "team:market-data",
+    "quality": "team:data-quality",
+    "translate": "team:scenario-translation",
+    "portfolio": "team:portfolio-analytics",
+    "stress": "team:stress-testing",
+    "capital": "team:capital-planning",
+    "conservativeness": "team:model-validation",
+    "report": "team:regulatory-reporting",
+}
+"""Who answers for each group of assets (shown as the assets' owners in the UI)."""
+
 HISTORY_JOB = "history_job"
 SCENARIO_JOB = "scenario_job"
 PACK_JOB = "pack_job"
@@ -164,8 +177,12 @@ def build_definitions(
         partitions=partitions, library=library,
         regulatory_cron=regulatory_cron or os.environ.get(REGULATORY_CRON_ENV) or DEFAULT_REGULATORY_CRON,
     )  # fmt: skip
+    owned = dg.map_asset_specs(
+        lambda spec: spec.replace_attributes(owners=[OWNERS_BY_GROUP.get(spec.group_name or "", "team:stress-testing")]),
+        [*history_assets, *partitioned_assets, run_pack],
+    )
     return dg.Definitions(
-        assets=[*history_assets, *partitioned_assets, run_pack],
+        assets=owned,
         schedules=schedules,
         sensors=sensors,
         asset_checks=[sensitivities_consistent],

@@ -18,3 +18,16 @@ def test_torch_steps_are_in_the_accelerator_pool_and_nothing_else_is() -> None:
     assert TORCH_STEPS <= pooled
     # the other outputs of a pooled multi-asset share its step; nothing else waits for the GPU
     assert pooled - TORCH_STEPS == {"lane_shocks"}
+
+
+def test_every_asset_has_a_description_owners_group_and_kinds() -> None:
+    graph = build_definitions().resolve_asset_graph()
+    lacking = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        missing = [name for name, ok in (("description", node.description), ("owners", node.owners),
+                                         ("group", node.group_name and node.group_name != "default"),
+                                         ("kinds", node.kinds)) if not ok]  # fmt: skip
+        if missing:
+            lacking[key.to_user_string()] = missing
+    assert not lacking, lacking
