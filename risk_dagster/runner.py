@@ -17,7 +17,6 @@ from typing import Any
 
 import dagster as dg
 
-from risk_dagster.assets.report import pack_entry
 from risk_dagster.assets.scenarios import SCENARIO_PARTITIONS
 from risk_dagster.definitions import HISTORY_JOB, PACK_JOB, RUN_PACK_JOB, SCENARIO_JOB, build_definitions
 from risk_dagster.resources import TranslationSettings
@@ -254,7 +253,9 @@ def _record_pack(entry: dict[str, Any], result: dg.ExecuteInProcessResult) -> No
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         if materialization.asset_key.to_user_string() in ("documentation_pack", "run_pack"):
-            entry["pack"] = pack_entry(materialization.metadata)
+            meta = materialization.metadata
+            entry["pack"] = {"pdf": _plain(meta["pdf"]), "pages": int(_plain(meta["pages"])),
+                             "verdict": str(_plain(meta["verdict"]))}
 
 
 def _scenario_entry(result: dg.ExecuteInProcessResult) -> dict[str, Any]:

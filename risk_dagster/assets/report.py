@@ -8,7 +8,6 @@ fail (a draft: the blocking checks skip what follows in the scenario job) still 
 from the pack job (:data:`~risk_dagster.definitions.PACK_JOB`), marked draft.
 """
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -73,7 +72,7 @@ def materialization_lineage(instance: dg.DagsterInstance, partition: str) -> lis
             rows.append({"asset": asset, "partition": part or "", "run": "not materialized", "materialized_at": "",
                          "data_version": ""})  # fmt: skip
             continue
-        tags = record.asset_materialization.tags or {} if record.asset_materialization else {}
+        tags = (record.asset_materialization.tags or {}) if record.asset_materialization else {}
         rows.append({
             "asset": asset, "partition": part or "", "run": record.run_id[:8],
             "materialized_at": datetime.fromtimestamp(record.timestamp, UTC).isoformat(timespec="seconds"),
@@ -227,14 +226,6 @@ def _pack_metadata(rendered: Any, data: dict[str, Any], label: str) -> dict[str,
     }
 
 
-def pack_entry(metadata: Sequence[Any] | Any) -> dict[str, Any]:
-    """``{"pdf", "pages", "verdict"}`` from a pack materialization's metadata (the run summary's ``pack``)."""
-    def plain(v: Any) -> Any:
-        inner = getattr(v, "value", v)
-        return str(getattr(inner, "path", inner)) if hasattr(inner, "path") else inner
-    return {"pdf": plain(metadata["pdf"]), "pages": int(plain(metadata["pages"])), "verdict": str(plain(metadata["verdict"]))}
-
-
 __all__ = [
     "PACK_FOLDER",
     "RUN_PACK_ID",
@@ -242,7 +233,6 @@ __all__ = [
     "baseline_of",
     "build_report_assets",
     "materialization_lineage",
-    "pack_entry",
     "pack_folder",
     "scenario_run_checks",
 ]
