@@ -27,6 +27,7 @@ from risk_dagster.capital.sensitivity import capital_sensitivities, trading_wind
 from risk_dagster.capital.set_evaluation import SetEvaluator
 from risk_dagster.errors import InputFileError
 from risk_dagster.report.charts import capital_path_png, png_markdown
+from risk_dagster.assets.retries import retry_transient
 from risk_dagster.resources import ACCELERATOR_POOL, CapitalSettings, EngineSettings, OutputDir
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.storage import write_bytes, write_csv, write_json, write_npz
@@ -267,6 +268,7 @@ def build_capital_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsD
         "beta (+/-0.15), allowance horizon (2 and 8 quarters beside the run's), trading-shock window (1 and 9 "
         "quarters, the book revalued by the engine); CET1 minimum (median and 5%), SCB, losses and PPNR per variant.",
     )
+    @retry_transient
     def capital_sensitivity(
         context: dg.AssetExecutionContext,
         output_dir: OutputDir,

@@ -29,6 +29,7 @@ from risk_dagster.conservativeness.registry import BY_ID, STATISTICS
 from risk_dagster.conservativeness.saved import retest, write_assessment
 from risk_dagster.market.history import FactorHistory
 from risk_dagster.report.charts import conservativeness_bounds_png, png_markdown
+from risk_dagster.assets.retries import retry_transient
 from risk_dagster.resources import ACCELERATOR_POOL, CapitalSettings, EngineSettings, OutputDir, RunSettings, TranslationSettings
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.conditioning import to_canonical
@@ -76,6 +77,7 @@ def calibration_settings(translation_settings: TranslationSettings, seed: int) -
     "of the open factors on those stress quarters. Cached under models/calibration by the training data's hash "
     "and the settings: a run on the same data and code reuses the fits.",
 )
+@retry_transient
 def calibration_backtest(
     context: dg.AssetExecutionContext,
     output_dir: OutputDir,
@@ -164,6 +166,7 @@ def build_conservativeness_assets(partitions: dg.PartitionsDefinition) -> list[d
         "multiplier m >= 1 (to 0.01, cap 3) on the AI's open-factor changes, in the samples and the calibration "
         "draws, re-screened by the hard rules, re-run through the engine and capital, after which all 25 pass.",
     )
+    @retry_transient
     def conservativeness(
         context: dg.AssetExecutionContext,
         output_dir: OutputDir,

@@ -21,6 +21,8 @@ from risk_dagster.report.pack_data import PackContext, PackInputError, scenario_
 from risk_dagster.report.pdf import PdfRenderError
 from risk_dagster.report.render import render_pack
 from risk_dagster.report.run_pack import load_scenario_pack, run_pack, scenario_order
+from risk_dagster.assets.retries import retry_transient
+from risk_dagster.transient import is_transient
 from risk_dagster.resources import OutputDir, ScenarioLibrary
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.conditioning import to_canonical
@@ -147,6 +149,7 @@ def build_report_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
         "outside the templates folder; pack.pdf, pack.html (self-contained), pack.json (every number shown) and "
         "the long tables as CSV under pack/<scenario>/.",
     )
+    @retry_transient
     def documentation_pack(
         context: dg.AssetExecutionContext,
         output_dir: OutputDir,
@@ -175,6 +178,8 @@ def build_report_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
             pack = scenario_pack(out, ctx)
             rendered = render_pack(pack, pack_folder(output_dir, key))
         except (PackInputError, PdfRenderError) as error:
+            if is_transient(error):  # the renderer killed or timed out: retried (retries.py)
+                raise
             raise dg.Failure(description=str(error)[:2000]) from None
         return dg.MaterializeResult(metadata=_pack_metadata(rendered, pack.data, key))
 
@@ -187,6 +192,7 @@ def build_report_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
         "statistics passed, CET1 start, minimum and SCB, losses, the CET1 paths of all scenarios in one chart), "
         "built from the scenario packs' pack.json; under pack/run/.",
     )
+    @retry_transient
     def run_pack_asset(context: dg.AssetExecutionContext, output_dir: OutputDir, config: RunPackConfig) -> dg.MaterializeResult:
         ids = scenario_order(config.scenarios or _rendered_scenarios(output_dir))
         packs, pdfs = {}, {}
@@ -198,6 +204,8 @@ def build_report_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
                             pdf_paths=pdfs, lineage=base_lineage(inputs={}, models={}))  # fmt: skip
             rendered = render_pack(pack, pack_folder(output_dir, RUN_PACK_ID))
         except (PackInputError, PdfRenderError) as error:
+            if is_transient(error):  # the renderer killed or timed out: retried (retries.py)
+                raise
             raise dg.Failure(description=str(error)[:2000]) from None
         return dg.MaterializeResult(metadata=_pack_metadata(rendered, pack.data, "run"))
 

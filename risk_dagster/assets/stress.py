@@ -32,6 +32,7 @@ from risk_dagster.engine.service import engine_policy, revalue_book
 from risk_dagster.portfolio.positions import PortfolioContractError, load_portfolio
 from risk_dagster.portfolio.sample_book import composition, load_sample_book
 from risk_dagster.report.charts import loss_histogram_png, png_markdown
+from risk_dagster.assets.retries import retry_transient
 from risk_dagster.resources import ACCELERATOR_POOL, CapitalSettings, EngineSettings, OutputDir, RunSettings
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.storage import write_bytes, write_csv, write_json, write_npz, write_parquet
@@ -95,6 +96,7 @@ def sensitivities_path(output_dir: OutputDir) -> Path:
     "valuation date through the engine (central differences). Loans are a separate scope: the sensitivity "
     "of the first quarter's expected credit loss (the engine's loan kernel is a path model).",
 )
+@retry_transient
 def sensitivities(
     context: dg.AssetExecutionContext,
     output_dir: OutputDir,
@@ -210,6 +212,7 @@ def parity_path(output_dir: OutputDir) -> Path:
     "engine in float64 and by QuantLib in its own process, unshocked and under 8 instantaneous shocks; the largest "
     "and median relative error by instrument type (loans and MBS have no QuantLib instrument here).",
 )
+@retry_transient
 def pricing_parity(
     output_dir: OutputDir, run_settings: RunSettings, portfolio: pd.DataFrame
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
@@ -261,6 +264,7 @@ def build_stress_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
         "common random numbers), the trading book's instantaneous global-market-shock loss, AFS fair-value losses "
         "along the aged path, HTM credit losses, operational losses; losses positive, nine-quarter cumulative.",
     )
+    @retry_transient
     def stress_results(
         context: dg.AssetExecutionContext,
         output_dir: OutputDir,

@@ -16,6 +16,7 @@ import pandas as pd
 
 from risk_dagster.market.history import FactorHistory
 from risk_dagster.report.charts import OPEN_FAN_FACTORS, fan_chart_png, png_markdown
+from risk_dagster.assets.retries import retry_transient
 from risk_dagster.resources import ACCELERATOR_POOL, OutputDir, RunSettings, TranslationSettings
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.scenarios.registry import load_scenario
@@ -118,6 +119,7 @@ def _lane_asset(lane: str) -> dg.AssetsDefinition:
         ),
         ins={"translator_training_set": dg.AssetIn()} if trains else {},
     )
+    @retry_transient
     def _asset(
         output_dir: OutputDir, run_settings: RunSettings, translation_settings: TranslationSettings, **inputs: Any
     ) -> dg.Output[dict[str, str] | None]:
@@ -163,6 +165,7 @@ TRANSLATOR_LANE_ASSETS = [_lane_asset(lane) for lane in LANES]
     description="Plausibility filter: hard rules derived from history (spread/rate/vol floors, coherent "
     "curves, moves within a multiple of the largest historical move) and a shape discriminator.",
 )
+@retry_transient
 def plausibility_filter(
     output_dir: OutputDir, run_settings: RunSettings, factor_history: FactorHistory
 ) -> dg.Output[str]:
@@ -216,6 +219,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
             dg.AssetCheckSpec(RATING_CHECK, asset="granular_shocks", blocking=True, description=RATING_CHECK_DESCRIPTION),
         ],
     )
+    @retry_transient
     def granular_shocks(
         context: dg.AssetExecutionContext,
         output_dir: OutputDir,
@@ -493,6 +497,7 @@ def pair_markdown(table: pd.DataFrame) -> str:
     description="Synthetic tail scenario set `synthetic-tail`: novel severe macro paths (the Fed's "
     "severely adverse deviations scaled and mixed with historical crisis shapes), translated and filtered.",
 )
+@retry_transient
 def synthetic_tail(
     output_dir: OutputDir,
     run_settings: RunSettings,
@@ -541,6 +546,7 @@ def synthetic_tail(
     description="Outcomes analysis: leave-crisis-out backtest (2001, 2008-09, 2020, 2022) of the satellite "
     "and the transformer on realized macro paths: energy score, CRPS, 90%/99% coverage.",
 )
+@retry_transient
 def translator_backtest(
     output_dir: OutputDir,
     translation_settings: TranslationSettings,

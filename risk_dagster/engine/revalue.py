@@ -842,8 +842,9 @@ def run_oracle(request: dict[str, Any], *, timeout: float = 600.0) -> dict[str, 
         req.write_text(json.dumps(request), encoding="utf-8")
         proc = subprocess.run([sys.executable, "-m", "risk_dagster.engine.quantlib_oracle", str(req), str(out)],
                               capture_output=True, text=True, timeout=timeout, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError(f"QuantLib oracle failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        if proc.returncode != 0:  # the exit status rides along: killed by a signal is transient (transient.py)
+            exited = subprocess.CalledProcessError(proc.returncode, proc.args, proc.stdout, proc.stderr)
+            raise RuntimeError(f"QuantLib oracle failed ({proc.returncode}): {proc.stderr[-2000:]}") from exited
         with np.load(out, allow_pickle=False) as data:
             return {"npv": data["npv"].copy(), "seconds": float(data["seconds"]),
                     "setup_seconds": float(data["setup_seconds"])}

@@ -97,7 +97,8 @@ def write_pdf(html_path: str | Path, pdf_path: str | Path, *, allowed: str | Pat
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-12:])
-        raise PdfRenderError(f"WeasyPrint failed on {html_path} (exit {done.returncode}):\n{tail}")
+        exited = subprocess.CalledProcessError(done.returncode, cmd, done.stdout, done.stderr)  # killed: transient
+        raise PdfRenderError(f"WeasyPrint failed on {html_path} (exit {done.returncode}):\n{tail}") from exited
     out = json.loads(lines[-1])
     return PdfResult(pdf=Path(pdf_path), pages=int(out["pages"]), refused=tuple(out["refused"]))
 

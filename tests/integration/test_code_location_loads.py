@@ -19,6 +19,7 @@ the checkout and hide the bug) is not active there.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -29,6 +30,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 LOAD_TIMEOUT_S = 300
 MODULE = "risk_dagster.definitions"
+_NOT_PACKAGED = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".dagster", ".tmp_dagster_home*", "tmp", "risk_output", "tests", "bench")
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -49,9 +51,13 @@ def _non_editable_python(tmp: Path) -> Path:
             check=True, capture_output=True, text=True,
         ).stdout.strip()
     )
+    # Built from a copy: setuptools builds in the source's ./build/, which two xdist workers running
+    # this fixture at once would share (and collide in).
+    source = tmp / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*_NOT_PACKAGED))
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--target", str(site), str(ROOT)],
+         "--target", str(site), str(source)],
         check=True, capture_output=True, text=True,
     )
     # A plain path line: appended to sys.path, its own .pth files (the editable finder) not run.
