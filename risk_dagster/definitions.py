@@ -16,7 +16,7 @@ from risk_dagster.automation import DEFAULT_REGULATORY_CRON, build_automation
 from risk_dagster.assets.capital import balance_sheet, build_capital_assets, loss_rate_satellites, nim_satellite
 from risk_dagster.assets.conservativeness import build_conservativeness_assets, calibration_backtest
 from risk_dagster.assets.market import HISTORY_SOURCE_ASSETS, factor_history
-from risk_dagster.assets.quality import quality_report, source_reliability
+from risk_dagster.assets.quality import quality_report, source_contracts, source_reliability
 from risk_dagster.assets.report import build_report_assets
 from risk_dagster.assets.scenarios import build_scenario_assets, scenario_partitions
 from risk_dagster.assets.stress import (
@@ -112,6 +112,7 @@ def build_definitions(
     history_assets = [
         *[a for a in scenario_assets if not a.partitions_def],
         *HISTORY_SOURCE_ASSETS,
+        source_contracts,
         source_reliability,
         factor_history,
         quality_report,

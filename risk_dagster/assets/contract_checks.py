@@ -14,11 +14,8 @@ import dagster as dg
 import pandas as pd
 
 from risk_dagster.quality.contracts import ContractValidation, load_contract, validate_frame
+from risk_dagster.quality.results import check_name as contract_check_name
 
-
-def contract_check_name(dataset_id: str) -> str:
-    """Name of the asset check that enforces the contract of ``dataset_id``."""
-    return f"contract_{dataset_id}"
 
 
 def contract_check_specs(asset_key: str | dg.AssetKey, dataset_ids: Iterable[str]) -> list[dg.AssetCheckSpec]:
@@ -89,6 +86,32 @@ def validate_and_check(
         yield check_result(validation, asset_key, scenario)
         if validation.blocking and not validation.success:
             blocking_failures.append(validation)
+    if blocking_failures:
+        raise dg.Failure(
+            description="; ".join(_failure_summary(v) for v in blocking_failures),
+            metadata={v.dataset_id: dg.MetadataValue.json(v.to_metadata()) for v in blocking_failures},
+        )
+
+
+def validate_each_and_check(
+    frames_by_scenario: Mapping[str, Mapping[str, pd.DataFrame]], *, as_of: date | None = None
+) -> Iterator[dg.AssetCheckResult]:
+    """:func:`validate_and_check` for an asset that holds several scenarios, each validated alone
+    (stacked, their quarters would repeat): one result per contract, failed when any scenario's
+    frame fails, naming that scenario; then the same gate."""
+    blocking_failures: list[ContractValidation] = []
+    dataset_ids = dict.fromkeys(d for frames in frames_by_scenario.values() for d in frames)
+    for dataset_id in dataset_ids:
+        validations = {sid: validate_frame(dataset_id, frames[dataset_id], as_of=as_of)
+                       for sid, frames in frames_by_scenario.items() if dataset_id in frames}  # fmt: skip
+        failed = [sid for sid, v in validations.items() if not v.success]
+        shown = validations[failed[0]] if failed else next(iter(validations.values()))
+        result = check_result(shown, scenario=failed[0] if failed else ", ".join(validations))
+        if failed:
+            result = result._replace(description=f"{', '.join(failed)}: {result.description}")
+        yield result
+        if shown.blocking and failed:
+            blocking_failures.append(shown)
     if blocking_failures:
         raise dg.Failure(
             description="; ".join(_failure_summary(v) for v in blocking_failures),

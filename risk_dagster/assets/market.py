@@ -70,9 +70,7 @@ def factor_history(
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     weights = {name: assessment.weight for name, assessment in source_reliability.items()}
     history = build_factor_history(fed_history.wide(), sources=sources, weights=weights)
-    levels = history.levels.reset_index()
-    levels["quarter"] = levels["quarter"].astype(str)
-    yield from validate_and_check({"factor_history": levels})
+    yield from validate_and_check({"factor_history": history.contract_frame()})
     folder = output_dir.subdir("market")
     write_parquet(folder / "factor_levels.parquet", history.levels)
     write_parquet(folder / "factor_changes.parquet", history.changes)

@@ -1,43 +1,68 @@
-"""Quality assets: per-source reliability weights and the data-quality report."""
+"""Quality assets: the gated inputs' contract results, per-source reliability weights and the data-quality report."""
 
 
 import dagster as dg
 import pandas as pd
 
-from risk_dagster.assets.contract_checks import contract_check_name
+from risk_dagster.market.history import FactorHistory
 from risk_dagster.market.inputs import assess_history
 from risk_dagster.market.loaders import HISTORY_SOURCES
 from risk_dagster.quality.reliability import SourceAssessment, reliability_table
 from risk_dagster.quality.report import QualityReport, render_quality_report
-from risk_dagster.resources import OutputDir
+from risk_dagster.quality.results import ContractEntry, contract_entry, contract_failures
+from risk_dagster.resources import OutputDir, RunSettings
+from risk_dagster.scenarios.frames import contract_frames, merge_contract_frames
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.storage import write_json, write_parquet, write_text
 
 CONTRACT_RESULTS_FILE = "contract_results.json"
 
-# Unpartitioned assets whose latest contract results the quality report collects, with their contracts.
-GATED_ASSETS: dict[str, tuple[str, ...]] = {
-    "fed_history": ("fed_scenario_domestic", "fed_scenario_international"),
-    "ngfs_scenarios": ("ngfs_iamc",),
-    **{name: (spec.contract,) for name, spec in HISTORY_SOURCES.items()},
-    "factor_history": ("factor_history",),
-}
+SOURCE_OF_ASSET: dict[str, str] = {"fed_history": "fed", **{name: spec.source for name, spec in HISTORY_SOURCES.items()}}
+"""Publishing source of each history asset: a failed contract lowers that source's weight."""
 
 
 @dg.asset(
     group_name="quality",
     ins={"fed_history": dg.AssetIn(), **{name: dg.AssetIn() for name in HISTORY_SOURCES}},
+    kinds={"great_expectations"},
+    description="Contract results of every history source and the Fed's history, recomputed from their data "
+    "with the same Great Expectations suites as their asset checks: the evidence the reliability weights "
+    "are lowered by, as a visible input rather than a read of the event log.",
+)
+def source_contracts(run_settings: RunSettings, fed_history: MacroScenario, **sources: pd.DataFrame) -> dg.Output[list[ContractEntry]]:
+    as_of = run_settings.as_of_date()
+    entries = [contract_entry("fed_history", contract_frames(fed_history), as_of=as_of)]
+    entries += [contract_entry(name, {HISTORY_SOURCES[name].contract: frame}, as_of=as_of) for name, frame in sources.items()]
+    return dg.Output(entries, metadata=_contracts_metadata(entries))
+
+
+def _contracts_metadata(entries: list[ContractEntry]) -> dict[str, object]:
+    rows = [{"asset": e["asset"], "check": c["check"], "passed": c["passed"], "expectations": c["metadata"]["expectations"],
+             "failed": c["metadata"]["failed"], "rows": c["metadata"]["rows"]} for e in entries for c in e["checks"]]  # fmt: skip
+    table = pd.DataFrame(rows)
+    return {
+        "contracts": dg.MetadataValue.md(table.to_markdown(index=False)),
+        "contracts_passed": dg.MetadataValue.int(int(table["passed"].sum())),
+        "contracts_failed": dg.MetadataValue.int(int((~table["passed"]).sum())),
+    }
+
+
+@dg.asset(
+    group_name="quality",
+    ins={"fed_history": dg.AssetIn(), "source_contracts": dg.AssetIn(), **{name: dg.AssetIn() for name in HISTORY_SOURCES}},
     kinds={"pandas"},
     description="Reliability weight of every history source: its contract's prior, lowered automatically "
-    "for stale runs, robust-z jumps, gaps and disagreement with other sources of the same quantity.",
+    "for failed contracts (source_contracts), stale runs, robust-z jumps, gaps and disagreement with other "
+    "sources of the same quantity.",
 )
 def source_reliability(
     context: dg.AssetExecutionContext,
     output_dir: OutputDir,
     fed_history: MacroScenario,
+    source_contracts: list[ContractEntry],
     **sources: pd.DataFrame,
 ) -> dg.Output[dict[str, SourceAssessment]]:
-    assessments = assess_history(fed_history.wide(), sources, _contract_failures(context.instance))
+    assessments = assess_history(fed_history.wide(), sources, contract_failures(source_contracts, SOURCE_OF_ASSET))
     table = reliability_table(assessments.values())
     write_parquet(output_dir.subdir("quality") / "source_reliability.parquet", table)
     # The excused findings (notes) are long: they go to the parquet and the quality report only.
@@ -55,27 +80,24 @@ def source_reliability(
 
 @dg.asset(
     group_name="quality",
-    deps=[dg.AssetKey(name) for name in GATED_ASSETS],
     kinds={"html"},
-    description="Data-quality report: every contract's latest result and every source's reliability weight "
-    "with the reasons it fell, rendered from regulatory_templates/quality_report.html.j2.",
+    description="Data-quality report: every gated input's contract results (recomputed from the data) and every "
+    "source's reliability weight with the reasons it fell, rendered from regulatory_templates/quality_report.html.j2.",
 )
 def quality_report(
-    context: dg.AssetExecutionContext,
     output_dir: OutputDir,
+    run_settings: RunSettings,
     source_reliability: dict[str, SourceAssessment],
+    source_contracts: list[ContractEntry],
+    factor_history: FactorHistory,
+    ngfs_scenarios: list[MacroScenario],
 ) -> dg.MaterializeResult:
-    contract_results = []
-    for asset_name, contracts in GATED_ASSETS.items():
-        event = context.instance.get_latest_materialization_event(dg.AssetKey(asset_name))
-        checks = _latest_check_results(context.instance, asset_name, contracts)
-        contract_results.append(
-            {
-                "asset": asset_name,
-                "materialized": event is not None,
-                "checks": checks,
-            }
-        )
+    as_of = run_settings.as_of_date()
+    contract_results = [
+        *source_contracts,
+        contract_entry("ngfs_scenarios", merge_contract_frames(ngfs_scenarios), as_of=as_of),  # stacked, as its check
+        contract_entry("factor_history", {"factor_history": factor_history.contract_frame()}),
+    ]
     report = QualityReport.build(contract_results, list(source_reliability.values()))
     html = render_quality_report(report)
     path = write_text(output_dir.subdir("quality") / "quality_report.html", html)
@@ -89,46 +111,3 @@ def quality_report(
             "report": dg.MetadataValue.md(report.to_markdown()),
         }
     )
-
-
-def _contract_failures(instance: dg.DagsterInstance) -> dict[str, list[tuple[str, int, int]]]:
-    """Failed contracts of the history assets (latest evaluation), per publishing source."""
-    source_of = {"fed_history": "fed", **{name: spec.source for name, spec in HISTORY_SOURCES.items()}}
-    failures: dict[str, list[tuple[str, int, int]]] = {}
-    for asset_name, source in source_of.items():
-        for check in _latest_check_results(instance, asset_name, GATED_ASSETS[asset_name]):
-            if check["passed"] is False:
-                meta = check["metadata"]
-                failures.setdefault(source, []).append(
-                    (check["check"], int(meta.get("failed") or 1), int(meta.get("expectations") or 1))
-                )
-    return failures
-
-
-def _latest_check_results(
-    instance: dg.DagsterInstance, asset_name: str, contracts: tuple[str, ...]
-) -> list[dict[str, object]]:
-    """Latest evaluation of each contract check of an asset, read back from the instance."""
-    results = []
-    for dataset_id in contracts:
-        check_key = dg.AssetCheckKey(dg.AssetKey(asset_name), contract_check_name(dataset_id))
-        record = instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key]).get(check_key)
-        evaluation = None
-        if record is not None and record.event is not None and record.event.dagster_event is not None:
-            evaluation = record.event.dagster_event.event_specific_data
-        results.append(
-            {
-                "check": check_key.name,
-                "passed": None if evaluation is None else bool(evaluation.passed),
-                "description": None if evaluation is None else evaluation.description,
-                "metadata": {} if evaluation is None else {k: _plain(v) for k, v in evaluation.metadata.items()},
-            }
-        )
-    return results
-
-
-def _plain(value: object) -> object:
-    inner = getattr(value, "value", value)
-    if isinstance(inner, (int, float, str, bool)) or inner is None:
-        return inner
-    return str(inner)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 
-from risk_dagster.assets.contract_checks import contract_check_specs, validate_and_check
+from risk_dagster.assets.contract_checks import contract_check_specs, validate_and_check, validate_each_and_check
 from risk_dagster.resources import OutputDir, RunSettings, ScenarioLibrary
 from risk_dagster.market.inputs import FED_HISTORY_VINTAGE
 from risk_dagster.paths import data_dir
@@ -29,6 +29,10 @@ KEY_VARIABLES = (
     "vix",
 )
 
+
+SYNTHETIC_BASE_SCENARIOS = ("fed-2026-severely-adverse", "fed-2026-baseline")
+"""The Fed scenarios the synthetic tail is built from (severely adverse deviations over the baseline),
+whose path lengths the plausibility filter is fitted for."""
 
 SCENARIO_PARTITIONS = "scenarios"
 """Name of the dynamic partitions: one per scenario (shipped, accepted through the inbox, or a run's file)."""
@@ -102,7 +106,31 @@ def build_scenario_assets(partitions: dg.PartitionsDefinition) -> list[dg.Assets
             },
         )
 
-    return [macro_scenarios, fed_history, ngfs_scenarios]
+    @dg.asset(
+        group_name="scenarios",
+        check_specs=contract_check_specs("synthetic_tail_bases", ("fed_scenario_domestic", "fed_scenario_international")),
+        kinds={"pandas", "csv"},
+        description="The Fed scenarios the synthetic tail set is built from (its severely adverse deviations over "
+        f"its baseline: {', '.join(SYNTHETIC_BASE_SCENARIOS)}), gated by their contracts; their path lengths are "
+        "the horizons the plausibility filter is fitted for.",
+    )
+    def synthetic_tail_bases(
+        scenario_library: ScenarioLibrary, run_settings: RunSettings
+    ) -> Iterator[dg.Output | dg.AssetCheckResult]:
+        bases = {sid: scenario_library.load(sid) for sid in SYNTHETIC_BASE_SCENARIOS}
+        yield from validate_each_and_check({sid: contract_frames(s) for sid, s in bases.items()}, as_of=run_settings.as_of_date())
+        overview = pd.DataFrame([s.summary() for s in bases.values()])[
+            ["scenario_id", "vintage", "jump_off", "first_quarter", "last_quarter", "n_quarters"]
+        ]
+        yield dg.Output(
+            bases,
+            metadata={
+                "scenarios": dg.MetadataValue.md(overview.astype(str).to_markdown(index=False)),
+                "dagster/row_count": dg.MetadataValue.int(int(sum(len(s.data) for s in bases.values()))),
+            },
+        )
+
+    return [macro_scenarios, fed_history, ngfs_scenarios, synthetic_tail_bases]
 
 
 def not_applicable_checks(

@@ -19,7 +19,7 @@ from risk_dagster.report.charts import OPEN_FAN_FACTORS, fan_chart_png, png_mark
 from risk_dagster.assets.retries import retry_transient
 from risk_dagster.resources import ACCELERATOR_POOL, OutputDir, RunSettings, TranslationSettings
 from risk_dagster.scenarios.model import MacroScenario
-from risk_dagster.scenarios.registry import load_scenario
+from risk_dagster.assets.scenarios import SYNTHETIC_BASE_SCENARIOS
 from risk_dagster.storage import write_bytes, write_json
 from risk_dagster.translate.backtest import run_backtest
 from risk_dagster.translate.base import TrainingSet, build_training_set
@@ -49,7 +49,6 @@ RATING_CHECK_DESCRIPTION = (
 )
 FIXED_FACTOR_TOLERANCE = 1e-9
 """Largest gap (level units) between a sample's fixed factor and the supervisor's path."""
-SYNTHETIC_BASE_SCENARIOS = ("fed-2026-severely-adverse", "fed-2026-baseline")
 
 
 def registry_root(output_dir: OutputDir) -> Path:
@@ -167,9 +166,12 @@ TRANSLATOR_LANE_ASSETS = [_lane_asset(lane) for lane in LANES]
 )
 @retry_transient
 def plausibility_filter(
-    output_dir: OutputDir, run_settings: RunSettings, factor_history: FactorHistory
+    output_dir: OutputDir,
+    run_settings: RunSettings,
+    factor_history: FactorHistory,
+    synthetic_tail_bases: dict[str, MacroScenario],
 ) -> dg.Output[str]:
-    quarters = sorted({len(load_scenario(s).quarters) for s in SYNTHETIC_BASE_SCENARIOS})
+    quarters = sorted({len(s.quarters) for s in synthetic_tail_bases.values()})
     plausibility = PlausibilityFilter().fit(factor_history, seed=run_settings.seed, quarters=quarters)
     folder = output_dir.subdir("models", "plausibility")
     plausibility.save(folder)
@@ -491,7 +493,7 @@ def pair_markdown(table: pd.DataFrame) -> str:
 @dg.asset(
     group_name="translate",
     ins={"fed_history": dg.AssetIn(), "plausibility_filter": dg.AssetIn(), "translator_current": dg.AssetIn(),
-         "translator_experimental": dg.AssetIn(), "factor_history": dg.AssetIn()},
+         "translator_experimental": dg.AssetIn(), "factor_history": dg.AssetIn(), "synthetic_tail_bases": dg.AssetIn()},
     kinds={"numpy"},
     pool=ACCELERATOR_POOL,
     description="Synthetic tail scenario set `synthetic-tail`: novel severe macro paths (the Fed's "
@@ -507,14 +509,15 @@ def synthetic_tail(
     translator_current: dict[str, str] | None,
     translator_experimental: dict[str, str] | None,
     factor_history: FactorHistory,
+    synthetic_tail_bases: dict[str, MacroScenario],
 ) -> dg.Output[ShockSet]:
     lanes = load_lanes({"current": translator_current, "experimental": translator_experimental})
     translator = lanes.get("current") or lanes["experimental"]
     drawn = generate_synthetic_tail(
         translator,
         fed_history,
-        severely_adverse=load_scenario(SYNTHETIC_BASE_SCENARIOS[0]),
-        baseline=load_scenario(SYNTHETIC_BASE_SCENARIOS[1]),
+        severely_adverse=synthetic_tail_bases[SYNTHETIC_BASE_SCENARIOS[0]],
+        baseline=synthetic_tail_bases[SYNTHETIC_BASE_SCENARIOS[1]],
         n_paths=translation_settings.synthetic_paths,
         n_samples_per_path=translation_settings.synthetic_samples_per_path,
         seed=run_settings.seed,

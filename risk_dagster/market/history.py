@@ -76,6 +76,13 @@ class FactorHistory:
     end: pd.Period
     notes: list[str] = field(default_factory=list)
 
+    def contract_frame(self) -> pd.DataFrame:
+        """The levels as the ``factor_history`` data contract reads them: a ``quarter`` column
+        (``2008Q4`` text) and one column per factor."""
+        levels = self.levels.reset_index()
+        levels["quarter"] = levels["quarter"].astype(str)
+        return levels
+
     @property
     def factor_ids(self) -> list[str]:
         return list(self.levels.columns)

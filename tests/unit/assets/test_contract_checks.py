@@ -47,3 +47,27 @@ def test_bad_values_are_named(fed_frames):
         list(validate_and_check({"fed_scenario_domestic": frame}))
     assert "unemployment_rate" in failure.value.description
     assert "expect_column_values_to_be_between" in failure.value.description
+
+
+def test_several_scenarios_are_validated_each_alone_and_a_failure_names_its_scenario() -> None:
+    from risk_dagster.assets.contract_checks import validate_each_and_check
+    from risk_dagster.scenarios.frames import contract_frames
+    from risk_dagster.scenarios.registry import load_scenario
+
+    frames = {sid: contract_frames(load_scenario(sid)) for sid in ("fed-2026-severely-adverse", "fed-2026-baseline")}
+    good = list(validate_each_and_check(frames))
+    assert {r.check_name for r in good} == {"contract_fed_scenario_domestic", "contract_fed_scenario_international"}
+    assert all(r.passed for r in good), [r.description for r in good]  # stacked, the quarters would repeat
+
+    broken = {sid: dict(f) for sid, f in frames.items()}
+    domestic = broken["fed-2026-baseline"]["fed_scenario_domestic"].copy()
+    domestic.loc[domestic.index[3], "quarter"] = domestic.loc[domestic.index[2], "quarter"]
+    broken["fed-2026-baseline"]["fed_scenario_domestic"] = domestic
+    results: list[dg.AssetCheckResult] = []
+    with pytest.raises(dg.Failure, match="quarter"):
+        for result in validate_each_and_check(broken):
+            results.append(result)
+    failed = [r for r in results if not r.passed]
+    assert [r.check_name for r in failed] == ["contract_fed_scenario_domestic"]
+    assert failed[0].description.startswith("fed-2026-baseline:")
+    assert failed[0].metadata["scenario"].value == "fed-2026-baseline"

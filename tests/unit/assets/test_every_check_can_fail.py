@@ -90,15 +90,17 @@ def _valid_frame(asset: str, dataset_id: str) -> pd.DataFrame:
         from risk_dagster.market.history import build_factor_history, load_history_sources
 
         history = build_factor_history(load_fed_history("2026").wide(), sources=load_history_sources())
-        levels = history.levels.reset_index()
-        levels["quarter"] = levels["quarter"].astype(str)
-        return levels
+        return history.contract_frame()
     if asset == "fed_history":
         return contract_frames(load_fed_history("2026"))[dataset_id]
     if asset == "macro_scenarios" and dataset_id == "eba_adverse":
         return contract_frames(eba.read(EBA_FIXTURE)[1])[dataset_id]
     if asset == "macro_scenarios":
         return contract_frames(load_scenario("fed-2026-severely-adverse"))[dataset_id]
+    if asset == "synthetic_tail_bases":
+        from risk_dagster.assets.scenarios import SYNTHETIC_BASE_SCENARIOS
+
+        return contract_frames(load_scenario(SYNTHETIC_BASE_SCENARIOS[0]))[dataset_id]
     if asset == "ngfs_scenarios":
         return merge_contract_frames(read_ngfs(NGFS_FILE))[dataset_id]
     raise KeyError(f"no valid frame known for {asset}:{dataset_id}: add one here")

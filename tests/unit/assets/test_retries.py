@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import dagster as dg
 import pytest
 
-import risk_dagster.assets.retries as retries
+from risk_dagster.assets import retries
 from risk_dagster.transient import MAX_TRANSIENT_RETRIES
 
 
