@@ -36,6 +36,7 @@ from risk_dagster.assets.translate import (
     translator_backtest,
     translator_training_set,
 )
+from risk_dagster.io_manager import OutputFolderIOManager
 from risk_dagster.resources import (
     OUTPUT_DIR_ENV,
     CapitalSettings,
@@ -189,6 +190,7 @@ def build_definitions(
         asset_checks=[sensitivities_consistent],
         jobs=[history_job, scenario_job, pack_job, run_pack_job, intraday_job],
         resources={
+            "io_manager": OutputFolderIOManager(path=out),
             "scenario_library": library,
             "output_dir": OutputDir(path=out),
             "run_settings": RunSettings(as_of=as_of or "", seed=seed if seed is not None else RunSettings().seed),

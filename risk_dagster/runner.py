@@ -266,7 +266,7 @@ def _scenario_entry(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
         materialization = event.step_materialization_data.materialization
         name = materialization.asset_key.to_user_string()
         meta = materialization.metadata
-        outputs[name] = _plain(meta.get("output_path"))
+        outputs[name] = _plain(meta.get("output_path") or meta.get("storage_path"))  # storage_path: the IO manager's
         if name == "macro_scenarios":
             entry["scenario"] = {
                 key: _plain(meta[key])

@@ -7,6 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from risk_dagster.assets.contract_checks import contract_check_specs, validate_and_check
+from risk_dagster.io_manager import STORAGE_PATH
 from risk_dagster.market.catalog import load_risk_factor_catalog
 from risk_dagster.market.history import FactorHistory, build_factor_history
 from risk_dagster.market.loaders import HISTORY_SOURCES, HistorySource
@@ -24,13 +25,13 @@ def _history_source_asset(spec: HistorySource) -> dg.AssetsDefinition:
         group_name="market",
         check_specs=contract_check_specs(dataset_id, [spec.contract]),
         kinds={"pandas", "csv"},
+        metadata={STORAGE_PATH: f"market/sources/{dataset_id}.parquet"},
         description=f"{spec.description} (source `{spec.source}`, {spec.frequency}), gated by contract `{spec.contract}`.",
     )
-    def _asset(output_dir: OutputDir, run_settings: RunSettings) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    def _asset(run_settings: RunSettings) -> Iterator[dg.Output | dg.AssetCheckResult]:
         frame = spec.loader()
         yield from validate_and_check({spec.contract: frame}, as_of=run_settings.as_of_date())
-        path = write_parquet(output_dir.subdir("market", "sources") / f"{dataset_id}.parquet", frame)
-        yield dg.Output(frame, metadata=_source_metadata(frame) | {"output_path": dg.MetadataValue.path(str(path))})
+        yield dg.Output(frame, metadata=_source_metadata(frame))  # the IO manager writes the parquet
 
     return _asset
 

@@ -17,6 +17,7 @@ import pandas as pd
 from risk_dagster.market.history import FactorHistory
 from risk_dagster.report.charts import OPEN_FAN_FACTORS, fan_chart_png, png_markdown
 from risk_dagster.assets.retries import retry_transient
+from risk_dagster.io_manager import STORAGE_PATH
 from risk_dagster.resources import ACCELERATOR_POOL, OutputDir, RunSettings, TranslationSettings
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.assets.scenarios import SYNTHETIC_BASE_SCENARIOS
@@ -205,11 +206,13 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
         outs={
             "granular_shocks": dg.AssetOut(
                 kinds={"transformers", "numpy"},
+                metadata={STORAGE_PATH: "shocks/{partition}/ai.npz"},
                 description="AI scenario set: joint granular shocks drawn by every registry lane, filtered for "
                 "plausibility; the most severe lane's set is the one the engine and capital run on.",
             ),
             "lane_shocks": dg.AssetOut(
                 kinds={"numpy"},
+                metadata={STORAGE_PATH: "shocks/{partition}/lanes"},
                 description="Every registry lane's accepted AI set (lane -> ShockSet), drawn with the same seed: "
                 "the conservativeness test scores each lane on the 25 statistics.",
             ),
@@ -248,10 +251,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
             seed=run_settings.seed,
             factor_history=factor_history,
         )
-        folder = output_dir.subdir("shocks", context.partition_key)
-        for lane, draw in outcome.draws.items():
-            draw.shockset.save_npz(folder / f"ai_{lane}.npz")
-        chosen_path = outcome.chosen.save_npz(folder / "ai.npz")
+        folder = output_dir.subdir("shocks", context.partition_key)  # the sets themselves: the IO manager
         summary = outcome.summary()
         for lane, row in summary["lanes"].items():
             row["registry_ref"] = (refs.get(lane) or {}).get("ref")
@@ -271,7 +271,6 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
             metadata={
                 "lanes": dg.MetadataValue.md(_lanes_table(outcome, refs).to_markdown(index=False)),
                 "chosen_lane": outcome.chosen_lane,
-                "output_path": dg.MetadataValue.path(str(folder)),
             },
         )
         yield dg.Output(
@@ -288,7 +287,6 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
                 "plausibility_details": dg.MetadataValue.json(_jsonable(report.to_metadata())),
                 "fan_chart": dg.MetadataValue.md(png_markdown(png, "fan chart")),
                 "translation": dg.MetadataValue.json(_jsonable(summary)),
-                "output_path": dg.MetadataValue.path(str(chosen_path)),
             },
         )
 
@@ -302,6 +300,7 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
             dg.AssetCheckSpec(RATING_CHECK, asset="traditional_shocks", blocking=True, description=RATING_CHECK_DESCRIPTION),
         ],
         kinds={"statsmodels", "numpy"},
+        metadata={STORAGE_PATH: "shocks/{partition}/traditional.npz"},
         description="Traditional scenario set: the satellite benchmark's joint shocks, filtered like the AI set.",
     )
     def traditional_shocks(
@@ -329,8 +328,6 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
         )
         if accepted.n_samples == 0:
             raise dg.Failure(f"{context.partition_key}: the plausibility filter rejected every satellite sample")
-        folder = output_dir.subdir("shocks", context.partition_key)
-        path = accepted.save_npz(folder / "traditional.npz")
         yield from shock_checks(accepted, macro_scenarios, fed_history, plausibility, factor_history.levels)
         png = fan_chart_png(
             {"traditional (satellite)": accepted}, factors=OPEN_FAN_FACTORS, title=f"{context.partition_key}: traditional set"
@@ -344,7 +341,6 @@ def build_translation_assets(partitions: dg.PartitionsDefinition) -> list[dg.Ass
                 "plausibility": dg.MetadataValue.md(report.to_markdown()),
                 "open_fixed_pairs": dg.MetadataValue.md(pair_markdown(pair_table(accepted, factor_history.levels))),
                 "fan_chart": dg.MetadataValue.md(png_markdown(png, "fan chart")),
-                "output_path": dg.MetadataValue.path(str(path)),
             },
         )
 
@@ -496,6 +492,7 @@ def pair_markdown(table: pd.DataFrame) -> str:
          "translator_experimental": dg.AssetIn(), "factor_history": dg.AssetIn(), "synthetic_tail_bases": dg.AssetIn()},
     kinds={"numpy"},
     pool=ACCELERATOR_POOL,
+    metadata={STORAGE_PATH: "shocks/synthetic-tail/ai.npz"},
     description="Synthetic tail scenario set `synthetic-tail`: novel severe macro paths (the Fed's "
     "severely adverse deviations scaled and mixed with historical crisis shapes), translated and filtered.",
 )
@@ -525,8 +522,6 @@ def synthetic_tail(
     )
     report = PlausibilityFilter.load(Path(plausibility_filter)).apply(drawn)
     accepted = report.accepted
-    folder = output_dir.subdir("shocks", "synthetic-tail")
-    path = accepted.save_npz(folder / "ai.npz")
     paths = pd.DataFrame(drawn.metadata.get("paths", [])).drop(columns=["range"], errors="ignore").round(4)
     png = fan_chart_png({"synthetic tail": accepted}, title="synthetic-tail: novel severe scenarios (key factors)") if accepted.n_samples else b""
     return dg.Output(
@@ -537,7 +532,6 @@ def synthetic_tail(
             "rejection_rate": dg.MetadataValue.float(round(1.0 - report.acceptance_rate, 4)),
             "plausibility": dg.MetadataValue.md(report.to_markdown()),
             **({"fan_chart": dg.MetadataValue.md(png_markdown(png, "fan chart"))} if png else {}),
-            "output_path": dg.MetadataValue.path(str(path)),
         },
     )
 
