@@ -6,9 +6,11 @@ line on stderr (never a traceback) and give a non-zero exit status.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -51,14 +53,11 @@ def run_command(
 
     console = Console(stderr=True)
     try:
-        with console.status("running") as status:
-
-            def progress(line: str) -> None:
-                status.update(line.strip())
-                console.print(line)
-
+        with _step_display(console) as on_step:
             summary = run_pipeline(
-                output, scenario, scenario_file, progress=progress, as_of=_as_of(as_of), seed=seed
+                output, scenario, scenario_file, progress=lambda line: console.print(line, markup=False, highlight=False),
+                as_of=_as_of(as_of), seed=seed,
+                on_step=on_step,
             )
     except (InputFileError, RunFailed, KeyError, OSError) as error:
         typer.echo(f"error: {_one_line(error)}", err=True)
@@ -413,6 +412,40 @@ def scenarios_inspect(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+@contextlib.contextmanager
+def _step_display(console: Any) -> Iterator[Callable[[Any], None]]:
+    """Per-step progress of ``run``: a bar per job in a terminal, a plain line per step otherwise
+    (a log file, CI)."""
+    from risk_dagster.step_progress import StepEvent, format_step
+
+    if not console.is_terminal:
+
+        def line(event: StepEvent) -> None:
+            if event.status != "started":
+                console.print(format_step(event), markup=False, highlight=False)
+
+        yield line
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    bars = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)  # fmt: skip
+    tasks: dict[tuple[str, str | None], Any] = {}
+
+    def bar(event: StepEvent) -> None:
+        key = (event.job, event.partition)
+        label = event.partition or event.job.removesuffix("_job")
+        if key not in tasks:
+            tasks[key] = bars.add_task(label, total=event.total)
+        if event.status == "started":
+            bars.update(tasks[key], description=f"{label}: {event.step}")
+        else:
+            bars.update(tasks[key], completed=event.done, description=label if event.done == event.total else f"{label}: {event.step} {event.status}")
+
+    with bars:
+        yield bar
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ writing ``OUTPUT/run_summary.json``.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from risk_dagster.assets.scenarios import SCENARIO_PARTITIONS
 from risk_dagster.definitions import HISTORY_JOB, PACK_JOB, RUN_PACK_JOB, SCENARIO_JOB, build_definitions
 from risk_dagster.resources import TranslationSettings
 from risk_dagster.scenarios.inbox import process
+from risk_dagster.step_progress import StepCallback, StepWatcher
 from risk_dagster.storage import write_json
 
 Progress = Callable[[str], None]
@@ -72,6 +74,7 @@ def run_pipeline(
     as_of: str | None = None,
     seed: int | None = None,
     translation: TranslationSettings | None = None,
+    on_step: StepCallback | None = None,
 ) -> RunSummary:
     """Materialize every asset for the selected scenarios and write the run summary.
 
@@ -89,6 +92,10 @@ def run_pipeline(
         ISO date for the contracts' freshness SLAs (``None`` skips them: reproducible runs).
     seed
         Seed of every random draw (default: the run settings' seed).
+    translation
+        Sizes of the translation step.
+    on_step
+        Called at each step's start and end of every job the run makes (a progress bar).
     """
     say = progress or (lambda _msg: None)
     out = Path(output_dir).resolve()
@@ -126,9 +133,7 @@ def run_pipeline(
         if missing:
             instance.add_dynamic_partitions(SCENARIO_PARTITIONS, missing)
         say("history: market and macro history, data contracts, reliability weights, factor history")
-        history = defs.resolve_job_def(HISTORY_JOB).execute_in_process(
-            instance=instance, run_config=_QUIET_LOGS, raise_on_error=False
-        )
+        history = _execute(defs, HISTORY_JOB, instance, on_step, run_config=_QUIET_LOGS)
         _record(summary, history, None)
         summary.run_id = history.run_id
         say(_result_line("history", history))
@@ -138,9 +143,7 @@ def run_pipeline(
         failures: list[str] = []
         for scenario_id in selected:
             say(f"scenario {scenario_id}")
-            result = defs.resolve_job_def(SCENARIO_JOB).execute_in_process(
-                instance=instance, partition_key=scenario_id, run_config=_QUIET_LOGS, raise_on_error=False
-            )
+            result = _execute(defs, SCENARIO_JOB, instance, on_step, partition_key=scenario_id, run_config=_QUIET_LOGS)
             _record(summary, result, scenario_id)
             draft = not result.success and _only_conservativeness_failed(result)
             say(_result_line(scenario_id, result, "DRAFT" if draft else None))
@@ -149,9 +152,7 @@ def run_pipeline(
                 # pack was skipped with the blocking checks: the pack job renders it, marked draft.
                 summary.scenarios[scenario_id]["verdict"] = "draft"
                 say(f"  {scenario_id}: {_conservativeness_line(summary.scenarios[scenario_id])}")
-                packed = defs.resolve_job_def(PACK_JOB).execute_in_process(
-                    instance=instance, partition_key=scenario_id, run_config=_QUIET_LOGS, raise_on_error=False
-                )
+                packed = _execute(defs, PACK_JOB, instance, on_step, partition_key=scenario_id, run_config=_QUIET_LOGS)
                 summary.runs.append({"run_id": packed.run_id, "partition": scenario_id, "success": packed.success,
                                      "job": PACK_JOB})  # fmt: skip
                 _record_pack(summary.scenarios[scenario_id], packed)
@@ -170,10 +171,8 @@ def run_pipeline(
         packed_ids = [sid for sid in selected if "pack" in summary.scenarios.get(sid, {})]
         if packed_ids:
             say("run-level pack")
-            run_level = defs.resolve_job_def(RUN_PACK_JOB).execute_in_process(
-                instance=instance, raise_on_error=False,
-                run_config={**_QUIET_LOGS, "ops": {"run_pack": {"config": {"scenarios": packed_ids}}}},
-            )  # fmt: skip
+            run_level = _execute(defs, RUN_PACK_JOB, instance, on_step,
+                                 run_config={**_QUIET_LOGS, "ops": {"run_pack": {"config": {"scenarios": packed_ids}}}})  # fmt: skip
             summary.runs.append({"run_id": run_level.run_id, "partition": None, "success": run_level.success,
                                  "job": RUN_PACK_JOB})  # fmt: skip
             entry: dict[str, Any] = {}
@@ -351,6 +350,18 @@ def _node_output(result: dg.ExecuteInProcessResult, node: str) -> Any:
 def _finish(summary: RunSummary, out: Path) -> None:
     summary.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
     write_json(out / "run_summary.json", summary.to_json())
+
+
+def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, on_step: StepCallback | None,
+             *, partition_key: str | None = None, run_config: dict[str, Any]) -> dg.ExecuteInProcessResult:  # fmt: skip
+    """Execute one job in process, its steps reported to ``on_step`` as they start and end."""
+    job = defs.resolve_job_def(job_name)
+    kwargs = {"instance": instance, "partition_key": partition_key, "run_config": run_config, "raise_on_error": False}
+    if on_step is None:
+        return job.execute_in_process(**kwargs)
+    run_id = str(uuid.uuid4())
+    with StepWatcher(instance, run_id, job, partition_key, on_step):
+        return job.execute_in_process(run_id=run_id, **kwargs)
 
 
 def _result_line(label: str, result: dg.ExecuteInProcessResult, status: str | None = None) -> str:
