@@ -36,6 +36,7 @@ from risk_dagster.assets.translate import (
     translator_backtest,
     translator_training_set,
 )
+from risk_dagster.executors import executor_def
 from risk_dagster.io_manager import OutputFolderIOManager
 from risk_dagster.resources import (
     OUTPUT_DIR_ENV,
@@ -67,6 +68,7 @@ PACK_JOB = "pack_job"
 RUN_PACK_JOB = "run_pack_job"
 INTRADAY_JOB = "intraday_job"
 REGULATORY_CRON_ENV = "RISK_DAGSTER_REGULATORY_CRON"
+EXECUTOR_ENV = "RISK_DAGSTER_EXECUTOR"
 
 
 def build_definitions(
@@ -79,6 +81,7 @@ def build_definitions(
     capital: CapitalSettings | None = None,
     regulatory_cron: str | None = None,
     scenario_inbox: str | None = None,
+    executor: str | None = None,
 ) -> dg.Definitions:
     """Assemble assets, checks, jobs and resources.
 
@@ -104,6 +107,9 @@ def build_definitions(
         or :data:`~risk_dagster.automation.DEFAULT_REGULATORY_CRON`.
     scenario_inbox
         The folder the inbox sensor watches; default ``$RISK_DAGSTER_SCENARIO_INBOX`` or ``OUTPUT/inbox``.
+    executor
+        How the jobs' steps run (:mod:`risk_dagster.executors`); default ``$RISK_DAGSTER_EXECUTOR`` or
+        Dagster's default (one process per step for runs launched from the UI).
     """
     out = output_dir or os.environ.get(OUTPUT_DIR_ENV, "risk_output")
     inbox = scenario_inbox or os.environ.get(SCENARIO_INBOX_ENV) or os.path.join(out, "inbox")
@@ -183,8 +189,10 @@ def build_definitions(
         lambda spec: spec.replace_attributes(owners=[OWNERS_BY_GROUP.get(spec.group_name or "", "team:stress-testing")]),
         [*history_assets, *partitioned_assets, run_pack],
     )
+    executor_name = executor or os.environ.get(EXECUTOR_ENV)
     return dg.Definitions(
         assets=owned,
+        executor=executor_def(executor_name) if executor_name else None,
         schedules=schedules,
         sensors=sensors,
         asset_checks=[sensitivities_consistent],
