@@ -11,9 +11,11 @@
   dropped in the inbox folder is validated (:mod:`risk_dagster.scenarios.inbox`), its scenarios
   become dynamic partitions and their scenario runs are requested; a bad file goes to
   ``rejected/`` with its error beside it. The cursor keeps the file versions processed.
-* **Intraday** (:func:`intraday_schedule`): every 30 minutes of the NYSE's regular session on
-  trading days (:mod:`risk_dagster.market.calendar`), the stress engine and capital per scenario
-  and their checks, no pack.
+* **Intraday** (:func:`snapshot_request`, schedule ``intraday_schedule``): every 30 minutes of the
+  NYSE's regular session on trading days (:mod:`risk_dagster.market.calendar`) the newest market
+  snapshot in the market inbox is taken (once per file, :mod:`risk_dagster.market.snapshot`); then
+  ``intraday_stress_sensor`` requests the intraday refresh of every translated scenario (the
+  trading book's stress loss at today's market and its check), no pack.
 
 Time zone: every cron here is evaluated in ``America/New_York``.
 """
@@ -56,13 +58,37 @@ def scenario_requests(tags: dict[str, str], partition_keys: Iterable[str]) -> li
     return [dg.RunRequest(run_key=f"{cycle}:{key}", partition_key=key, tags={CYCLE_TAG: cycle}) for key in partition_keys]
 
 
-def intraday_requests(moment: dt.datetime, partition_keys: Sequence[str]) -> list[dg.RunRequest] | dg.SkipReason:
-    """The intraday refresh at ``moment`` (New York time): a request per partition in the session."""
+INTRADAY_TAG = "risk_dagster/intraday"
+"""Tag of an intraday refresh's runs: the snapshot file version they value the book on."""
+
+
+def snapshot_request(moment: dt.datetime, market_inbox: str) -> dg.RunRequest | dg.SkipReason:
+    """The intraday tick at ``moment``: in the NYSE session, a snapshot-job request for the market
+    inbox's newest file (run key: its version, so a snapshot is taken once); else the reason."""
     local = moment.astimezone(_new_york())
     if not in_session(local.replace(tzinfo=None)):
         return dg.SkipReason(f"{local:%Y-%m-%d %H:%M} New York is outside the NYSE's regular session on a trading day")
-    stamp = local.strftime("%Y-%m-%dT%H:%M")
-    return [dg.RunRequest(run_key=f"intraday:{stamp}:{key}", partition_key=key, tags={"risk_dagster/intraday": stamp})
+    newest = newest_snapshot_file(market_inbox)
+    if newest is None:
+        return dg.SkipReason(f"no market snapshot in {market_inbox} (drop a CSV of as_of,factor_id,level there)")
+    return dg.RunRequest(run_key=f"market:{newest}", tags={INTRADAY_TAG: newest})
+
+
+def newest_snapshot_file(market_inbox: str) -> str | None:
+    """The version (:func:`~risk_dagster.inbox.file_key`) of the newest snapshot file, new or accepted."""
+    from pathlib import Path
+
+    from risk_dagster.inbox import ACCEPTED, file_key, pending
+    from risk_dagster.market.snapshot import SNAPSHOT_SUFFIXES
+
+    files = [*pending(market_inbox, SNAPSHOT_SUFFIXES), *pending(Path(market_inbox) / ACCEPTED, SNAPSHOT_SUFFIXES)]
+    return file_key(max(files, key=lambda p: (p.stat().st_mtime_ns, p.name))) if files else None
+
+
+def intraday_requests(snapshot_run: dg.DagsterRun, partition_keys: Sequence[str]) -> list[dg.RunRequest]:
+    """After a snapshot run succeeded: the intraday refresh of every scenario with translated sets."""
+    version = snapshot_run.tags.get(INTRADAY_TAG, snapshot_run.run_id)
+    return [dg.RunRequest(run_key=f"intraday:{snapshot_run.run_id}:{key}", partition_key=key, tags={INTRADAY_TAG: version})
             for key in partition_keys]  # fmt: skip
 
 
@@ -111,8 +137,10 @@ def build_automation(
     scenario_job: Any,
     pack_job: Any,
     intraday_job: Any,
+    snapshot_job: Any,
     partitions: dg.DynamicPartitionsDefinition,
     library: Any,
+    market_inbox: str,
     regulatory_cron: str = DEFAULT_REGULATORY_CRON,
 ) -> tuple[list[dg.ScheduleDefinition], list[dg.SensorDefinition]]:
     """The schedules and sensors of the definitions."""
@@ -172,15 +200,28 @@ def build_automation(
             {CYCLE_TAG: run.tags[CYCLE_TAG]} if CYCLE_TAG in run.tags else {}))  # fmt: skip
 
     @dg.schedule(
-        name="intraday_schedule", job=intraday_job, cron_schedule=INTRADAY_CRON, execution_timezone=MARKET_TIME_ZONE,
-        description="Every 30 minutes of the NYSE's regular session on trading days (New York time): the stress "
-        "engine and capital per scenario and their checks, no pack.",
+        name="intraday_schedule", job=snapshot_job, cron_schedule=INTRADAY_CRON, execution_timezone=MARKET_TIME_ZONE,
+        description=f"Every 30 minutes of the NYSE's regular session on trading days (New York time): takes the "
+        f"newest market snapshot from the market inbox ({market_inbox}), once per file; intraday_stress_sensor then "
+        "refreshes the trading book's stress loss of every scenario at it. No pack.",
     )  # fmt: skip
     def intraday_schedule(context: dg.ScheduleEvaluationContext) -> Any:
-        return intraday_requests(context.scheduled_execution_time, partitions.get_partition_keys(
-            dynamic_partitions_store=context.instance))  # fmt: skip
+        return snapshot_request(context.scheduled_execution_time, market_inbox)
 
-    return [regulatory_schedule, intraday_schedule], [scenario_inbox_sensor, regulatory_scenarios_sensor, draft_pack_sensor]
+    @dg.run_status_sensor(
+        name="intraday_stress_sensor", run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[snapshot_job],
+        request_job=intraday_job,
+        description="When a market snapshot is taken, requests the intraday refresh of every scenario whose AI and "
+        "traditional sets are materialized.",
+    )  # fmt: skip
+    def intraday_stress_sensor(context: dg.RunStatusSensorContext) -> Any:
+        translated = set(context.instance.get_materialized_partitions(dg.AssetKey("granular_shocks"))) & set(
+            context.instance.get_materialized_partitions(dg.AssetKey("traditional_shocks")))  # fmt: skip
+        keys = [k for k in partitions.get_partition_keys(dynamic_partitions_store=context.instance) if k in translated]
+        return intraday_requests(context.dagster_run, keys) or dg.SkipReason("no scenario has translated sets yet")
+
+    return [regulatory_schedule, intraday_schedule], [
+        scenario_inbox_sensor, regulatory_scenarios_sensor, draft_pack_sensor, intraday_stress_sensor]
 
 
 __all__ = [
@@ -191,6 +232,8 @@ __all__ = [
     "cycle_id",
     "inbox_tick",
     "intraday_requests",
+    "newest_snapshot_file",
+    "snapshot_request",
     "only_conservativeness_failed",
     "scenario_requests",
 ]

@@ -15,11 +15,12 @@ import dagster as dg
 from risk_dagster.automation import DEFAULT_REGULATORY_CRON, build_automation
 from risk_dagster.assets.capital import balance_sheet, build_capital_assets, loss_rate_satellites, nim_satellite
 from risk_dagster.assets.conservativeness import build_conservativeness_assets, calibration_backtest
-from risk_dagster.assets.market import HISTORY_SOURCE_ASSETS, factor_history
+from risk_dagster.assets.market import HISTORY_SOURCE_ASSETS, factor_history, market_snapshot
 from risk_dagster.assets.quality import quality_report, source_contracts, source_reliability
 from risk_dagster.assets.report import build_report_assets
 from risk_dagster.assets.scenarios import build_scenario_assets, scenario_partitions
 from risk_dagster.assets.stress import (
+    build_intraday_assets,
     build_stress_assets,
     portfolio,
     pricing_parity,
@@ -47,6 +48,8 @@ from risk_dagster.resources import (
     ScenarioLibrary,
     TranslationSettings,
     SCENARIO_INBOX_ENV,
+    MARKET_INBOX_ENV,
+    MarketInbox,
 )
 
 OWNERS_BY_GROUP: dict[str, str] = {
@@ -67,6 +70,7 @@ SCENARIO_JOB = "scenario_job"
 PACK_JOB = "pack_job"
 RUN_PACK_JOB = "run_pack_job"
 INTRADAY_JOB = "intraday_job"
+MARKET_SNAPSHOT_JOB = "market_snapshot_job"
 REGULATORY_CRON_ENV = "RISK_DAGSTER_REGULATORY_CRON"
 EXECUTOR_ENV = "RISK_DAGSTER_EXECUTOR"
 
@@ -82,6 +86,7 @@ def build_definitions(
     regulatory_cron: str | None = None,
     scenario_inbox: str | None = None,
     executor: str | None = None,
+    market_inbox: str | None = None,
 ) -> dg.Definitions:
     """Assemble assets, checks, jobs and resources.
 
@@ -107,12 +112,16 @@ def build_definitions(
         or :data:`~risk_dagster.automation.DEFAULT_REGULATORY_CRON`.
     scenario_inbox
         The folder the inbox sensor watches; default ``$RISK_DAGSTER_SCENARIO_INBOX`` or ``OUTPUT/inbox``.
+    market_inbox
+        The folder intraday market snapshots are dropped into; default ``$RISK_DAGSTER_MARKET_INBOX`` or
+        ``OUTPUT/market_inbox``.
     executor
         How the jobs' steps run (:mod:`risk_dagster.executors`); default ``$RISK_DAGSTER_EXECUTOR`` or
         Dagster's default (one process per step for runs launched from the UI).
     """
     out = output_dir or os.environ.get(OUTPUT_DIR_ENV, "risk_output")
     inbox = scenario_inbox or os.environ.get(SCENARIO_INBOX_ENV) or os.path.join(out, "inbox")
+    market_dir = market_inbox or os.environ.get(MARKET_INBOX_ENV) or os.path.join(out, "market_inbox")
     library = ScenarioLibrary(extra_files=[str(p) for p in extra_scenario_files], inbox_dir=str(inbox))
     partitions = scenario_partitions()
     scenario_assets = build_scenario_assets(partitions)
@@ -145,6 +154,7 @@ def build_definitions(
         *build_capital_assets(partitions),
         *build_conservativeness_assets(partitions),
     ]
+    intraday_assets = build_intraday_assets(partitions)
     documentation_pack, run_pack = build_report_assets(partitions)
     partitioned_assets.append(documentation_pack)
     history_job = dg.define_asset_job(
@@ -175,19 +185,24 @@ def build_definitions(
     )
     intraday_job = dg.define_asset_job(
         INTRADAY_JOB,
-        selection=dg.AssetSelection.assets("stress_results", "capital_projection"),
+        selection=dg.AssetSelection.assets(*intraday_assets),
         partitions_def=partitions,
-        description="The intraday refresh: the stress engine and capital of one scenario and their checks, on the "
-        "translated sets already materialized; no pack.",
+        description="The intraday refresh of one scenario: the trading book's stress loss at the latest market "
+        "snapshot under its translated sets, and its check; no pack.",
+    )
+    snapshot_job = dg.define_asset_job(
+        MARKET_SNAPSHOT_JOB,
+        selection=dg.AssetSelection.assets(market_snapshot),
+        description="Takes the newest market snapshot from the market inbox (validated by its contract).",
     )
     schedules, sensors = build_automation(
         history_job=history_job, scenario_job=scenario_job, pack_job=pack_job, intraday_job=intraday_job,
-        partitions=partitions, library=library,
+        snapshot_job=snapshot_job, partitions=partitions, library=library, market_inbox=market_dir,
         regulatory_cron=regulatory_cron or os.environ.get(REGULATORY_CRON_ENV) or DEFAULT_REGULATORY_CRON,
     )  # fmt: skip
     owned = dg.map_asset_specs(
         lambda spec: spec.replace_attributes(owners=[OWNERS_BY_GROUP.get(spec.group_name or "", "team:stress-testing")]),
-        [*history_assets, *partitioned_assets, run_pack],
+        [*history_assets, *partitioned_assets, run_pack, market_snapshot, *intraday_assets],
     )
     executor_name = executor or os.environ.get(EXECUTOR_ENV)
     return dg.Definitions(
@@ -196,10 +211,11 @@ def build_definitions(
         schedules=schedules,
         sensors=sensors,
         asset_checks=[sensitivities_consistent],
-        jobs=[history_job, scenario_job, pack_job, run_pack_job, intraday_job],
+        jobs=[history_job, scenario_job, pack_job, run_pack_job, intraday_job, snapshot_job],
         resources={
             "io_manager": OutputFolderIOManager(path=out),
             "scenario_library": library,
+            "market_inbox": MarketInbox(path=str(market_dir)),
             "output_dir": OutputDir(path=out),
             "run_settings": RunSettings(as_of=as_of or "", seed=seed if seed is not None else RunSettings().seed),
             "translation_settings": translation or TranslationSettings(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -14,6 +14,7 @@ from risk_dagster.scenarios.model import MacroScenario
 
 OUTPUT_DIR_ENV = "RISK_DAGSTER_OUTPUT"
 SCENARIO_INBOX_ENV = "RISK_DAGSTER_SCENARIO_INBOX"
+MARKET_INBOX_ENV = "RISK_DAGSTER_MARKET_INBOX"
 """The scenario inbox folder the sensor watches (default ``OUTPUT/inbox``)."""
 
 
@@ -86,6 +87,18 @@ class OutputDir(dg.ConfigurableResource):
         folder = Path(self.path).joinpath(*parts)
         folder.mkdir(parents=True, exist_ok=True)
         return folder
+
+
+class MarketInbox(dg.ConfigurableResource):
+    """The folder the desk drops intraday market snapshots into (:mod:`risk_dagster.market.snapshot`)."""
+
+    path: str = "risk_output/market_inbox"
+
+    def latest(self) -> Any:
+        """The newest valid snapshot (new files validated and moved first), or ``None``."""
+        from risk_dagster.market.snapshot import latest_snapshot
+
+        return latest_snapshot(self.path)
 
 
 class ScenarioLibrary(dg.ConfigurableResource):

@@ -12,7 +12,7 @@ from risk_dagster.market.catalog import load_risk_factor_catalog
 from risk_dagster.market.history import FactorHistory, build_factor_history
 from risk_dagster.market.loaders import HISTORY_SOURCES, HistorySource
 from risk_dagster.quality.reliability import SourceAssessment
-from risk_dagster.resources import OutputDir, RunSettings
+from risk_dagster.resources import MarketInbox, OutputDir, RunSettings
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.storage import write_parquet
 
@@ -95,3 +95,29 @@ def factor_history_metadata(history: FactorHistory) -> dict[str, object]:
             {factor: {src: round(float(w), 4) for src, w in by_source.items()} for factor, by_source in history.weights_used.items()}
         ),
     }
+
+
+@dg.asset(
+    group_name="market",
+    check_specs=contract_check_specs("market_snapshot", ["market_snapshot"]),
+    kinds={"pandas", "csv"},
+    description="The desk's latest intraday market snapshot from the market inbox (risk-factor levels at one "
+    "time), gated by contract `market_snapshot`: what the intraday refresh values the book on. New files are "
+    "validated first; a bad one goes to rejected/ with its error and the previous snapshot stays in use.",
+)
+def market_snapshot(market_inbox: MarketInbox) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    snapshot = market_inbox.latest()
+    if snapshot is None:
+        raise dg.Failure(f"no market snapshot in {market_inbox.path}: drop a CSV of as_of,factor_id,level there "
+                         "(risk_dagster/market/snapshot.py)", allow_retries=False)  # fmt: skip
+    yield from validate_and_check({"market_snapshot": snapshot.frame()})
+    frame = snapshot.frame()
+    yield dg.Output(
+        snapshot,
+        metadata={
+            "as_of": snapshot.as_of.isoformat(),
+            "file": dg.MetadataValue.path(snapshot.path),
+            "dagster/row_count": dg.MetadataValue.int(len(frame)),
+            "levels": dg.MetadataValue.md(frame[["factor_id", "level"]].to_markdown(index=False)),
+        },
+    )

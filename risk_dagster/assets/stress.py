@@ -14,6 +14,7 @@ from risk_dagster.assets.contract_checks import (
     contract_check_specs,
 )
 from risk_dagster.capital.balance_sheet import BalanceSheet
+from risk_dagster.capital.intraday import intraday_trading_stress, intraday_violations
 from risk_dagster.capital.loan_losses import FittedLossRates, project_loan_losses
 from risk_dagster.capital.loss_rates import scenario_drivers
 from risk_dagster.capital.scenario_capital import LOSS_LINE_NOTES, LOSS_LINES, ScenarioStress, scenario_stress
@@ -34,6 +35,7 @@ from risk_dagster.portfolio.sample_book import composition, load_sample_book
 from risk_dagster.report.charts import loss_histogram_png, png_markdown
 from risk_dagster.assets.retries import retry_transient
 from risk_dagster.resources import ACCELERATOR_POOL, CapitalSettings, EngineSettings, OutputDir, RunSettings
+from risk_dagster.market.snapshot import MarketSnapshot, read_snapshot
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.storage import write_bytes, write_csv, write_json, write_npz, write_parquet
 from risk_dagster.translate.shockset import ShockSet
@@ -355,6 +357,86 @@ def build_stress_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
         return dg.Output(stress, metadata=metadata)
 
     return [stress_results]
+
+
+def build_intraday_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The intraday refresh per scenario (its own job: it reads the market snapshot, which the
+    scenario job does not take)."""
+
+    @dg.asset(
+        group_name="stress",
+        partitions_def=partitions,
+        kinds={"torch"},
+        pool=ACCELERATOR_POOL,
+        check_specs=[dg.AssetCheckSpec(
+            INTRADAY_CHECK, asset="intraday_stress", blocking=True,
+            description="Recomputed from intraday_jump_off.csv, intraday_losses.parquet and the snapshot file: every "
+            "factor the snapshot observes is used at its level and no other jump-off moved, every loss is finite, "
+            "and each set's stated 99% VaR is the quantile of its losses.",
+        )],  # fmt: skip
+        description="The intraday refresh: the trading book's global-market-shock loss (instantaneous, worst of "
+        "the first quarters) under the scenario's AI and traditional sets, at the desk's latest market snapshot "
+        "(spots, spreads and the sets' jump-off moved onto it), beside the same loss at the scenario's jump-off.",
+    )
+    @retry_transient
+    def intraday_stress(
+        context: dg.AssetExecutionContext,
+        output_dir: OutputDir,
+        engine_settings: EngineSettings,
+        capital_settings: CapitalSettings,
+        portfolio: pd.DataFrame,
+        granular_shocks: ShockSet,
+        traditional_shocks: ShockSet,
+        market_snapshot: MarketSnapshot,
+    ) -> Iterator[dg.Output | dg.AssetCheckResult]:
+        refresh = intraday_trading_stress(
+            portfolio, {"ai": granular_shocks, "traditional": traditional_shocks}, market_snapshot,
+            engine_revaluer(engine_settings), capital_settings.trading_shock_quarters,
+        )  # fmt: skip
+        folder = output_dir.subdir("stress", context.partition_key)
+        write_parquet(folder / INTRADAY_LOSSES, refresh.losses)
+        write_csv(folder / INTRADAY_JUMP_OFF, refresh.jump_offs)
+        write_json(folder / INTRADAY_SUMMARY, refresh.summary)
+        yield intraday_check(folder)
+        table = pd.DataFrame({label: {"99% VaR today": d["today"]["var_99"] / 1e9, "99% VaR at jump-off": d["jump_off"]["var_99"] / 1e9,
+                                      "median today": d["today"]["median"] / 1e9, "change of 99% VaR": d["change_var_99"] / 1e9}
+                              for label, d in refresh.summary["sets"].items()})  # fmt: skip
+        yield dg.Output(
+            refresh.summary,
+            metadata={
+                "snapshot": f"{market_snapshot.as_of.isoformat()} ({Path(market_snapshot.path).name})",
+                "trading_loss": dg.MetadataValue.md(table.round(3).to_markdown() + "\n\nUSD bn, trading book, "
+                                                    "instantaneous, worst of the first quarters; losses positive."),
+                "book_moves": dg.MetadataValue.md(refresh.book_moves.round(4).to_markdown(index=False) if len(refresh.book_moves)
+                                                  else "(the snapshot moves no spot or spread of the book)"),
+                "ai_var_99_today_usd_bn": dg.MetadataValue.float(round(refresh.summary["sets"]["ai"]["today"]["var_99"] / 1e9, 4)),
+                "output_path": dg.MetadataValue.path(str(folder)),
+            },
+        )
+
+    return [intraday_stress]
+
+
+INTRADAY_CHECK = "intraday_on_snapshot"
+INTRADAY_LOSSES = "intraday_losses.parquet"
+INTRADAY_JUMP_OFF = "intraday_jump_off.csv"
+INTRADAY_SUMMARY = "intraday.json"
+
+
+def intraday_check(folder: Path) -> dg.AssetCheckResult:
+    """The intraday refresh's check, recomputed from its files and the snapshot file they name."""
+    import json
+
+    summary = json.loads((folder / INTRADAY_SUMMARY).read_text(encoding="utf-8"))
+    snapshot = read_snapshot(summary["file"])
+    problems = intraday_violations(pd.read_parquet(folder / INTRADAY_LOSSES), pd.read_csv(folder / INTRADAY_JUMP_OFF),
+                                   snapshot.levels, summary)  # fmt: skip
+    return dg.AssetCheckResult(
+        check_name=INTRADAY_CHECK, asset_key=dg.AssetKey("intraday_stress"), passed=not problems,
+        description="; ".join(problems) or None,
+        metadata={"snapshot": summary["as_of"], "factors_observed": dg.MetadataValue.int(len(snapshot.levels)),
+                  "problems": dg.MetadataValue.json(problems)},
+    )  # fmt: skip
 
 
 def _usd_bn(frame: pd.DataFrame) -> pd.DataFrame:

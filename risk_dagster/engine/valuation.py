@@ -9,7 +9,9 @@ close to that date as the shipped data allow:
   ShockSet's metadata), the last shipped curve is moved to those levels: each knot's par yield
   moves by the change at the fixed tenors, interpolated linearly in tenor between them and flat
   outside (the 20y and 30y move with the 10y, the 1m with the 3m), then the zero curve is
-  bootstrapped on the jump-off date. The Fed's jump-off values are quarterly averages, not a
+  bootstrapped on the jump-off date. A set moved onto an intraday market snapshot
+  (:mod:`risk_dagster.market.snapshot`) has basis ``snapshot`` at the tenors the desk observed and
+  states its ``jump_off_date`` (the snapshot's): the curve is anchored on those levels, that day. The Fed's jump-off values are quarterly averages, not a
   day's close: a stated approximation. A ShockSet without fixed Treasury tenors at its jump-off
   is valued on the last shipped curve, on that curve's date.
 - **Foreign curves** (FX forwards): the EBA's starting-point swap curves (end-2024), as
@@ -66,8 +68,17 @@ class ValuationContext:
     """Base primary 30y mortgage rate (percent) for MBS prepayments."""
 
 
+ANCHORING_BASES = ("fed", "snapshot")
+"""``jump_off_basis`` values whose Treasury levels anchor the base curve: the supervisor's jump-off
+(``fed``) or an intraday market snapshot (``snapshot``, :mod:`risk_dagster.market.snapshot`); ``market`` (the last
+historical observation) does not anchor it."""
+
+
 def jump_off_date(shockset: ShockSet) -> dt.date:
-    """Last day of the quarter before the ShockSet's first projection quarter (its jump-off)."""
+    """Last day of the quarter before the ShockSet's first projection quarter (its jump-off), or the
+    ``jump_off_date`` its metadata states (a set moved onto an intraday snapshot)."""
+    if shockset.metadata.get("jump_off_date"):
+        return dt.date.fromisoformat(str(shockset.metadata["jump_off_date"]))
     jump = pd.Period(shockset.metadata.get("jump_off_quarter") or (pd.Period(shockset.quarters[0], "Q") - 1), "Q")
     return jump.end_time.date()
 
@@ -90,7 +101,7 @@ def valuation_context(shockset: ShockSet, base: ZeroCurve | None = None, *, book
     par0 = implied_par_yields(base)
     months = np.array([TENOR_MONTHS[f] for f in RATE_FACTORS], dtype=float)
     fixed = [k for k, f in enumerate(RATE_FACTORS)
-             if f in shockset.factor_ids and basis.get(f) == "fed" and np.isfinite(shockset.jump_off[shockset.factor_ids.index(f)])]
+             if f in shockset.factor_ids and basis.get(f) in ANCHORING_BASES and np.isfinite(shockset.jump_off[shockset.factor_ids.index(f)])]
     as_of = {"book": book_as_of or "as stated in the book (remaining terms and spot per position)",
              "foreign curves": FOREIGN_CURVE_AS_OF}
     mortgage = jump_off_mortgage_rate(shockset)
@@ -105,6 +116,9 @@ def valuation_context(shockset: ShockSet, base: ZeroCurve | None = None, *, book
     par = par0 + np.interp(months, months[fixed], moves)
     curve = bootstrap_par_curve(date, dict(zip(RATE_FACTORS, par, strict=True)))
     tenors = ", ".join(RATE_FACTORS[k].rsplit(".", 1)[1] for k in fixed)
+    snapshot = shockset.metadata.get("market_snapshot")
+    whose = (f"the market snapshot's levels ({snapshot.get('file')}, {snapshot.get('as_of')})" if snapshot
+             else "the supervisor's jump-off levels")  # fmt: skip
     as_of["treasury curve"] = (f"{date} (jump-off {shockset.metadata.get('jump_off_quarter', '')}): the {base.valuation_date} "
-                               f"Treasury par curve moved to the supervisor's jump-off levels at {tenors}, interpolated in tenor")
+                               f"Treasury par curve moved to {whose} at {tenors}, interpolated in tenor")
     return ValuationContext(date, curve, as_of, mortgage)

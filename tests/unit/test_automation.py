@@ -11,16 +11,21 @@ import dagster as dg
 import pytest
 
 from risk_dagster.assets.scenarios import SCENARIO_PARTITIONS
-from risk_dagster.automation import CYCLE_TAG, intraday_requests, only_conservativeness_failed, scenario_requests
-from risk_dagster.definitions import HISTORY_JOB, INTRADAY_JOB, build_definitions
+from risk_dagster.automation import CYCLE_TAG, intraday_requests, only_conservativeness_failed, scenario_requests, snapshot_request
+from risk_dagster.definitions import HISTORY_JOB, INTRADAY_JOB, MARKET_SNAPSHOT_JOB, build_definitions
 from risk_dagster.market.calendar import is_trading_day
 
 NY = ZoneInfo("America/New_York")
 
 
 @pytest.fixture(scope="module")
-def defs():
-    return build_definitions(regulatory_cron="0 7 1 3 *")
+def market_inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("automation") / "market_inbox"
+
+
+@pytest.fixture(scope="module")
+def defs(market_inbox: Path):
+    return build_definitions(regulatory_cron="0 7 1 3 *", market_inbox=str(market_inbox))
 
 
 def test_nyse_trading_days() -> None:
@@ -49,21 +54,37 @@ def test_a_cycle_history_run_requests_every_partition_once() -> None:
     assert scenario_requests({}, keys) == []  # a history run by hand starts nothing
 
 
-def test_the_intraday_schedule_runs_in_the_session_on_trading_days_only(defs) -> None:
+SNAPSHOT = "as_of,factor_id,level\n2026-12-03T10:30,rates.ust.10y,4.12\n2026-12-03T10:30,equity.sp500,6841.5\n"
+
+
+def test_the_intraday_schedule_takes_each_new_snapshot_once_in_the_session(defs, market_inbox) -> None:
+    inbox = market_inbox
     schedule = defs.get_schedule_def("intraday_schedule")
-    assert schedule.job_name == INTRADAY_JOB and schedule.execution_timezone == "America/New_York"
-    keys = ["fed-2026-baseline", "fed-2026-severely-adverse"]
-    inside = intraday_requests(dt.datetime(2026, 12, 3, 10, 30, tzinfo=NY), keys)
-    assert [r.partition_key for r in inside] == keys and inside[0].run_key == "intraday:2026-12-03T10:30:fed-2026-baseline"
+    assert schedule.job_name == MARKET_SNAPSHOT_JOB and schedule.execution_timezone == "America/New_York"
+    inside = dt.datetime(2026, 12, 3, 10, 30, tzinfo=NY)
+    empty = snapshot_request(inside, str(inbox))
+    assert isinstance(empty, dg.SkipReason) and "no market snapshot" in empty.skip_message
+    inbox.mkdir()
+    (inbox / "snap_1030.csv").write_text(SNAPSHOT)
+    first = snapshot_request(inside, str(inbox))
+    assert first.run_key.startswith("market:snap_1030.csv:")
+    assert snapshot_request(dt.datetime(2026, 12, 3, 11, 0, tzinfo=NY), str(inbox)).run_key == first.run_key  # no new file
     for moment in (dt.datetime(2026, 12, 3, 9, 0, tzinfo=NY), dt.datetime(2026, 12, 3, 16, 30, tzinfo=NY),
                    dt.datetime(2026, 11, 26, 11, 0, tzinfo=NY), dt.datetime(2026, 12, 5, 11, 0, tzinfo=NY)):  # fmt: skip
-        assert isinstance(intraday_requests(moment, keys), dg.SkipReason), moment
+        assert isinstance(snapshot_request(moment, str(inbox)), dg.SkipReason), moment
     # the same instant given in UTC is judged in New York time
-    assert not isinstance(intraday_requests(dt.datetime(2026, 12, 3, 15, 30, tzinfo=dt.UTC), keys), dg.SkipReason)
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(SCENARIO_PARTITIONS, keys)
-        context = dg.build_schedule_context(instance=instance, repository_def=defs.get_repository_def(), scheduled_execution_time=dt.datetime(2026, 12, 3, 11, tzinfo=NY))
-        assert [r.partition_key for r in schedule.evaluate_tick(context).run_requests] == keys
+    assert not isinstance(snapshot_request(dt.datetime(2026, 12, 3, 15, 30, tzinfo=dt.UTC), str(inbox)), dg.SkipReason)
+    request = schedule(dg.build_schedule_context(scheduled_execution_time=inside))  # as the daemon calls it
+    assert request.run_key == first.run_key and request.tags["risk_dagster/intraday"] == first.run_key.removeprefix("market:")
+
+
+def test_a_snapshot_run_requests_the_refresh_of_every_translated_scenario(defs) -> None:
+    sensor = defs.get_sensor_def("intraday_stress_sensor")
+    assert sensor.job_name == INTRADAY_JOB
+    run = dg.DagsterRun(job_name=MARKET_SNAPSHOT_JOB, run_id="abc123", tags={"risk_dagster/intraday": "snap.csv:10:1"})
+    requests = intraday_requests(run, ["fed-2026-baseline", "fed-2026-severely-adverse"])
+    assert [r.partition_key for r in requests] == ["fed-2026-baseline", "fed-2026-severely-adverse"]
+    assert requests[0].run_key == "intraday:abc123:fed-2026-baseline" and requests[0].tags["risk_dagster/intraday"] == "snap.csv:10:1"
 
 
 @dg.op

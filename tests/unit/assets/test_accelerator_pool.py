@@ -8,7 +8,7 @@ from risk_dagster.resources import ACCELERATOR_POOL
 TORCH_STEPS = {
     "translator_stable", "translator_current", "translator_experimental", "plausibility_filter", "synthetic_tail",
     "translator_backtest", "calibration_backtest", "granular_shocks", "sensitivities", "pricing_parity",
-    "stress_results", "capital_sensitivity", "conservativeness",
+    "stress_results", "capital_sensitivity", "conservativeness", "intraday_stress",
 }  # fmt: skip
 
 

@@ -44,6 +44,7 @@ FAILING_TESTS: dict[str, str] = {
     "capital_sensitivity:trading_window_ordered": "tests.unit.assets.test_report_checks::test_the_trading_window_check_fails_on_a_tampered_file",
     "pricing_parity:engine_matches_quantlib": "tests.unit.assets.test_report_checks::test_the_parity_check_fails_on_a_tampered_file",
     "sensitivities:sensitivities_consistent": "tests.unit.assets.test_sensitivities_asset::test_sensitivities_check_fails_on_a_tampered_file",
+    "intraday_stress:intraday_on_snapshot": "tests.unit.assets.test_intraday_check::test_the_intraday_check_fails_on_a_tampered_file",
     "conservativeness:supervisor_fixed_factors_reproduced": "tests.unit.assets.test_conservativeness_checks::test_the_fixed_factor_check_fails_on_any_moved_or_missing_fixed_factor",
     # every one of the 25 statistic checks fails for a milder AI set (one test, all 25 asserted)
     **{f"conservativeness:{statistic_check_name(spec)}": "tests.unit.assets.test_conservativeness_checks::test_every_statistic_check_fails_for_a_milder_ai_set"
@@ -101,6 +102,9 @@ def _valid_frame(asset: str, dataset_id: str) -> pd.DataFrame:
         from risk_dagster.assets.scenarios import SYNTHETIC_BASE_SCENARIOS
 
         return contract_frames(load_scenario(SYNTHETIC_BASE_SCENARIOS[0]))[dataset_id]
+    if asset == "market_snapshot":
+        return pd.DataFrame({"as_of": ["2026-12-03T10:30-05:00"] * 2, "factor_id": ["rates.ust.10y", "equity.sp500"],
+                             "level": [4.12, 6841.5]})  # fmt: skip
     if asset == "ngfs_scenarios":
         return merge_contract_frames(read_ngfs(NGFS_FILE))[dataset_id]
     raise KeyError(f"no valid frame known for {asset}:{dataset_id}: add one here")

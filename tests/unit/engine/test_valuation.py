@@ -37,3 +37,18 @@ def test_without_fixed_tenors_the_last_shipped_curve_and_its_date() -> None:
     ctx = valuation_context(_shockset("market"))
     assert str(ctx.valuation_date) == "2024-12-31"
     np.testing.assert_allclose(ctx.curve.zero_rates, treasury_zero_curve().zero_rates)
+
+
+def test_a_set_moved_onto_a_snapshot_is_valued_on_its_day_anchored_on_the_observed_tenors(tmp_path) -> None:
+    from risk_dagster.market.snapshot import read_snapshot, rebase_shockset
+
+    snap = tmp_path / "s.csv"
+    snap.write_text("as_of,factor_id,level\n2026-12-03T10:30,rates.ust.2y,3.55\n2026-12-03T10:30,rates.ust.10y,4.25\n")
+    moved = rebase_shockset(_shockset("fed"), read_snapshot(snap))
+    ctx = valuation_context(moved)
+    assert str(ctx.valuation_date) == "2026-12-03"
+    par = implied_par_yields(ctx.curve)
+    for tenor, level in (("2y", 3.55), ("10y", 4.25)):
+        assert abs(par[RATE_FACTORS.index(f"rates.ust.{tenor}")] - level) < 1e-9
+    assert abs(par[RATE_FACTORS.index("rates.ust.5y")] - 3.7) > 1e-3  # the scenario's fixed 5y is not mixed in
+    assert "market snapshot" in ctx.as_of["treasury curve"] and "2y, 10y" in ctx.as_of["treasury curve"]
