@@ -531,6 +531,54 @@ def test_a_hostile_scenario_name_is_text_and_nothing_is_fetched(pipeline, tmp_pa
 _NOT_RESULTS = ("run_id", "outputs", "engine", "success", "pack", "verdict")  # ids, paths, timings; the runner adds the verdict
 
 
+def _intraday(pipeline, snapshot_rows: list[tuple[str, float]], as_of: str, name: str) -> tuple[dg.ExecuteInProcessResult, dict]:
+    """Drop a snapshot in the run's market inbox, take it and refresh the severely adverse scenario."""
+    from risk_dagster.definitions import INTRADAY_JOB, MARKET_SNAPSHOT_JOB, build_definitions
+
+    out = pipeline["root"] / "out"
+    inbox = out / "market_inbox"
+    inbox.mkdir(exist_ok=True)
+    (inbox / name).write_text("as_of,factor_id,level\n" + "".join(f"{as_of},{f},{v!r}\n" for f, v in snapshot_rows))
+    defs = build_definitions([str(pipeline["user_file"])], output_dir=str(out), translation=SMALL)
+    taken = defs.resolve_job_def(MARKET_SNAPSHOT_JOB).execute_in_process(instance=_instance(pipeline))
+    assert taken.success
+    result = defs.resolve_job_def(INTRADAY_JOB).execute_in_process(
+        instance=_instance(pipeline), partition_key="fed-2026-severely-adverse", raise_on_error=False)  # fmt: skip
+    summary = json.loads((out / "stress" / "fed-2026-severely-adverse" / "intraday.json").read_text())
+    return result, summary
+
+
+def test_the_intraday_refresh_revalues_the_trading_book_at_the_snapshot(pipeline):
+    from risk_dagster.translate.shockset import ShockSet
+
+    out = pipeline["root"] / "out"
+    ai = ShockSet.load_npz(out / "shocks" / "fed-2026-severely-adverse" / "ai.npz")
+    basis = ai.metadata.get("jump_off_basis") or {}
+    fixed = [f for f in ai.factor_ids if basis.get(f) == "fed" and f.startswith(("rates.ust.", "equity.", "credit.spread."))]
+    level = dict(zip(ai.factor_ids, ai.jump_off.tolist(), strict=True))
+    # the scenario's own jump-off market, observed on the jump-off day: the refresh must give back its losses
+    same, summary = _intraday(pipeline, [(f, level[f]) for f in fixed], "2025-12-31T16:00", "snap_same.csv")
+    assert same.success, [e.description for e in same.get_asset_check_evaluations() if not e.passed]
+    for label in ("ai", "traditional"):
+        np.testing.assert_allclose(summary["sets"][label]["today"]["var_99"], summary["sets"][label]["jump_off"]["var_99"], rtol=1e-9)
+    # equities 10% up, the 10y 50 bp up, on the day: a different trading loss, the check recomputed and passed
+    moved = [(f, level[f] * 1.1 if f.startswith("equity.") else level[f] + 0.5 if f == "rates.ust.10y" else level[f])
+             for f in fixed] + [("equity.sp500", level.get("equity.sp500", 6000.0) * 1.1)]  # fmt: skip
+    moved = list(dict(moved).items())
+    result, summary = _intraday(pipeline, moved, "2026-12-03T10:30", "snap_1030.csv")
+    assert result.success
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == "intraday_on_snapshot" and check.passed, check.description
+    assert summary["file"].endswith("accepted/snap_1030.csv") and summary["as_of"].startswith("2026-12-03T10:30")
+    ai_sets = summary["sets"]["ai"]
+    assert ai_sets["today"]["var_99"] != pytest.approx(ai_sets["jump_off"]["var_99"], rel=1e-6)
+    jump = pd.read_csv(out / "stress" / "fed-2026-severely-adverse" / "intraday_jump_off.csv")
+    row = jump[(jump["set"] == "ai") & (jump["factor_id"] == "equity.sp500")].iloc[0]
+    assert row["used"] == pytest.approx(level.get("equity.sp500", 6000.0) * 1.1) and bool(row["observed"])
+    (materialization,) = result.asset_materializations_for_node("intraday_stress")
+    assert "99% VaR today" in materialization.metadata["trading_loss"].value
+
+
 def _result_leaves(obj, prefix=""):
     if isinstance(obj, dict):
         for k, v in obj.items():
