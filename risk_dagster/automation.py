@@ -5,7 +5,8 @@
   id; when it succeeds, :func:`regulatory_scenarios_sensor` requests the scenario job for every
   scenario partition (Fed, EBA, NGFS and the user's), at the run's full sample counts, capital,
   the 25 statistics and the pack; a scenario that ends a draft (only its blocking
-  conservativeness checks failed) gets its pack from the pack job (:func:`draft_pack_sensor`).
+  conservativeness checks failed) gets its pack from the pack job (:func:`draft_pack_sensor`), and
+  once every scenario of the cycle has finished, the cycle's run-level pack (:func:`cycle_pack_request`).
   Each request has a run key (cycle and partition), so a tick is never requested twice.
 * **Scenario inbox** (:func:`inbox_tick`, sensor ``scenario_inbox_sensor``): a supervisor file
   dropped in the inbox folder is validated (:mod:`risk_dagster.scenarios.inbox`), its scenarios
@@ -24,6 +25,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
@@ -131,6 +133,55 @@ def only_conservativeness_failed(instance: dg.DagsterInstance, run_id: str) -> b
     return failed == ["conservativeness"]
 
 
+@dataclass(frozen=True)
+class CycleRun:
+    """One run of a regulatory cycle, as the cycle's pack needs to know it."""
+
+    job: str
+    partition: str | None
+    finished: bool
+    success: bool
+    draft: bool = False
+    """A failed scenario run whose only failed step is the conservativeness test."""
+    packed: bool = False
+    """It materialized the scenario's documentation pack."""
+
+
+def cycle_pack_request(cycle: str, runs: Sequence[CycleRun], *, scenario_job: str, pack_job: str,
+                       run_pack_job: str) -> dg.RunRequest | None:  # fmt: skip
+    """The run-level pack of a regulatory cycle, once every scenario run of it has finished and every
+    draft has its pack run finished too; ``None`` while any is pending or when it was requested."""
+    if any(r.job == run_pack_job for r in runs):
+        return None
+    scenario_runs = [r for r in runs if r.job == scenario_job]
+    if not scenario_runs or any(not r.finished for r in runs):
+        return None
+    draft_pack_done = {r.partition for r in runs if r.job == pack_job and r.finished}
+    if any(r.draft and r.partition not in draft_pack_done for r in scenario_runs):
+        return None  # draft_pack_sensor has not started (or finished) the draft's pack yet
+    packed = sorted({r.partition for r in runs if r.packed and r.partition})
+    if not packed:
+        return None
+    return dg.RunRequest(run_key=f"{cycle}:run_pack", tags={CYCLE_TAG: cycle},
+                         run_config={"ops": {"run_pack": {"config": {"scenarios": packed}}}})  # fmt: skip
+
+
+def cycle_runs(instance: dg.DagsterInstance, cycle: str) -> list[CycleRun]:
+    """Every run tagged with the cycle, read from the instance."""
+    finished = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+    out = []
+    for run in instance.get_runs(filters=dg.RunsFilter(tags={CYCLE_TAG: cycle})):
+        packed = any(
+            e.dagster_event is not None and e.dagster_event.asset_key == dg.AssetKey("documentation_pack")
+            for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+        )
+        failed = run.status == dg.DagsterRunStatus.FAILURE
+        out.append(CycleRun(job=run.job_name, partition=run.tags.get("dagster/partition"), finished=run.status in finished,
+                            success=run.status == dg.DagsterRunStatus.SUCCESS, packed=packed,
+                            draft=failed and only_conservativeness_failed(instance, run.run_id)))  # fmt: skip
+    return out
+
+
 def build_automation(
     *,
     history_job: Any,
@@ -138,6 +189,7 @@ def build_automation(
     pack_job: Any,
     intraday_job: Any,
     snapshot_job: Any,
+    run_pack_job: Any,
     partitions: dg.DynamicPartitionsDefinition,
     library: Any,
     market_inbox: str,
@@ -220,8 +272,26 @@ def build_automation(
         keys = [k for k in partitions.get_partition_keys(dynamic_partitions_store=context.instance) if k in translated]
         return intraday_requests(context.dagster_run, keys) or dg.SkipReason("no scenario has translated sets yet")
 
+    @dg.sensor(
+        name="cycle_pack_sensor", job=run_pack_job, minimum_interval_seconds=60,
+        description="When every scenario run of a regulatory cycle has finished (and every draft has its pack), "
+        "requests the cycle's run-level pack over the scenarios that have one.",
+    )  # fmt: skip
+    def cycle_pack_sensor(context: dg.SensorEvaluationContext) -> Any:
+        done = set(json.loads(context.cursor or "[]"))
+        tags = context.instance.get_run_tags(tag_keys=[CYCLE_TAG])
+        cycles = sorted(set().union(*(values for _, values in tags)) - done) if tags else []
+        requests = []
+        for cycle in cycles:
+            request = cycle_pack_request(cycle, cycle_runs(context.instance, cycle), scenario_job=scenario_job.name,
+                                         pack_job=pack_job.name, run_pack_job=run_pack_job.name)  # fmt: skip
+            if request is not None:
+                requests.append(request)
+                done.add(cycle)
+        return dg.SensorResult(run_requests=requests, cursor=json.dumps(sorted(done)[-INBOX_CURSOR_KEEP:]))
+
     return [regulatory_schedule, intraday_schedule], [
-        scenario_inbox_sensor, regulatory_scenarios_sensor, draft_pack_sensor, intraday_stress_sensor]
+        scenario_inbox_sensor, regulatory_scenarios_sensor, draft_pack_sensor, intraday_stress_sensor, cycle_pack_sensor]
 
 
 __all__ = [
@@ -229,7 +299,10 @@ __all__ = [
     "DEFAULT_REGULATORY_CRON",
     "INTRADAY_CRON",
     "build_automation",
+    "CycleRun",
     "cycle_id",
+    "cycle_pack_request",
+    "cycle_runs",
     "inbox_tick",
     "intraday_requests",
     "newest_snapshot_file",

@@ -145,3 +145,32 @@ def test_the_inbox_sensor_accepts_a_good_file_once_and_rejects_a_bad_one(tmp_pat
     # the accepted scenario is a partition the library can load
     library = defs.resources["scenario_library"]
     assert library.load("fed-2025-severely-adverse-user").series("unemployment_rate").max() == pytest.approx(10.0)
+
+
+def test_a_cycle_gets_its_run_level_pack_once_every_scenario_and_draft_pack_finished() -> None:
+    from risk_dagster.automation import CycleRun, cycle_pack_request
+
+    jobs = {"scenario_job": "scenario_job", "pack_job": "pack_job", "run_pack_job": "run_pack_job"}
+    history = CycleRun("history_job", None, finished=True, success=True)
+    base = CycleRun("scenario_job", "fed-2026-baseline", finished=True, success=True, packed=True)
+    draft = CycleRun("scenario_job", "fed-2026-severely-adverse", finished=True, success=False, draft=True)
+    running = CycleRun("scenario_job", "eba-2025-adverse", finished=False, success=False)
+    draft_pack = CycleRun("pack_job", "fed-2026-severely-adverse", finished=True, success=True, packed=True)
+    assert cycle_pack_request("regulatory-2027-01-05", [history, base, running], **jobs) is None  # one still running
+    assert cycle_pack_request("regulatory-2027-01-05", [history, base, draft], **jobs) is None  # the draft's pack pending
+    request = cycle_pack_request("regulatory-2027-01-05", [history, base, draft, draft_pack], **jobs)
+    assert request.run_key == "regulatory-2027-01-05:run_pack" and request.tags[CYCLE_TAG] == "regulatory-2027-01-05"
+    assert request.run_config["ops"]["run_pack"]["config"]["scenarios"] == ["fed-2026-baseline", "fed-2026-severely-adverse"]
+    done = CycleRun("run_pack_job", None, finished=True, success=True)
+    assert cycle_pack_request("regulatory-2027-01-05", [history, base, draft, draft_pack, done], **jobs) is None  # once
+    assert cycle_pack_request("regulatory-2027-01-05", [history], **jobs) is None  # no scenario run yet
+
+
+def test_the_cycle_pack_sensor_targets_the_run_pack_job(defs) -> None:
+    from risk_dagster.definitions import RUN_PACK_JOB
+
+    sensor = defs.get_sensor_def("cycle_pack_sensor")
+    assert sensor.job_name == RUN_PACK_JOB
+    with dg.instance_for_test() as instance:  # no cycle yet: nothing requested
+        result = sensor(dg.build_sensor_context(instance=instance))
+        assert result.run_requests == [] and result.cursor == "[]"
