@@ -199,6 +199,7 @@ def build_automation(
 
     @dg.sensor(
         name="scenario_inbox_sensor", job=scenario_job, minimum_interval_seconds=30,
+        default_status=dg.DefaultSensorStatus.RUNNING,  # a file dropped while `dg dev` runs is picked up
         description=f"Watches the scenario inbox ({library.inbox_dir}): a new supervisor file is validated by the "
         "readers and contracts, moved to accepted/, its scenarios added as partitions and their runs requested; a "
         "bad file goes to rejected/ with its error beside it. Also adds the shipped scenarios as partitions.",

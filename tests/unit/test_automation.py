@@ -174,3 +174,10 @@ def test_the_cycle_pack_sensor_targets_the_run_pack_job(defs) -> None:
     with dg.instance_for_test() as instance:  # no cycle yet: nothing requested
         result = sensor(dg.build_sensor_context(instance=instance))
         assert result.run_requests == [] and result.cursor == "[]"
+
+
+def test_only_the_inbox_sensor_starts_on(defs) -> None:
+    statuses = {s.name: s.default_status for s in defs.sensors}
+    assert statuses.pop("scenario_inbox_sensor") == dg.DefaultSensorStatus.RUNNING
+    assert set(statuses.values()) == {dg.DefaultSensorStatus.STOPPED}
+    assert {s.default_status for s in defs.schedules} == {dg.DefaultScheduleStatus.STOPPED}
