@@ -98,7 +98,8 @@ def test_every_asset_materialized_in_the_instance(pipeline):
     instance = _instance(pipeline)
     keys = [key for key in defs.resolve_asset_graph().get_all_asset_keys()]
     missing = [k.to_user_string() for k in keys if instance.get_latest_materialization_event(k) is None]
-    assert not missing
+    # the intraday loop's assets run on a market snapshot, not in the main job (their test is below)
+    assert sorted(missing) == ["intraday_stress", "market_snapshot"]
 
 
 def test_scenario_partition_holds_the_real_path(pipeline):
