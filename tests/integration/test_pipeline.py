@@ -341,7 +341,8 @@ def test_conservativeness_in_the_summary_the_checks_and_the_command_line(pipelin
 def _scenario_inputs(pipeline, scenario: str) -> dict:
     from risk_dagster.definitions import build_definitions
 
-    defs = build_definitions([str(pipeline["user_file"])], translation=SMALL)
+    # the values live with the run's outputs (the IO manager's store), so the definitions name that folder
+    defs = build_definitions([str(pipeline["user_file"])], output_dir=str(pipeline["root"] / "out"), translation=SMALL)
     instance = _instance(pipeline)
     partitioned = {"traditional_shocks", "capital_projection", "stress_results", "macro_scenarios"}
     names = ["traditional_shocks", "capital_projection", "stress_results", "macro_scenarios", "sensitivities",
