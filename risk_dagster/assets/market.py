@@ -45,6 +45,10 @@ def _source_metadata(frame: pd.DataFrame) -> dict[str, object]:
     if dates is not None and len(dates):
         meta["first_date"] = str(dates.min().date())
         meta["last_date"] = str(dates.max().date())
+    tail = frame.tail(5)
+    shown = tail[[c for c in tail.columns][:9]]  # the date and the first series: wide sources have hundreds
+    meta["last_rows"] = dg.MetadataValue.md(shown.to_markdown(index=False) + (f"\n\n{len(frame.columns) - 9} more columns"
+                                                                             if len(frame.columns) > 9 else ""))
     return meta
 
 

@@ -77,6 +77,10 @@ def translator_training_set(
             "features": dg.MetadataValue.int(int(training.X.shape[1])),
             "training_data_hash": training_data_hash(training),
             "summary": dg.MetadataValue.json(_jsonable(summary)),
+            "shape": dg.MetadataValue.md(pd.DataFrame({"rows": [int(training.Y.shape[0])], "factors (Y)": [int(training.Y.shape[1])],
+                                                       "features (X)": [int(training.X.shape[1])],
+                                                       "Y observed": [f"{float(np.isfinite(np.asarray(training.Y, dtype=float)).mean()):.1%}"]}
+                                                      ).to_markdown(index=False)),  # fmt: skip
         },
     )
 
@@ -176,7 +180,25 @@ def plausibility_filter(
     plausibility = PlausibilityFilter().fit(factor_history, seed=run_settings.seed, quarters=quarters)
     folder = output_dir.subdir("models", "plausibility")
     plausibility.save(folder)
-    return dg.Output(str(folder), metadata={"path_lengths": str(quarters), "output_path": dg.MetadataValue.path(str(folder))})
+    return dg.Output(str(folder), metadata={"path_lengths": str(quarters), "output_path": dg.MetadataValue.path(str(folder)),
+                                            **plausibility_metadata(plausibility.summary())})
+
+
+def plausibility_metadata(summary: dict[str, Any]) -> dict[str, Any]:
+    """The filter's floors by rule and its discriminators' metrics, as tables a validator reads."""
+    floors = [{"rule": rule, "factor": factor, "floor": limit.get("floor"), "strict": limit.get("strict")}
+              for rule, by_factor in (summary.get("hard_rules", {}).get("floors") or {}).items()
+              for factor, limit in by_factor.items()]  # fmt: skip
+    discriminators = pd.DataFrame.from_dict(summary.get("discriminators") or {}, orient="index")
+    scalar = [c for c in discriminators.columns if c != "quarters"
+              and discriminators[c].map(lambda v: isinstance(v, (int, float, str, bool)) or v is None).all()]  # fmt: skip
+    discriminators = discriminators[scalar]
+    discriminators.index.name = "path quarters"
+    return {
+        "floors": dg.MetadataValue.md(pd.DataFrame(floors).round(4).to_markdown(index=False) if floors else "(none)"),
+        "discriminators": dg.MetadataValue.md(discriminators.round(4).to_markdown() if len(discriminators) else "(none)"),
+        "rules": dg.MetadataValue.json(_jsonable(summary.get("hard_rules", {}))),
+    }
 
 
 def load_lanes(lane_refs: dict[str, dict[str, str] | None]) -> dict[str, Any]:
