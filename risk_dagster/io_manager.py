@@ -44,11 +44,19 @@ class OutputFolderIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> Any:
         if not context.has_asset_partitions:
-            return load_value(self._base(context, None))
+            return self._load(context, None)
         keys = context.asset_partition_keys
         if len(keys) == 1 and not _wants_mapping(context):
-            return load_value(self._base(context, keys[0]))
-        return {key: load_value(self._base(context, key)) for key in keys}
+            return self._load(context, keys[0])
+        return {key: self._load(context, key) for key in keys}
+
+    def _load(self, context: dg.InputContext, partition: str | None) -> Any:
+        try:
+            return load_value(self._base(context, partition))
+        except FileNotFoundError as error:
+            asset = context.asset_key.to_user_string() + (f" [{partition}]" if partition else "")
+            raise FileNotFoundError(f"{asset} has not been materialized into {self.path} (run the job that makes it "
+                                    f"first: the history job for unpartitioned assets): {error}") from None
 
 
 def _wants_mapping(context: dg.InputContext) -> bool:

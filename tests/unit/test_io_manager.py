@@ -83,3 +83,13 @@ def test_the_project_stores_its_sets_and_sources_where_their_readers_look() -> N
     assert declared["synthetic_tail"] == "shocks/synthetic-tail/ai.npz"
     assert declared["lane_shocks"] == "shocks/{partition}/lanes"
     assert declared["fred_md"] == "market/sources/fred_md.parquet"
+
+
+def test_an_input_never_materialized_is_named_with_its_folder(tmp_path) -> None:
+    resources = {"io_manager": OutputFolderIOManager(path=str(tmp_path))}
+    result = dg.materialize([shocks, losses], selection=[losses], partition_key="fed-2026-baseline",
+                            resources=resources, raise_on_error=False)  # fmt: skip
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    text = str(failure.step_failure_data.error.to_string())
+    assert "shocks [fed-2026-baseline] has not been materialized into" in text and str(tmp_path) in text
