@@ -31,7 +31,6 @@ resamples moving blocks of consecutive stress quarters, the same blocks for both
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -110,8 +109,9 @@ class CalibrationDraws:
 def calibration_key(training_hash: str, settings: Mapping[str, Any]) -> str:
     """The cache key of a set of calibration draws: the training data's hash and every setting
     that changes them (models and their configurations, samples, seed, origins, code version)."""
-    payload = json.dumps({"training": training_hash, **settings}, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+    from risk_dagster.translate.registry import settings_key
+
+    return settings_key(training_hash, settings)
 
 
 def calibration_draws(

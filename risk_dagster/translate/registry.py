@@ -178,6 +178,13 @@ def _git_commit() -> str:
     return commit if out.returncode == 0 and commit else "unknown"
 
 
+def settings_key(training_hash: str, settings: Mapping[str, Any]) -> str:
+    """The cache key of a result computed from a training set: the data's hash and every setting
+    that changes the result (models and their configurations, samples, seeds, code version)."""
+    payload = json.dumps({"training": training_hash, **settings}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
 def code_version() -> dict[str, str]:
     """``{"package": risk_dagster.__version__, "git_commit": <sha or "unknown">}``."""
     from risk_dagster import __version__
