@@ -471,8 +471,23 @@ def _outcomes(out: Path, backtest: Mapping, attachments: dict[str, pd.DataFrame]
         "loss_rate_outcomes": _spaced(records(loss_outcomes[[c for c in LOSS_OUTCOME_COLUMNS if c in loss_outcomes]], 3))
         if loss_outcomes is not None else [],
         "nim_outcomes": _spaced(records(nim_outcomes, 3)) if nim_outcomes is not None else [],
+        "loss_rate_proxies": loss_rate_proxies(set(loss_outcomes["segment"]) if loss_outcomes is not None else set()),
         "parity": records(parity) if parity is not None else [],
     }
+
+
+def loss_rate_proxies(segments: set[str]) -> list[str]:
+    """One sentence per published charge-off series that several loan segments are fitted to
+    (their outcome rows are then the same), from the satellites' own segment-to-series map."""
+    from risk_dagster.capital.loss_rates import SEGMENT_SOURCES
+
+    shared: dict[str, list[str]] = {}
+    for segment, series in SEGMENT_SOURCES.items():
+        if segment in segments:
+            shared.setdefault(series, []).append(segment)
+    return [f"{' and '.join(s.replace('_', ' ') for s in group)} are fitted to one published charge-off series "
+            f"({series}; no separate series is shipped), so their rows are the same."
+            for series, group in shared.items() if len(group) > 1]  # fmt: skip
 
 
 LOSS_OUTCOME_COLUMNS: tuple[str, ...] = (

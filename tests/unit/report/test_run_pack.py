@@ -28,3 +28,4 @@ def test_a_missing_or_foreign_pack_json_is_named(tmp_path) -> None:
 def test_no_scenario_pack_is_an_error_not_an_empty_document() -> None:
     with pytest.raises(PackInputError, match="no scenario pack"):
         run_pack({}, run_id="r", generated_at="t")
+
