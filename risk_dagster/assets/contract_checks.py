@@ -15,6 +15,7 @@ import pandas as pd
 
 from risk_dagster.quality.contracts import ContractValidation, load_contract, validate_frame
 from risk_dagster.quality.results import check_name as contract_check_name
+from risk_dagster.quality.results import failure_summary
 
 
 
@@ -61,7 +62,7 @@ def check_result(
         passed=validation.success,
         severity=dg.AssetCheckSeverity.ERROR if validation.blocking else dg.AssetCheckSeverity.WARN,
         metadata=metadata,
-        description=None if validation.success else _failure_summary(validation),
+        description=None if validation.success else failure_summary(validation),
     )
 
 
@@ -86,11 +87,7 @@ def validate_and_check(
         yield check_result(validation, asset_key, scenario)
         if validation.blocking and not validation.success:
             blocking_failures.append(validation)
-    if blocking_failures:
-        raise dg.Failure(
-            description="; ".join(_failure_summary(v) for v in blocking_failures),
-            metadata={v.dataset_id: dg.MetadataValue.json(v.to_metadata()) for v in blocking_failures},
-        )
+    _gate(blocking_failures)
 
 
 def validate_each_and_check(
@@ -112,27 +109,13 @@ def validate_each_and_check(
         yield result
         if shown.blocking and failed:
             blocking_failures.append(shown)
+    _gate(blocking_failures)
+
+
+def _gate(blocking_failures: list[ContractValidation]) -> None:
+    """After every result was yielded: stop the asset when a blocking contract failed."""
     if blocking_failures:
         raise dg.Failure(
-            description="; ".join(_failure_summary(v) for v in blocking_failures),
+            description="; ".join(failure_summary(v) for v in blocking_failures),
             metadata={v.dataset_id: dg.MetadataValue.json(v.to_metadata()) for v in blocking_failures},
         )
-
-
-def _failure_summary(validation: ContractValidation) -> str:
-    parts = []
-    for failure in validation.failures[:5]:
-        column = failure.get("column")
-        where = f" on column '{column}'" if column else ""
-        parts.append(f"{failure.get('expectation')}{where} ({failure.get('unexpected_count', '?')} unexpected)")
-    more = "" if len(validation.failures) <= 5 else f" and {len(validation.failures) - 5} more"
-    fresh = validation.freshness
-    if fresh is not None and not fresh.get("ok", True):
-        if fresh.get("error"):
-            parts.append(f"freshness: {fresh['error']}")
-        else:
-            parts.append(
-                f"freshness: newest {fresh['column']} {fresh['newest']} is {fresh['age_days']} days old "
-                f"on {fresh['as_of']} (limit {fresh['limit_days']:.0f} days)"
-            )
-    return f"contract {validation.dataset_id} failed: " + ", ".join(parts) + more

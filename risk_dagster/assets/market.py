@@ -114,8 +114,8 @@ def market_snapshot(market_inbox: MarketInbox) -> Iterator[dg.Output | dg.AssetC
     if snapshot is None:
         raise dg.Failure(f"no market snapshot in {market_inbox.path}: drop a CSV of as_of,factor_id,level there "
                          "(risk_dagster/market/snapshot.py)", allow_retries=False)  # fmt: skip
-    yield from validate_and_check({"market_snapshot": snapshot.frame()})
     frame = snapshot.frame()
+    yield from validate_and_check({"market_snapshot": frame})
     yield dg.Output(
         snapshot,
         metadata={

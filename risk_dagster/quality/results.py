@@ -47,19 +47,30 @@ def _check(dataset_id: str, validations: Sequence[ContractValidation]) -> dict[s
     return {
         "check": check_name(dataset_id),
         "passed": not failed,
-        "description": None if not failed else "; ".join(_summary(v) for v in failed),
+        "description": None if not failed else "; ".join(failure_summary(v) for v in failed),
         "metadata": {"expectations": shown.n_expectations, "failed": shown.n_failed,
                      "rows": int(sum(v.n_rows for v in validations))},  # fmt: skip
     }
 
 
-def _summary(validation: ContractValidation) -> str:
-    rules = [f"{f.get('expectation')}" + (f" on column '{f['column']}'" if f.get("column") else "")
-             for f in validation.failures[:5]]  # fmt: skip
+def failure_summary(validation: ContractValidation) -> str:
+    """One line: the contract, its first failed expectations (rule, column, rows) and the freshness SLA."""
+    parts = []
+    for failure in validation.failures[:5]:
+        column = failure.get("column")
+        where = f" on column '{column}'" if column else ""
+        parts.append(f"{failure.get('expectation')}{where} ({failure.get('unexpected_count', '?')} unexpected)")
+    more = "" if len(validation.failures) <= 5 else f" and {len(validation.failures) - 5} more"
     fresh = validation.freshness
     if fresh is not None and not fresh.get("ok", True):
-        rules.append("freshness")
-    return f"contract {validation.dataset_id} failed: {', '.join(rules) or 'see details'}"
+        if fresh.get("error"):
+            parts.append(f"freshness: {fresh['error']}")
+        else:
+            parts.append(
+                f"freshness: newest {fresh['column']} {fresh['newest']} is {fresh['age_days']} days old "
+                f"on {fresh['as_of']} (limit {fresh['limit_days']:.0f} days)"
+            )
+    return f"contract {validation.dataset_id} failed: " + ", ".join(parts) + more
 
 
 def contract_failures(

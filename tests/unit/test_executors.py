@@ -33,7 +33,6 @@ def test_every_named_executor_resolves_and_an_unknown_one_is_refused() -> None:
 
 @pytest.mark.parametrize(("name", "run_config"), [("k8s", K8S_RUN_CONFIG), ("celery", CELERY_RUN_CONFIG)])
 def test_the_documented_cluster_configuration_is_valid_for_the_scenario_job(tmp_path, name, run_config) -> None:
-    pytest.importorskip(f"dagster_{name}", reason=f"install the [{name}] extra to check its configuration")
     job = project_job("scenario_job", str(tmp_path), executor=name)
     assert job.executor_def.name == executor_def(name).name
     dg.validate_run_config(job, run_config)
