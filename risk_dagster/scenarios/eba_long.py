@@ -1,23 +1,45 @@
-"""Reader of the EBA/ESRB 2025 scenario in its shipped long layout: the macro block.
+"""Reader of the EBA/ESRB 2025 scenario in its shipped long layout: macro and market blocks.
 
 The file (``risk_dagster/data/eba/eba2025_macro.csv``, provenance in ``data/PROVENANCE.md``
 section 6) has one row per ``scenario, variable, measure, unit, key, tenor, sector, year,
-value``. This reader takes the six macro concepts every country block carries and returns them
-as the template reader (:mod:`risk_dagster.scenarios.eba`) does: one
-:class:`~risk_dagster.scenarios.model.MacroScenario` per scenario (``eba-2025-adverse``,
-``eba-2025-baseline``), ``source="eba"``, variable ids ``<catalog id>__<key in lower case>``
-(``eba_real_gdp_growth__us``), annual values at each year's Q4, jump-off 2024Q4. The rest of
-the file (swap curves, FX, iTraxx, equity and commodity deviations, sector GVA, the starting
-points) is left to the euro-area work; rows of those variables are skipped here.
+value``. This reader returns, as the template reader (:mod:`risk_dagster.scenarios.eba`) does,
+one :class:`~risk_dagster.scenarios.model.MacroScenario` per scenario (``eba-2025-adverse``,
+``eba-2025-baseline``), ``source="eba"``, variable ids ``<catalog id>__<key>`` with the key in
+snake case (``eba_real_gdp_growth__us``, ``eba_swap_rate__eur_10y``,
+``eba_stock_price_deviation__european_union``, ``eba_fx_rate__eur_usd``, ``eba_itraxx__overall_5y``),
+annual values at each year's Q4, jump-off 2024Q4.
 
 Concepts (file ``variable``/``measure`` -> catalog id of ``variables_eba.yaml``):
-``real_gdp``/growth -> ``eba_real_gdp_growth``, ``unemployment_rate``/level ->
-``eba_unemployment_rate``, ``hicp``/growth -> ``eba_hicp_inflation``,
-``residential_property_prices``/growth -> ``eba_residential_property_prices``,
-``commercial_property_prices``/growth -> ``eba_commercial_property_prices``,
-``long_term_rate``/level -> ``eba_long_term_rate``. Only the ``adverse`` and ``baseline`` rows
-of the projected years are read (``historical`` and ``starting_point`` rows are 2024 values,
-the jump-off, which the translation takes from the Fed history).
+
+======================================  ===============================  ==========================
+file variable / measure                 catalog id                       key of the id
+======================================  ===============================  ==========================
+real_gdp / growth                       eba_real_gdp_growth              country or area
+unemployment_rate / level               eba_unemployment_rate            country or area
+hicp / growth                           eba_hicp_inflation               country or area
+residential_property_prices / growth    eba_residential_property_prices  country or area
+commercial_property_prices / growth     eba_commercial_property_prices   country or area
+long_term_rate / level                  eba_long_term_rate               country or area
+swap_rate / level                       eba_swap_rate                    currency_tenor (eur_10y)
+stock_prices / deviation_from_start     eba_stock_price_deviation        market (european_union)
+fx_rate / level                         eba_fx_rate                      pair (eur_usd)
+itraxx / level                          eba_itraxx                       index (overall_5y)
+======================================  ===============================  ==========================
+
+Quirks of the publication, and how they are read:
+
+* **Starting points.** Rates have two 2024 rows: ``starting_point`` (the level at the end of
+  2024) and ``starting_point_average`` (the 2024 average). The end-2024 level is the jump-off
+  (the projection starts from it), so the ``starting_point`` row is kept as the value at the
+  jump-off quarter 2024Q4; the average is not read. FX and iTraxx give a ``historical`` 2024
+  row, kept at 2024Q4 the same way. The macro concepts' 2024 rows are not read: their jump-off
+  is the Fed history's (:mod:`risk_dagster.translate.conditioning`).
+* **Stock prices** are given for the adverse scenario only, as the percent deviation of each
+  year from the starting point (not a growth rate and not a level); the baseline fixes no equity
+  path. Their unit is ``percent_deviation_from_start``.
+* **FX** levels are national currency per euro (EUR/USD 1.08 = USD per EUR) and are flat in
+  both scenarios at the 2024 value: the EBA does not shock exchange rates.
+* Commodities and sector GVA are not read (no factor of the catalog is fixed by them).
 
 A file that cannot be read raises :class:`~risk_dagster.errors.InputFileError` naming the file,
 line, column and rule (``missing_column``, ``non_numeric``, ``duplicate_row``, ``no_macro_rows``).
@@ -26,6 +48,7 @@ line, column and rule (``missing_column``, ``non_numeric``, ``duplicate_row``, `
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +58,7 @@ from risk_dagster.errors import InputFileError
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.scenarios.textio import sniff_header
 
-__all__ = ["COLUMNS", "CONCEPTS", "can_read", "read", "shipped_file"]
+__all__ = ["COLUMNS", "CONCEPTS", "MARKET_CONCEPTS", "UNITS", "can_read", "read", "shipped_file", "variable_key"]
 
 COLUMNS: tuple[str, ...] = ("scenario", "variable", "measure", "unit", "key", "tenor", "sector", "year", "value")
 """Header of the long layout."""
@@ -47,10 +70,47 @@ CONCEPTS: dict[tuple[str, str], str] = {
     ("residential_property_prices", "growth"): "eba_residential_property_prices",
     ("commercial_property_prices", "growth"): "eba_commercial_property_prices",
     ("long_term_rate", "level"): "eba_long_term_rate",
+    ("swap_rate", "level"): "eba_swap_rate",
+    ("stock_prices", "deviation_from_start"): "eba_stock_price_deviation",
+    ("fx_rate", "level"): "eba_fx_rate",
+    ("itraxx", "level"): "eba_itraxx",
 }
 """(file variable, measure) -> catalog id of the concept."""
 
+MARKET_CONCEPTS: frozenset[str] = frozenset({"eba_long_term_rate", "eba_swap_rate", "eba_fx_rate", "eba_itraxx"})
+"""Concepts whose 2024 starting point is kept at the jump-off quarter (module docstring)."""
+
+UNITS: dict[str, str] = {
+    "eba_real_gdp_growth": "percent_yoy",
+    "eba_unemployment_rate": "percent",
+    "eba_hicp_inflation": "percent_yoy",
+    "eba_residential_property_prices": "percent_yoy",
+    "eba_commercial_property_prices": "percent_yoy",
+    "eba_long_term_rate": "percent",
+    "eba_swap_rate": "percent",
+    "eba_stock_price_deviation": "percent_deviation_from_start",
+    "eba_fx_rate": "national_currency_per_eur",
+    "eba_itraxx": "bp",
+}
+"""Unit of each concept's values."""
+
 _KINDS = {"adverse": "adverse", "baseline": "baseline"}
+_STARTING_ROWS = {"eba_long_term_rate": "starting_point", "eba_swap_rate": "starting_point",
+                  "eba_fx_rate": "historical", "eba_itraxx": "historical"}  # fmt: skip
+
+
+def variable_key(concept: str, key: str, tenor: str = "") -> str:
+    """Suffix of a variable id: the file's key (and tenor) in snake case.
+
+    ``("eba_swap_rate", "EUR", "10Y")`` -> ``eur_10y``; ``"EUR/USD"`` -> ``eur_usd``;
+    ``"iTraxx Overall 5y"`` -> ``overall_5y``; ``"European Union"`` -> ``european_union``.
+    """
+    text = key.strip()
+    if concept == "eba_itraxx" and text.lower().startswith("itraxx "):
+        text = text[len("itraxx ") :]
+    if tenor:
+        text = f"{text} {tenor.strip()}"
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
 def can_read(path: str | Path) -> bool:
@@ -75,6 +135,7 @@ def read(path: str | Path | None = None) -> list[MacroScenario]:
     """The adverse and baseline macro blocks of a long-layout EBA file (the shipped one by default)."""
     file = Path(path) if path is not None else shipped_file()
     rows: dict[tuple[str, str, int], float] = {}
+    starts: set[tuple[str, str, int]] = set()
     with file.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
@@ -82,8 +143,11 @@ def read(path: str | Path | None = None) -> list[MacroScenario]:
             raise _error(file, 1, missing[0], "missing_column", f"the long layout needs the columns {', '.join(COLUMNS)}")
         for line, row in enumerate(reader, start=2):
             concept = CONCEPTS.get((row["variable"], row["measure"]))
-            kind = _KINDS.get(row["scenario"])
-            if concept is None or kind is None or not row["key"]:
+            if concept is None or not row["key"]:
+                continue
+            starting = row["scenario"] == _STARTING_ROWS.get(concept)
+            kinds = ("adverse", "baseline") if starting else ((_KINDS[row["scenario"]],) if row["scenario"] in _KINDS else ())
+            if not kinds:
                 continue
             try:
                 year, value = int(row["year"]), float(row["value"])
@@ -91,13 +155,21 @@ def read(path: str | Path | None = None) -> list[MacroScenario]:
                 raise _error(file, line, "value", "non_numeric", f"year {row['year']!r} / value {row['value']!r}") from None
             if not np.isfinite(value):
                 raise _error(file, line, "value", "non_numeric", f"value {row['value']!r} is not a finite number")
-            key = (kind, f"{concept}__{row['key'].strip().lower()}", year)
-            if key in rows:
-                raise _error(file, line, "key", "duplicate_row", f"{kind} {key[1]} {year} appears twice")
-            rows[key] = value
+            variable = f"{concept}__{variable_key(concept, row['key'], row.get('tenor') or '')}"
+            for kind in kinds:
+                key = (kind, variable, year)
+                if key in rows:
+                    raise _error(file, line, "key", "duplicate_row", f"{kind} {variable} {year} appears twice")
+                rows[key] = value
+                if starting:
+                    starts.add(key)
     if not rows:
-        raise _error(file, 2, "variable", "no_macro_rows", "no adverse or baseline row of the six macro concepts")
-    first_year = min(y for _, _, y in rows)
+        raise _error(file, 2, "variable", "no_macro_rows", "no adverse or baseline row of the concepts read")
+    # the first projected year; the starting-point rows sit at the year before it (the jump-off)
+    projected = [y for key, y in ((k, k[2]) for k in rows) if key not in starts]
+    if not projected:
+        raise _error(file, 2, "scenario", "no_macro_rows", "no adverse or baseline row of a projected year")
+    first_year = min(projected)
     out: list[MacroScenario] = []
     for kind in ("adverse", "baseline"):
         cells = {(v, y): x for (k, v, y), x in rows.items() if k == kind}
@@ -115,11 +187,11 @@ def read(path: str | Path | None = None) -> list[MacroScenario]:
                 wide,
                 source="eba",
                 kind=kind,
-                name=f"EBA/ESRB {first_year} EU-wide stress test, {kind} (macro block)",
+                name=f"EBA/ESRB {first_year} EU-wide stress test, {kind}",
                 vintage=str(first_year),
                 jump_off=pd.Period(f"{first_year - 1}Q4", freq="Q-DEC"),
                 files=[str(file)],
-                units={v: ("percent" if "unemployment" in v or "long_term" in v else "percent_yoy") for v in variables},
+                units={v: UNITS[v.split("__", 1)[0]] for v in variables},
             )
         )
     return out

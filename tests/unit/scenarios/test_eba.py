@@ -219,4 +219,30 @@ def test_catalog_ids_do_not_clash_with_fed_ids():
         "eba_long_term_rate",
         "eba_equity_prices",
         "eba_fx_rate",
+        "eba_swap_rate",
+        "eba_stock_price_deviation",
+        "eba_itraxx",
     }
+
+
+# --------------------------------------------------------------------------- long layout, market blocks
+def test_long_layout_reads_the_market_blocks_with_their_starting_points():
+    from risk_dagster.scenarios.eba_long import read as read_long
+
+    s = {x.scenario_id: x for x in read_long()}
+    adverse, baseline = s["eba-2025-adverse"], s["eba-2025-baseline"]
+    jump = Q("2024Q4")
+    # EUR 10y swap as published: end-2024 starting point 2.2358, adverse 3.1301 / 3.0263 / 2.9564
+    swap = adverse.series("eba_swap_rate__eur_10y")
+    assert swap[jump] == pytest.approx(2.235795) and swap[Q("2025Q4")] == pytest.approx(3.130143)
+    assert baseline.series("eba_swap_rate__eur_10y")[jump] == pytest.approx(2.235795)  # the same start
+    # the long-term rate's start is the end-2024 level, not the 2024 average (2.3406)
+    assert adverse.series("eba_long_term_rate__de")[jump] == pytest.approx(2.223091)
+    assert adverse.series("eba_itraxx__overall_5y")[Q("2025Q4")] == pytest.approx(240.108268)
+    assert adverse.series("eba_fx_rate__eur_usd").nunique() == 1  # FX flat at its 2024 value
+    # stock prices: adverse only, deviations from the start, no starting row
+    eu = adverse.series("eba_stock_price_deviation__european_union")
+    assert list(map(str, eu.index)) == ["2025Q4", "2026Q4", "2027Q4"] and eu.iloc[0] == pytest.approx(-50.447633)
+    assert not [v for v in baseline.variables if v.startswith("eba_stock_price_deviation")]
+    assert adverse.units["eba_stock_price_deviation__european_union"] == "percent_deviation_from_start"
+    assert str(adverse.jump_off) == "2024Q4" and adverse.vintage == "2025"
