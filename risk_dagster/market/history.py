@@ -118,6 +118,13 @@ def load_history_sources() -> dict[str, pd.DataFrame]:
     return {dataset_id: source.load() for dataset_id, source in HISTORY_SOURCES.items()}
 
 
+def usable_sources(sources: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Each frame as the history and the reliability detectors use it: a source with a documented
+    repair (:attr:`HistorySource.repair`, the damaged Euribor/EURIRS scrape) repaired, the others as
+    loaded. The contracts check the frames as published, before this."""
+    return {name: (HISTORY_SOURCES[name].usable(frame) if name in HISTORY_SOURCES else frame) for name, frame in sources.items()}
+
+
 def default_source_weights(source_ids: list[str] | None = None) -> dict[str, float]:
     """Prior reliability weight of each source, from the data contracts.
 
@@ -267,8 +274,7 @@ def build_factor_history(
     """
     catalog = (catalog if catalog is not None else load_risk_factor_catalog()).with_history()
     fed = _as_quarterly(fed_history)
-    if sources is None:
-        sources = load_history_sources()
+    sources = usable_sources(sources if sources is not None else load_history_sources())
     start_q = pd.Period(start, freq="Q-DEC")
     end_q = pd.Period(end, freq="Q-DEC") if end is not None else (fed.index.max() if len(fed) else None)
     if end_q is None:
@@ -391,10 +397,11 @@ def overlapping_quantities(
         Quantity -> {source id -> quarterly series}; only quantities with at least two
         sources present. Quantities: ``treasury_3m``, ``treasury_5y``, ``treasury_10y``
         (percent), ``equity_total_market_return`` (percent log return per quarter),
-        ``usd_per_eur``, ``mortgage_rate`` (percent), ``wti`` (USD per barrel).
+        ``usd_per_eur``, ``mortgage_rate`` (percent), ``wti`` (USD per barrel),
+        ``euro_stoxx_50_return`` (percent log return per quarter, quarter-end index).
     """
     fed = _as_quarterly(fed_history)
-    q = _Quarterly(fed, sources)
+    q = _Quarterly(fed, usable_sources(sources))
 
     def ref(dataset: str, series: str) -> SeriesRef:
         return SeriesRef("", dataset, series, "last")
@@ -434,6 +441,10 @@ def overlapping_quantities(
         "eia": q.get(ref("eia_wti", "DCOILWTICO"), "mean"),
         "fred_md": q.get(ref("fred_md", "OILPRICEx"), "mean"),
     }
+    spec["euro_stoxx_50_return"] = {  # two Yahoo snapshots of one index, quarter end
+        "yahoo": pct_logret(q.get(ref("stoxx50e_1986", "Close"), "last")),
+        "yfinance": pct_logret(q.get(ref("stoxx50e_2007", "Close"), "last")),
+    }
     out: dict[str, dict[str, pd.Series]] = {}
     for quantity, by_source in spec.items():
         present = {
@@ -453,7 +464,9 @@ def source_frames(
     """Each publishing source's observations as one time-indexed frame, for the reliability checks.
 
     Datasets of one source (H.10's two FX series) are joined on their dates; the Fed history is
-    its quarter-indexed wide frame. ``frame.attrs["dataset"]`` names the datasets for the report.
+    its quarter-indexed wide frame. A source with a documented repair is assessed on its repaired
+    rows (:func:`usable_sources`): its damage as published is the contract's finding, which costs
+    it weight through ``contract_failures``. ``frame.attrs["dataset"]`` names the datasets for the report.
 
     Parameters
     ----------
@@ -463,7 +476,7 @@ def source_frames(
         Dataset id -> loader frame (a ``date`` column plus series columns).
     """
     grouped: dict[str, list[tuple[str, pd.DataFrame]]] = {}
-    for dataset_id, frame in sources.items():
+    for dataset_id, frame in usable_sources(sources).items():
         grouped.setdefault(HISTORY_SOURCES[dataset_id].source, []).append((dataset_id, frame))
     frames: dict[str, pd.DataFrame] = {}
     fed = fed_history.copy()

@@ -27,13 +27,20 @@ from risk_dagster.errors import InputFileError
 from risk_dagster.paths import data_dir
 
 __all__ = [
+    "ECB_AAA_SERIES",
+    "EURIBOR_TENORS",
+    "EURIRS_TENORS",
     "FRENCH_COPYRIGHT_PREFIX",
     "FRENCH_INDUSTRIES",
     "HISTORY_SOURCES",
+    "OECD_LONG_TERM_RATES",
     "TREASURY_TENORS",
     "HistorySource",
     "QuarterlyHow",
     "apply_fred_transform",
+    "load_ecb_aaa_10y",
+    "load_euribor",
+    "load_eurirs",
     "load_fred_md",
     "load_fred_md_dictionary",
     "load_fred_qd",
@@ -41,9 +48,13 @@ __all__ = [
     "load_h10_broad_dollar",
     "load_h10_usdeur",
     "load_nfci",
+    "load_oecd_long_term_rates",
+    "load_stoxx50e_1986",
+    "load_stoxx50e_2007",
     "load_treasury_curve",
     "load_usrec",
     "load_wti",
+    "repair_scrape",
     "to_quarterly",
 ]
 
@@ -502,6 +513,339 @@ def load_usrec(path: str | Path | None = None) -> pd.DataFrame:
     return frame
 
 
+# --------------------------------------------------------------------------- euro area
+OECD_LONG_TERM_RATES: tuple[str, ...] = (
+    "IRLTLT01DEM156N", "IRLTLT01EZM156N", "IRLTLT01FRM156N", "IRLTLT01GBM156N",
+    "IRLTLT01JPM156N", "IRLTLT01CHM156N", "IRLTLT01CAM156N", "IRLTLT01AUM156N",
+    "IRLTLT01USM156N",
+)  # fmt: skip
+"""FRED ids of the OECD long-term (10-year) government bond yields, in column order: Germany,
+euro area, France, UK, Japan, Switzerland, Canada, Australia, US."""
+
+EURIBOR_TENORS: tuple[str, ...] = ("1", "3", "6", "12")
+"""Euribor tenor columns (months), as written in the scraped file."""
+
+EURIRS_TENORS: tuple[str, ...] = ("10", "15", "20", "25", "30")
+"""EUR swap-rate (EURIRS) tenor columns (years), as written in the scraped file."""
+
+ECB_AAA_SERIES = "SR_10Y"
+"""Last element of the ECB series key YC.B.U2.EUR.4F.G_N_A.SV_C_YM.SR_10Y (the column name)."""
+
+_SCRAPE_BOUNDS = (-5.0, 25.0)  # physical bounds only: plausibility is the contract's business
+
+
+def load_oecd_long_term_rates(path: str | Path | None = None) -> pd.DataFrame:
+    """Long-term (10-year) government bond yields of nine countries, monthly averages, percent.
+
+    OECD Main Economic Indicators via FRED (``IRLTLT01<country>M156N``), one FRED download per
+    country, merged on the date.
+
+    Parameters
+    ----------
+    path
+        Folder holding ``<id>.csv`` for every id of :data:`OECD_LONG_TERM_RATES`; defaults to
+        the shipped ``euro/oecd_long_term_rates/``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``date`` (first of the month) plus the nine columns of :data:`OECD_LONG_TERM_RATES` in
+        that order, oldest first; an outer join, so a series is NaN before it starts (Japan
+        from 1989-01, the euro area from 1970-01). ``frame.attrs["path"]`` is the folder.
+
+    Raises
+    ------
+    InputFileError
+        A missing file (named), or a file breaking a rule of :func:`load_h10_usdeur`'s FRED
+        layout; a date not on the first of a month (rule ``not_month_start``).
+    """
+    folder = Path(path) if path is not None else _shipped("euro", "oecd_long_term_rates")
+    merged: pd.DataFrame | None = None
+    for series in OECD_LONG_TERM_RATES:
+        file = folder / f"{series}.csv"
+        frame = _fred_series(file, series, (-2.0, 30.0))
+        off = frame["date"].dt.day != 1
+        if off.any():
+            pos = int(np.flatnonzero(off.to_numpy())[0])
+            raise InputFileError(
+                file, "not_month_start", f"{frame['date'].iloc[pos].date()} is not the first of a month",
+                column="observation_date",
+            )  # fmt: skip
+        merged = frame if merged is None else merged.merge(frame, on="date", how="outer")
+    assert merged is not None
+    merged = merged.sort_values("date", kind="stable").reset_index(drop=True)[["date", *OECD_LONG_TERM_RATES]]
+    merged.attrs = {"path": str(folder)}
+    return merged
+
+
+def load_ecb_aaa_10y(path: str | Path | None = None) -> pd.DataFrame:
+    """ECB euro-area yield curve: 10-year spot rate of AAA-rated central government bonds, daily.
+
+    Series ``YC.B.U2.EUR.4F.G_N_A.SV_C_YM.SR_10Y`` (percent), an ECB Data Portal export.
+
+    Parameters
+    ----------
+    path
+        CSV in the export's layout: ``DATE`` (``YYYY-MM-DD``), ``TIME PERIOD`` (``06 Sep
+        2004``) and a value column whose long title ends with the series key in parentheses;
+        defaults to the shipped ``euro/ecb/ecb_aaa_spot_10y.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``date``, ``SR_10Y`` (the value column renamed to the last element of its series
+        key), oldest first. ``TIME PERIOD`` is checked to be the same day as ``DATE`` on every
+        row and dropped; ``frame.attrs["series_title"]`` keeps the value column's title.
+
+    Raises
+    ------
+    InputFileError
+        Rules of the other loaders, plus ``unexpected_header`` (no ``SR_10Y`` column, or not
+        exactly one value column) and ``date_mismatch`` (``TIME PERIOD`` differs from ``DATE``).
+    """
+    path = Path(path) if path is not None else _shipped("euro", "ecb", "ecb_aaa_spot_10y.csv")
+    raw = _read_csv_str(path)
+    _check_columns(path, raw, ("DATE", "TIME PERIOD"))
+    others = [c for c in raw.columns if c not in ("DATE", "TIME PERIOD")]
+    if len(others) != 1 or ECB_AAA_SERIES not in others[0]:
+        raise InputFileError(
+            path, "unexpected_header",
+            f"expected one value column whose title names the series {ECB_AAA_SERIES!r}; found {others}", row=1,
+        )  # fmt: skip
+    title = others[0]
+    key = title[title.rfind("(") + 1 : title.rfind(")")] if title.endswith(")") and "(" in title else title
+    name = key.split(".")[-1].strip()
+    if name != ECB_AAA_SERIES:
+        raise InputFileError(
+            path, "unexpected_header", f"the series key {key!r} does not end in {ECB_AAA_SERIES!r}", row=1, column=title
+        )  # fmt: skip
+    dates = _parse_dates(path, raw["DATE"], "%Y-%m-%d", first_line=2, column="DATE")
+    periods = _parse_dates(path, raw["TIME PERIOD"], "%d %b %Y", first_line=2, column="TIME PERIOD")
+    differ = (dates != periods).to_numpy()
+    if differ.any():
+        pos = int(np.flatnonzero(differ)[0])
+        raise InputFileError(
+            path, "date_mismatch",
+            f"TIME PERIOD {raw['TIME PERIOD'].iloc[pos]!r} is not the DATE {raw['DATE'].iloc[pos]!r}",
+            row=2 + pos, column="TIME PERIOD",
+        )  # fmt: skip
+    values = _to_numeric(path, raw, (title,), first_line=2, bounds=(-2.0, 15.0)).rename(columns={title: name})
+    frame = _finish(path, dates, values, first_line=2)
+    frame.attrs["series_title"] = title
+    return frame
+
+
+def _yahoo_close(path: Path) -> pd.DataFrame:
+    """A Yahoo Finance / yfinance daily download: ``Date`` and ``Close`` (other columns dropped)."""
+    raw = _read_csv_str(path)
+    _check_columns(path, raw, ("Date", "Close"))
+    dates = _parse_dates(path, raw["Date"], "%Y-%m-%d", first_line=2, column="Date")
+    # Yahoo writes "null" on days it has no price; kept as NaN rows, like FRED's holidays.
+    close = raw[["Close"]].copy()
+    close["Close"] = close["Close"].mask(close["Close"].astype("string").str.strip().str.lower() == "null")
+    values = _to_numeric(path, close, ("Close",), first_line=2, bounds=(100.0, 50_000.0))
+    return _finish(path, dates, values, first_line=2)
+
+
+def load_stoxx50e_1986(path: str | Path | None = None) -> pd.DataFrame:
+    """Euro Stoxx 50 daily close, index points, 1986-12-31 to 2019-09-30 (Yahoo Finance archive).
+
+    Demonstration data: the index is STOXX Ltd.'s and Yahoo's terms restrict redistribution
+    (see ``data/PROVENANCE.md``).
+
+    Parameters
+    ----------
+    path
+        Yahoo CSV (``Date,Open,High,Low,Close,Adj Close,Volume``); defaults to the shipped
+        ``euro/stoxx50e/STOXX50E_1986_2019.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``date``, ``Close``, oldest first; the 90 ``null`` rows are NaN rows (kept, as
+        published); Open, High, Low, Adj Close and Volume are dropped. No rows between
+        2019-05-15 and 2019-09-30; the early years are back-filled history (volume 0).
+    """
+    path = Path(path) if path is not None else _shipped("euro", "stoxx50e", "STOXX50E_1986_2019.csv")
+    return _yahoo_close(path)
+
+
+def load_stoxx50e_2007(path: str | Path | None = None) -> pd.DataFrame:
+    """Euro Stoxx 50 daily close, index points, 2007-03-30 to 2026-02-23 (Yahoo via yfinance).
+
+    Demonstration data under the same terms as :func:`load_stoxx50e_1986`.
+
+    Parameters
+    ----------
+    path
+        yfinance CSV (``Date,Close,High,Low,Open,Volume``); defaults to the shipped
+        ``euro/stoxx50e/STOXX50E_2007_2026.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``date``, ``Close``, oldest first.
+    """
+    path = Path(path) if path is not None else _shipped("euro", "stoxx50e", "STOXX50E_2007_2026.csv")
+    return _yahoo_close(path)
+
+
+def _scrape_as_published(path: Path, tenors: tuple[str, ...]) -> pd.DataFrame:
+    """The euribor.it scrape AS PUBLISHED: file order, duplicate dates kept, an undated row kept
+    with ``NaT``; values numeric within physical bounds only. :func:`repair_scrape` repairs it."""
+    raw = _read_csv_str(path)
+    _check_columns(path, raw, ("Date", *tenors))
+    undated = raw["Date"].isna().to_numpy()
+    dates = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    if (~undated).any():
+        dated = raw.loc[~undated, "Date"]
+        parsed = pd.to_datetime(dated.astype("string").str.strip(), format="%Y-%m-%d", errors="coerce")
+        bad = parsed.isna().to_numpy()
+        if bad.any():  # a written date that is not a date is refused; only a blank one is kept
+            pos = int(np.flatnonzero(bad)[0])
+            line = 2 + int(raw.index.get_loc(dated.index[pos]))
+            raise InputFileError(
+                path, "bad_date", f"{dated.iloc[pos]!r} is not a date in format '%Y-%m-%d'", row=line, column="Date"
+            )  # fmt: skip
+        dates.loc[~undated] = parsed.to_numpy()
+    values = _to_numeric(path, raw, tenors, first_line=2, bounds=_SCRAPE_BOUNDS)
+    frame = pd.concat([dates.rename("date").reset_index(drop=True), values.reset_index(drop=True)], axis=1)
+    frame.attrs["path"] = str(path)
+    return frame
+
+
+def load_euribor(path: str | Path | None = None) -> pd.DataFrame:
+    """Euribor 1, 3, 6 and 12 months, daily, percent: a DAMAGED scrape of euribor.it, as published.
+
+    Euribor is EMMI's benchmark. The scraper took the year from the page address, so every
+    2023 row is labelled 2024 (many 2024 dates appear twice with different values); one
+    August 2021 row is labelled 2021-05-05; rows run newest first but not in order. The
+    loader keeps all of it so that the ``euribor`` contract sees the damage; the factor
+    history uses :func:`repair_scrape` of it (``HISTORY_SOURCES["euribor"].usable``).
+
+    Parameters
+    ----------
+    path
+        CSV ``Date,1,3,6,12``; defaults to the shipped ``euro/euribor_swaps/euribor.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``date``, ``1``, ``3``, ``6``, ``12`` (tenor in months), in FILE order (not sorted),
+        duplicate dates kept, a row without a date kept with ``NaT``. Values outside
+        (-5, 25) are refused; plausibility is the contract's business.
+    """
+    path = Path(path) if path is not None else _shipped("euro", "euribor_swaps", "euribor.csv")
+    return _scrape_as_published(path, EURIBOR_TENORS)
+
+
+def load_eurirs(path: str | Path | None = None) -> pd.DataFrame:
+    """EUR swap rates (EURIRS) 10, 15, 20, 25 and 30 years, daily, percent: a DAMAGED scrape, as published.
+
+    The same scrape and damage as :func:`load_euribor` (one undated row, a March 2020 row
+    labelled 2020-02-05), plus a 25-year value of 10.0 on 2020-06-19 (a typo the
+    ``eurirs`` contract and the reliability jump detector catch; :func:`repair_scrape` keeps
+    it, as it changes no value).
+
+    Parameters
+    ----------
+    path
+        CSV ``Date,10,15,20,25,30``; defaults to the shipped ``euro/euribor_swaps/eurirs.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``date``, ``10``, ``15``, ``20``, ``25``, ``30`` (tenor in years), as published: file
+        order, duplicates and the ``NaT`` row kept (see :func:`load_euribor`).
+    """
+    path = Path(path) if path is not None else _shipped("euro", "euribor_swaps", "eurirs.csv")
+    return _scrape_as_published(path, EURIRS_TENORS)
+
+
+def repair_scrape(frame: pd.DataFrame, *, min_conflicts_per_year: int = 2) -> pd.DataFrame:
+    """The documented repair of a scraped daily history before the factor history uses it.
+
+    The data contract judges the frame as published; the factor history and the reliability
+    detectors use the rows this returns. No value is changed (a typo stays: catching it is
+    the reliability jump detector's job); only rows are dropped and the order fixed:
+
+    a. rows without a date are dropped;
+    b. identical duplicate rows (same date, same values) keep one;
+    c. a date that still appears twice has two days sharing one label, and which one is
+       right cannot be told, so neither is kept. Where a calendar year holds at least
+       ``min_conflicts_per_year`` such dates, the year's labels are wrong wholesale (the
+       euribor.it scraper labelled every 2023 row 2024): the whole year is dropped, since its
+       rows without a twin are mislabelled too. A single conflicting date in a year is one
+       mislabelled row (a day/month slip: eurirs' 2020-02-05 sits among the March 2020 rows):
+       only its rows are dropped;
+    d. rows are sorted oldest first.
+
+    Parameters
+    ----------
+    frame
+        A loader's frame with a ``date`` column (``NaT`` allowed) and value columns.
+    min_conflicts_per_year
+        Conflicting dates in one calendar year from which the whole year is dropped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The kept rows, oldest first, index reset, same columns and dtypes.
+        ``attrs["repairs"]`` lists what was dropped, one ``{"rule", "rows", "detail"}`` dict
+        per rule that dropped rows (``undated``, ``identical_duplicate``,
+        ``conflicting_date``, ``mislabelled_year``); ``attrs["path"]`` is kept.
+    """
+    if "date" not in frame.columns:
+        raise ValueError("repair_scrape() needs a 'date' column")
+    values = [c for c in frame.columns if c != "date"]
+    repairs: list[dict[str, object]] = []
+    out = frame.reset_index(drop=True)
+
+    undated = out["date"].isna()
+    if undated.any():
+        repairs.append({"rule": "undated", "rows": int(undated.sum()), "detail": "rows without a date dropped"})
+        out = out[~undated]
+
+    identical = out.duplicated(subset=["date", *values], keep="first")
+    if identical.any():
+        dates = sorted({d.date().isoformat() for d in out.loc[identical, "date"]})
+        repairs.append({
+            "rule": "identical_duplicate", "rows": int(identical.sum()),
+            "detail": f"repeated rows dropped, one kept: {_listed(dates)}",
+        })  # fmt: skip
+        out = out[~identical]
+
+    conflicting = out["date"].duplicated(keep=False)
+    if conflicting.any():
+        per_year = out.loc[conflicting, "date"].drop_duplicates().dt.year.value_counts().sort_index()
+        bad_years = [int(y) for y, n in per_year.items() if n >= min_conflicts_per_year]
+        if bad_years:
+            in_bad = out["date"].dt.year.isin(bad_years)
+            detail = "; ".join(
+                f"{y}: {int(per_year[y])} dates appear twice with different values, all"
+                f" {int((out['date'].dt.year == y).sum())} rows of the year dropped"
+                for y in bad_years
+            )
+            repairs.append({"rule": "mislabelled_year", "rows": int(in_bad.sum()), "detail": detail})
+            out = out[~in_bad]
+            conflicting = out["date"].duplicated(keep=False)
+        if conflicting.any():
+            dates = sorted({d.date().isoformat() for d in out.loc[conflicting, "date"]})
+            repairs.append({
+                "rule": "conflicting_date", "rows": int(conflicting.sum()),
+                "detail": f"dates written twice with different values, both rows dropped: {_listed(dates)}",
+            })  # fmt: skip
+            out = out[~conflicting]
+
+    out = out.sort_values("date", kind="stable").reset_index(drop=True)
+    out.attrs = {**frame.attrs, "repairs": repairs}
+    return out
+
+
+def _listed(items: list[str], limit: int = 10) -> str:
+    return ", ".join(items[:limit]) + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
+
+
 # --------------------------------------------------------------------------- quarterly
 def to_quarterly(
     frame: pd.DataFrame,
@@ -593,6 +937,10 @@ class HistorySource:
         Native frequency: ``daily``, ``weekly``, ``monthly`` or ``quarterly``.
     description
         One line for metadata and the documentation pack.
+    repair
+        Applied to the loaded frame before the factor history and the reliability detectors
+        use it; the contract checks the frame as published (``None``: used as loaded). E.g.
+        :func:`repair_scrape` for the euribor.it scrape.
     """
 
     dataset_id: str
@@ -601,10 +949,16 @@ class HistorySource:
     contract: str
     frequency: str
     description: str
+    repair: Callable[[pd.DataFrame], pd.DataFrame] | None = None
 
     def load(self, path: str | Path | None = None) -> pd.DataFrame:
         """Call the loader (optionally on another file)."""
         return self.loader(path)
+
+    def usable(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The rows the factor history and the reliability detectors use: ``repair(frame)``,
+        or ``frame`` unchanged when the source has no repair."""
+        return self.repair(frame) if self.repair is not None else frame
 
 
 def _register(*items: HistorySource) -> dict[str, HistorySource]:
@@ -630,5 +984,20 @@ HISTORY_SOURCES: dict[str, HistorySource] = _register(
                   "Chicago Fed National Financial Conditions Index (FRED NFCI)"),
     HistorySource("nber_usrec", "nber", load_usrec, "nber_usrec", "monthly",
                   "NBER recession indicator, monthly 0/1 (FRED USREC)"),
+    HistorySource("oecd_long_term_rates", "oecd", load_oecd_long_term_rates, "oecd_long_term_rates", "monthly",
+                  "10-year government bond yields of DE, EZ, FR, GB, JP, CH, CA, AU, US, monthly averages, "
+                  "percent (OECD MEI via FRED)"),
+    HistorySource("ecb_aaa_10y", "ecb", load_ecb_aaa_10y, "ecb_aaa_10y", "daily",
+                  "ECB euro-area AAA government yield curve, 10-year spot rate, percent"),
+    HistorySource("stoxx50e_1986", "yahoo", load_stoxx50e_1986, "stoxx50e_1986", "daily",
+                  "Euro Stoxx 50 daily close 1986-2019, index points (Yahoo Finance; demonstration data)"),
+    HistorySource("stoxx50e_2007", "yfinance", load_stoxx50e_2007, "stoxx50e_2007", "daily",
+                  "Euro Stoxx 50 daily close 2007-2026, index points (Yahoo via yfinance; demonstration data)"),
+    HistorySource("euribor", "euribor_it", load_euribor, "euribor", "daily",
+                  "Euribor 1/3/6/12 months, percent (euribor.it scrape, damaged; repaired before use)",
+                  repair=repair_scrape),
+    HistorySource("eurirs", "euribor_it", load_eurirs, "eurirs", "daily",
+                  "EUR swap rates 10-30 years, percent (euribor.it scrape, damaged; repaired before use)",
+                  repair=repair_scrape),
 )  # fmt: skip
 """Dataset id -> :class:`HistorySource`, in a stable order."""

@@ -80,6 +80,11 @@ def test_every_check_has_a_failing_test():
         assert f"def {function}(" in path.read_text(), f"{node} (failing test of {key}) does not exist"
 
 
+# History datasets whose contract fails on the shipped file by design, and the dates of the rows
+# whose damage the repair does not touch (the eurirs 25-year typo: the jump detector's finding).
+DAMAGED_AS_PUBLISHED: dict[str, list[str]] = {"euribor": [], "eurirs": ["2020-06-19"]}
+
+
 @cache
 def _valid_frame(asset: str, dataset_id: str) -> pd.DataFrame:
     """The frame the asset validates against ``dataset_id``, built from the shipped data as it does."""
@@ -118,6 +123,13 @@ def _first_required_column(dataset_id: str) -> str:
 @pytest.mark.parametrize(("asset", "dataset_id"), _contract_cases(), ids=[f"{a}:{d}" for a, d in _contract_cases()])
 def test_contract_check_passes_on_the_real_frame_and_fails_on_a_blanked_cell(asset: str, dataset_id: str):
     frame = _valid_frame(asset, dataset_id)
+    if dataset_id in DAMAGED_AS_PUBLISHED:
+        # a source loaded as published, damage included: its contract fails on purpose
+        # (tests/unit/quality/test_euro_contracts.py); the repaired rows are the valid frame here
+        from risk_dagster.market.loaders import HISTORY_SOURCES
+
+        frame = HISTORY_SOURCES[asset].usable(frame)
+        frame = frame[~frame["date"].isin(pd.to_datetime(DAMAGED_AS_PUBLISHED[dataset_id]))].reset_index(drop=True)
     (good,) = list(validate_and_check({dataset_id: frame}))
     assert good.passed, good.description
 

@@ -45,7 +45,10 @@ def test_a_failed_contract_is_recomputed_from_the_data_and_lowers_its_source_wei
         return entries, {name: a.weight for name, a in assessed.items()}
 
     clean_entries, clean = weights(sources)
-    assert all(c["passed"] for e in clean_entries for c in e["checks"]), clean_entries
+    # the euribor.it scrape is loaded as published and its contracts fail on purpose
+    scrape = {name for name, spec in HISTORY_SOURCES.items() if spec.repair is not None}
+    assert all(c["passed"] for e in clean_entries if e["asset"] not in scrape for c in e["checks"]), clean_entries
+    assert all(not c["passed"] for e in clean_entries if e["asset"] in scrape for c in e["checks"])
     damaged_entries, damaged = weights({**sources, DAMAGED: _damaged(sources[DAMAGED])})
     (entry,) = [e for e in damaged_entries if e["asset"] == DAMAGED]
     (check,) = entry["checks"]

@@ -202,9 +202,14 @@ def test_contract_matches_loader_output(dataset_id: str, sources) -> None:
     assert props["frequency"] == HISTORY_SOURCES[dataset_id].frequency
     assert {"sourceClass", "reliabilityWeight", "blocking"} <= set(props)
     frame = sources[dataset_id]
+    # a source with a repair is loaded as published, damage included, and its contract fails on
+    # purpose (tests/unit/quality/test_euro_contracts.py): only its columns are compared here
+    damaged = HISTORY_SOURCES[dataset_id].repair is not None
     for prop in doc["schema"][0]["properties"]:
         name = prop["name"]
         assert name in frame.columns, (dataset_id, name)
+        if damaged:
+            continue
         bounds = prop.get("logicalTypeOptions") or {}
         values = frame[name].dropna()
         if "minimum" in bounds:

@@ -37,9 +37,24 @@ def _ratio(a: R.SourceAssessment) -> float:
     return a.weight / a.prior_weight
 
 
+# Shipped sources with known defects in the data itself (risk_dagster/data/PROVENANCE.md), which
+# the detectors are meant to find: the euribor.it scrape (typos, dropped minus signs), the Yahoo
+# Euro Stoxx 50 archive (no rows 2019-05-16..09-29). Its missing 2018-12-28 moves two quarterly
+# returns by 1.7 points, inside the stated tolerance (sources.yaml), so its peer yfinance keeps
+# its prior.
+KNOWN_DEFECTS = {"euribor_it", "yahoo"}
+
+
 def test_real_data_keeps_priors(baseline) -> None:
-    low = {s: (round(_ratio(a), 3), a.reasons) for s, a in baseline.items() if _ratio(a) < REAL_FLOOR}
+    low = {
+        s: (round(_ratio(a), 3), a.reasons)
+        for s, a in baseline.items()
+        if _ratio(a) < REAL_FLOOR and s not in KNOWN_DEFECTS
+    }
     assert not low, low
+    assert {"oecd", "ecb"} <= set(baseline)
+    assert baseline["euribor_it"].weight < 0.5 * baseline["euribor_it"].prior_weight
+    assert baseline["yahoo"].weight < baseline["yahoo"].prior_weight  # its 2019 gap
     assert {"fed", "treasury", "fred_md", "fred_qd", "french", "h10", "eia", "chicago_fed", "nber"} <= set(baseline)
     # the genuine events are recognised, not silently ignored
     notes = {s: " ".join(a.notes) for s, a in baseline.items()}
