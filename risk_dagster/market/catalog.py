@@ -37,6 +37,7 @@ __all__ = [
     "RiskFactorCatalog",
     "SeriesRef",
     "load_risk_factor_catalog",
+    "market_variables",
 ]
 
 ASSET_CLASSES: tuple[str, ...] = (
@@ -45,6 +46,7 @@ ASSET_CLASSES: tuple[str, ...] = (
 SHOCK_TYPES: tuple[str, ...] = ("absolute_bp", "log_return", "vol_points", "absolute")
 SOURCES: tuple[str, ...] = (
     "fed", "treasury", "fred_md", "fred_qd", "french", "h10", "eia", "chicago_fed", "nber",
+    "oecd", "ecb", "yahoo", "yfinance", "euribor_it",
 )  # fmt: skip
 AGGREGATIONS: tuple[str, ...] = ("last", "mean", "max", "compound")
 DERIVED_SOURCE = "derived"
@@ -61,6 +63,12 @@ DATASET_SOURCES: dict[str, str] = {
     "eia_wti": "eia",
     "chicago_nfci": "chicago_fed",
     "nber_usrec": "nber",
+    "oecd_long_term_rates": "oecd",
+    "ecb_aaa_10y": "ecb",
+    "stoxx50e_1986": "yahoo",
+    "stoxx50e_2007": "yfinance",
+    "euribor": "euribor_it",
+    "eurirs": "euribor_it",
 }
 """Dataset id -> publishing source id; ``fed_history`` is the Fed historic table (wide frame)."""
 
@@ -78,9 +86,17 @@ _CLASS_SHOCKS: dict[str, frozenset[str]] = {
 _ID = re.compile(r"^[a-z]+(\.[a-z0-9_]+)+$")
 _FED_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _REQUIRED = ("id", "asset_class", "shock_type", "unit", "source", "dataset", "series", "aggregation", "description")
-_KNOWN_KEYS = frozenset({*_REQUIRED, "minus", "blend", "fixed_by_fed"})
+_KNOWN_KEYS = frozenset({*_REQUIRED, "minus", "blend", "fixed_by_fed", "fixed_by_market"})
 _DERIVED_REQUIRED = ("id", "asset_class", "shock_type", "unit", "source", "derived_from", "description")
-_DERIVED_KEYS = frozenset({*_DERIVED_REQUIRED, "fixed_by_fed"})
+_DERIVED_KEYS = frozenset({*_DERIVED_REQUIRED, "fixed_by_fed", "fixed_by_market"})
+
+
+@lru_cache(maxsize=1)
+def market_variables() -> dict[str, dict[str, Any]]:
+    """Canonical market variables a non-Fed scenario can give (``market_variables.yaml``): id -> entry."""
+    path = contracts_dir() / "catalogs" / "market_variables.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(v["id"]): dict(v) for v in doc.get("variables") or []}
 _MODULE = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+$")
 
 
@@ -135,7 +151,12 @@ class RiskFactor:
         Further sources of the same quantity, blended with the primary per quarter.
     fixed_by_fed
         Fed scenario variable id fixing the factor (``treasury_10y``), an ``a - b``
-        difference of two ids, or ``None``.
+        difference of two ids, or ``None``. Every Fed scenario fixes such a factor.
+    fixed_by_market
+        Canonical market variable (``data_contracts/catalogs/market_variables.yaml``, e.g.
+        ``eur_swap_10y``) that fixes the factor when a scenario gives it (the EBA's swap curves
+        and long-term rates), or ``None``. No Fed scenario gives one, so for the Fed the factor is
+        open (and in the backtests' open set).
     description
         Words.
     derived_from
@@ -152,6 +173,7 @@ class RiskFactor:
     blend: tuple[SeriesRef, ...] = field(default_factory=tuple)
     fixed_by_fed: str | None = None
     derived_from: str | None = None
+    fixed_by_market: str | None = None
 
     # -- shortcuts to the primary source, as the catalog YAML writes them
     @property
@@ -196,6 +218,17 @@ class RiskFactor:
             return ()
         return tuple(part.strip() for part in self.fixed_by_fed.split(" - "))
 
+    @property
+    def is_fixable(self) -> bool:
+        """A scenario can fix it: by a Fed variable, or by a market variable when one is given."""
+        return self.fixed_by_fed is not None or self.fixed_by_market is not None
+
+    @property
+    def fixing_variables(self) -> tuple[str, ...]:
+        """Canonical variables that fix the factor when a scenario gives them all (Fed or market)."""
+        return self.fixed_by_fed_variables if self.fixed_by_fed is not None else (
+            (self.fixed_by_market,) if self.fixed_by_market is not None else ())
+
     def as_dict(self) -> dict[str, Any]:
         """Plain-JSON form for metadata and reports."""
         return {
@@ -213,6 +246,7 @@ class RiskFactor:
                 for r in self.blend
             ],
             "fixed_by_fed": self.fixed_by_fed,
+            "fixed_by_market": self.fixed_by_market,
             "derived_from": self.derived_from,
             "description": self.description,
         }
@@ -377,6 +411,7 @@ def _factor(path: Path, raw: Any, index: int, line: int | None) -> RiskFactor:
             primary=None,
             description=" ".join(str(raw["description"]).split()),
             derived_from=module,
+            fixed_by_market=_market_fixing(raw, fail),
         )
     primary = _ref(path, raw, where, line)
     blend_raw = raw.get("blend") or []
@@ -402,7 +437,21 @@ def _factor(path: Path, raw: Any, index: int, line: int | None) -> RiskFactor:
         description=" ".join(str(raw["description"]).split()),
         blend=blend,
         fixed_by_fed=fixed,
+        fixed_by_market=_market_fixing(raw, fail),
     )
+
+
+def _market_fixing(raw: dict[str, Any], fail: Any) -> str | None:
+    """The entry's ``fixed_by_market``, checked against the market-variable catalog."""
+    market = raw.get("fixed_by_market")
+    if market is None:
+        return None
+    if raw.get("fixed_by_fed") is not None:
+        raise fail("bad_fixed_by_market", "a factor is fixed by a Fed variable or a market variable, not both",
+                   "fixed_by_market")
+    if str(market) not in market_variables():
+        raise fail("bad_fixed_by_market", f"{market!r} is not in market_variables.yaml", "fixed_by_market")
+    return str(market)
 
 
 def parse_risk_factor_catalog(path: str | Path) -> RiskFactorCatalog:

@@ -28,6 +28,7 @@ from risk_dagster.translate.features import (
     macro_path,
     projection_quarters,
 )
+from risk_dagster.translate.curve_knots import add_curve_knots
 from risk_dagster.translate.rating_spreads import ANCHOR_FACTOR, add_rating_spreads
 from risk_dagster.translate.shockset import FloatArray, ShockSet
 
@@ -105,7 +106,8 @@ def assemble_shockset(
     scenario's fixed factor paths imposed and the open factors made coherent
     (:func:`apply_consistency` with the translator's :class:`CoherenceModel`, the envelope
     centred on the cumulative ``mean_changes``), then jump-off levels and provenance
-    (:func:`to_shockset`), and last the seven spreads by rating bucket derived from the set's
+    (:func:`to_shockset`), the curve knots without history (:mod:`~risk_dagster.translate.curve_knots`:
+    the scenario's where it fixes them, else interpolated in maturity), and last the seven spreads by rating bucket derived from the set's
     BBB-10y and Baa-10y spreads (:func:`~risk_dagster.translate.rating_spreads.add_rating_spreads`;
     left out, with a metadata note, when the translator has no BBB-10y factor). A translator only
     supplies its draws and its mean.
@@ -180,6 +182,7 @@ def assemble_shockset(
         metadata=meta,
         catalog=catalog,
     )
+    drawn = add_curve_knots(drawn, scenario, history, catalog=catalog)
     if ANCHOR_FACTOR not in drawn.factor_ids:
         drawn.metadata["rating_spreads"] = f"not derived: the translator has no {ANCHOR_FACTOR} factor"
         return drawn

@@ -45,6 +45,12 @@ CREDIT_YIELD_SPREADS: dict[str, tuple[str, str]] = {
 """Credit yield -> (Treasury anchor, its spread factor): ``yield = anchor + spread`` in changes
 (in history ``BAA = GS10 + (BAA - GS10)`` up to the Treasury blend's basis, <= 19 bp)."""
 
+OTHER_RATE_PREFIXES: tuple[str, ...] = ("rates.gov.", "rates.swap.", "rates.eur.")
+"""Rates other than the Treasury curve, fed funds and CP (other sovereigns' 10y yields, the EUR
+swap curve, the ECB AAA yield): floored softly at ``min(zlb_floor, their lowest training level)``
+in step 5 -- a shadow rate that may go as low as its own history did (Swiss 10y -0.9 %, Euribor
+-0.6 %), no lower; the Treasury's -0.25 % floor would cut through years of negative euro rates."""
+
 LEVEL_FLOOR_FACTORS: tuple[str, ...] = ("vol.vxo", "vol.vix", "conditions.epu")
 """Open vol and uncertainty indices floored at their historical minimum (step 5): a vol index
 or the news-based EPU index near or below zero has never been seen (VXO 10.5, EPU 63 at their
@@ -238,6 +244,9 @@ class CoherenceModel:
         empty for a model saved before the relations.
     level_min
         Open index factor -> its lowest training level (step 5).
+    rate_min
+        Open rate of :data:`OTHER_RATE_PREFIXES` -> its lowest training level, percent (step 5);
+        empty for a model saved before it.
     margin, zlb_floor, zlb_width, spread_floor_width, phi_max, index_floor_width
         The parameters above (``phi`` is clipped to ``[0, phi_max]``; ``phi = 1`` -- the old
         random walk -- where a spread has under 20 quarter pairs of history).
@@ -255,6 +264,7 @@ class CoherenceModel:
     spread_diff_sd: dict[str, float] = field(default_factory=dict)
     relations: dict[str, Relation] = field(default_factory=dict)
     level_min: dict[str, float] = field(default_factory=dict)
+    rate_min: dict[str, float] = field(default_factory=dict)
     margin: float = 1.5
     zlb_floor: float = -0.25
     zlb_width: float = 0.10
@@ -346,6 +356,8 @@ class CoherenceModel:
             spread_diff_sd={f: _diff_sd(sp) * 100.0 for f, sp in spreads.items() if not f.startswith("credit.")},
             relations=fit_relations(levels, phi_max=phi_max),
             level_min={f: float(levels[f].min()) for f in LEVEL_FLOOR_FACTORS if f in levels and levels[f].notna().any()},
+            rate_min={f: float(levels[f].min()) for f in ids
+                      if f.startswith(OTHER_RATE_PREFIXES) and f in levels and levels[f].notna().any()},  # fmt: skip
             margin=float(margin),
             zlb_floor=float(zlb_floor),
             zlb_width=float(zlb_width),
@@ -582,6 +594,9 @@ class CoherenceModel:
         for f in (*TENOR_YEARS, FED_FUNDS, CP_RATE):
             if f in pos and f not in fixed:
                 floor_level(pos[f], self.zlb_floor, self.zlb_width)
+        for f, lowest in self.rate_min.items():
+            if f in pos and f not in fixed and np.isfinite(lowest):
+                floor_level(pos[f], min(self.zlb_floor, lowest), self.zlb_width)
         for f, lowest in self.level_min.items():
             if f in pos and f not in fixed and np.isfinite(lowest):
                 floor_level(pos[f], lowest, self.index_floor_width, unit=1.0)  # points, shock = change
@@ -638,6 +653,7 @@ class CoherenceModel:
             "chain": dict(self.chain),
             "relations": {k: r.to_json() for k, r in self.relations.items()},
             "level_min": dict(self.level_min),
+            "rate_min": dict(self.rate_min),
             "index_floor_width": self.index_floor_width,
             "arrays": {
                 "coherence_phi": column(self.phi),
@@ -686,6 +702,8 @@ class CoherenceModel:
             relations={str(k): Relation.from_json(v) for k, v in state.get("relations", {}).items()},
             # Saved before the index floors: none.
             level_min={str(k): float(v) for k, v in state.get("level_min", {}).items()},
+            # Saved before the floors of other rates: none.
+            rate_min={str(k): float(v) for k, v in state.get("rate_min", {}).items()},
             index_floor_width=float(state.get("index_floor_width", 1.0)),
         )
 
@@ -719,6 +737,7 @@ class CoherenceModel:
             "zlb_width": self.zlb_width,
             "spread_floor_width": self.spread_floor_width,
             "level_min": rounded(self.level_min),
+            "rate_min": rounded(self.rate_min),
             "index_floor_width": self.index_floor_width,
             "phi_max": self.phi_max,
         }

@@ -67,7 +67,13 @@ __all__ = [
     "to_canonical",
 ]
 
-RULES: tuple[str, ...] = ("growth_even", "index_from_growth", "level_interpolated")
+_OWN_START_RULES = frozenset({"level_from_start", "index_from_deviation"})
+"""Rules whose jump-off value is the publisher's own (carried at the canonical jump-off quarter)."""
+
+RULES: tuple[str, ...] = (
+    "growth_even", "index_from_growth", "level_interpolated", "level_from_start", "index_from_deviation",
+    "ratio_from_start",
+)  # fmt: skip
 """Annual-to-quarterly rules of the conditioning map (stated in its YAML header)."""
 
 
@@ -99,8 +105,23 @@ def _annual(series: pd.Series) -> dict[int, float]:
     return out
 
 
+def _interpolated(annual: Mapping[int, float], quarters: pd.PeriodIndex, start: float) -> np.ndarray:
+    """Linear in time from ``start`` at the jump-off (t = 0) to each year's figure at mid-year, flat after."""
+    jump = quarters[0] - 1
+    years = sorted(y for y in annual if y >= quarters[0].year)
+    t_knots = [0.0] + [float((pd.Period(f"{y}Q2", freq="Q-DEC") - jump).n) + 0.5 for y in years]
+    v_knots = [start] + [annual[y] for y in years]
+    t = np.array([(q - jump).n for q in quarters], dtype=np.float64)
+    return np.interp(t, np.array(t_knots), np.array(v_knots))
+
+
 def _quarterly(rule: str, annual: Mapping[int, float], quarters: pd.PeriodIndex, start: float) -> np.ndarray:
-    """One canonical variable's values at ``quarters`` (after the jump-off) by ``rule``."""
+    """One canonical variable's values at ``quarters`` (after the jump-off) by ``rule``.
+
+    ``start`` is the Fed history's jump-off level, or for :data:`_OWN_START_RULES` and
+    ``ratio_from_start`` the publisher's own starting value (``annual`` then holds it at the
+    jump-off year too).
+    """
     values = np.full(len(quarters), np.nan)
     if rule == "growth_even":
         for i, q in enumerate(quarters):
@@ -113,17 +134,21 @@ def _quarterly(rule: str, annual: Mapping[int, float], quarters: pd.PeriodIndex,
             level = level * (1.0 + g / 100.0) ** 0.25
             values[i] = level
         return values
-    # level_interpolated: knots at the jump-off (t = 0) and each year's mid-year.
-    jump = quarters[0] - 1
-    years = sorted(y for y in annual if y >= quarters[0].year)
-    t_knots = [0.0] + [float((pd.Period(f"{y}Q2", freq="Q-DEC") - jump).n) + 0.5 for y in years]
-    v_knots = [start] + [annual[y] for y in years]
-    t = np.array([(q - jump).n for q in quarters], dtype=np.float64)
-    return np.interp(t, np.array(t_knots), np.array(v_knots))
+    if rule == "index_from_deviation":
+        return _interpolated({y: 100.0 * (1.0 + d / 100.0) for y, d in annual.items()}, quarters, 100.0)
+    # level_interpolated and level_from_start differ only by where ``start`` comes from
+    return _interpolated(annual, quarters, start)
+
+
+def _own_start(wide: pd.DataFrame, variable: str, jump: pd.Period) -> float:
+    """The publisher's own value of ``variable`` at the jump-off quarter (NaN when not given)."""
+    if jump in wide.index and variable in wide.columns:
+        return float(wide.loc[jump, variable])
+    return float("nan")
 
 
 def to_canonical(
-    scenario: MacroScenario, history: MacroScenario, *, region: str = "us", mapping: Mapping[str, Any] | None = None
+    scenario: MacroScenario, history: MacroScenario, *, region: str | None = None, mapping: Mapping[str, Any] | None = None
 ) -> MacroScenario:
     """The scenario on the Fed's canonical variables (a Fed or user scenario: unchanged).
 
@@ -135,7 +160,9 @@ def to_canonical(
         The Fed historic table holding the jump-off quarter (levels that indices and
         interpolated levels start from).
     region
-        The region block mapped (``us`` for a US bank's book; ``eu`` for the template fixture).
+        The region block mapped: ``ea`` for a euro-area bank (the map's default for the EBA; it
+        carries the US block too), ``us`` for a US bank's book, ``eu`` for the template fixture.
+        ``None``: the map's ``default_regions`` entry of the source, else ``us``.
     mapping
         :func:`load_conditioning_map` output; the shipped map by default.
 
@@ -143,7 +170,10 @@ def to_canonical(
     -------
     MacroScenario
         Same id, source, kind and jump-off; canonical variables at every quarter from the
-        jump-off's next to the last Q4 of the scenario; ``units`` name the rule applied.
+        jump-off's next to the last Q4 of the scenario; ``units`` name the rule applied. Market
+        variables measured from the publisher's own start (``level_from_start``,
+        ``index_from_deviation``) also carry that start at the jump-off quarter: the fixed
+        factors' shocks are measured from it (:mod:`risk_dagster.translate.consistency`).
 
     Raises
     ------
@@ -155,6 +185,8 @@ def to_canonical(
     per_source = (doc.get("sources") or {}).get(scenario.source)
     if per_source is None:
         return scenario
+    if region is None:
+        region = str((doc.get("default_regions") or {}).get(scenario.source, "us"))
     entries = per_source.get(region)
     if not entries:
         raise ValueError(f"{scenario.scenario_id}: the conditioning map has no {scenario.source}/{region} block")
@@ -175,15 +207,33 @@ def to_canonical(
     last = pd.Period(f"{max(q.year for q in scenario.quarters)}Q4", freq="Q-DEC")
     quarters = pd.period_range(jump + 1, last, freq="Q-DEC", name="quarter")
     out: dict[str, np.ndarray] = {}
+    starts: dict[str, float] = {}
     units: dict[str, str] = {}
     for variable, spec in present.items():
         target, rule = str(spec["to"]), str(spec["rule"])
-        start = float(hist.loc[jump, target]) if target in hist.columns else np.nan
-        if rule != "growth_even" and not np.isfinite(start):
-            raise ValueError(f"{scenario.scenario_id}: no jump-off level of {target} in {history.scenario_id!r}")
-        out[target] = _quarterly(rule, _annual(wide[variable]), quarters, start)
+        fed_start = float(hist.loc[jump, target]) if target in hist.columns else np.nan
+        own = _own_start(wide, variable, jump)
+        if rule in ("level_from_start", "ratio_from_start") and not np.isfinite(own):
+            raise ValueError(f"{scenario.scenario_id}: {variable} has no starting value at the jump-off {jump} "
+                             f"(rule {rule} measures the path from it)")
+        if rule == "level_from_start":
+            start = own
+        elif rule == "index_from_deviation":
+            start = 100.0
+        else:
+            start = fed_start
+            if rule != "growth_even" and not np.isfinite(start):
+                raise ValueError(f"{scenario.scenario_id}: no jump-off level of {target} in {history.scenario_id!r}")
+        annual = _annual(wide[variable].loc[wide.index > jump])
+        if rule == "ratio_from_start":
+            annual = {y: fed_start * v / own for y, v in annual.items()}
+        out[target] = _quarterly(rule, annual, quarters, start)
+        if rule in _OWN_START_RULES:
+            starts[target] = start
         units[target] = f"{rule} from {variable}"
     frame = pd.DataFrame(out, index=quarters)
+    if starts:  # the publisher's own starting points, at the jump-off quarter
+        frame = pd.concat([pd.DataFrame(starts, index=pd.PeriodIndex([jump], freq="Q-DEC", name="quarter")), frame])
     return MacroScenario.from_wide(
         scenario.scenario_id,
         frame,

@@ -3,7 +3,11 @@
 Where a Fed scenario fixes a factor (``fixed_by_fed`` in the catalog), every sample reproduces
 the scenario exactly: the factor's jump-off level is the Fed's own jump-off value and its shock
 the scenario's change from it, on the Fed's basis (quarterly *averages* for rates, quarterly
-*maximum* for the VIX, quarter-end for prices and FX). The open factors are then made coherent
+*maximum* for the VIX, quarter-end for prices and FX). A factor fixed by a market variable
+(``fixed_by_market``: the EBA's swap and government rates, its stock-price path) is reproduced
+the same way when the scenario gives that variable; its jump-off is the publisher's own starting
+point, which the canonical scenario carries at its jump-off quarter (basis ``scenario``), since
+the Fed history has no such variable. The open factors are then made coherent
 with the fixed ones (:func:`apply_consistency`): Treasury tenors the Fed leaves open follow the
 fixed 3m/5y/10y nodes, the twelve equity sectors aggregate to the fixed total market, credit
 yields and the S&P 500 ride on their fixed anchor."""
@@ -48,6 +52,22 @@ TENOR_YEARS: dict[str, float] = {
 }
 """Treasury curve factors and their maturities in years."""
 
+EUR_SWAP_TENOR_YEARS: dict[str, float] = {
+    "rates.swap.eur.1m": 1 / 12,
+    "rates.swap.eur.3m": 0.25,
+    "rates.swap.eur.6m": 0.5,
+    "rates.swap.eur.1y": 1.0,
+    "rates.swap.eur.10y": 10.0,
+    "rates.swap.eur.20y": 20.0,
+    "rates.swap.eur.30y": 30.0,
+}
+"""EUR swap-curve factors with a history of their own and their maturities (the 2-7y knots are
+derived, :mod:`risk_dagster.translate.curve_knots`)."""
+
+CURVE_TENORS: dict[str, dict[str, float]] = {"ust": TENOR_YEARS, "eur_swap": EUR_SWAP_TENOR_YEARS}
+"""Curves whose open tenors follow the fixed ones by maturity (step 1 of :func:`apply_consistency`)
+and whose stale open jump-offs are interpolated from current ones (:func:`jump_off_frame`)."""
+
 SECTOR_FACTORS: dict[str, str] = {
     "equity.sector.nodur": "NoDur",
     "equity.sector.durbl": "Durbl",
@@ -74,9 +94,30 @@ ANCHORED_FACTORS: dict[str, str] = {
 """Open factor -> fixed anchor whose correction it takes one for one (credit yields keep their
 drawn spread over the 10y Treasury; the S&P 500 its drawn gap to the total market)."""
 
+PINNED_FACTORS: dict[str, str] = {"rates.eur.aaa.10y": "rates.gov.de.10y"}
+"""Open factor -> anchor whose shock it takes exactly when the scenario fixes the anchor (its spread
+over the anchor stays at the jump-off). The ECB's AAA euro-area 10y yield follows the Bund: Germany
+is the core AAA issuer, the spread between them moved by tens of bp in 2004-2023, and the AAA
+history (2004-2023 only) is too short for the translators' drawn spread over a fixed Bund to be
+trusted (it came out 60 bp off in the EBA 2025 adverse scenario)."""
+
 
 
 # =============================================================================== consistency
+def _jump_base(
+    scenario: MacroScenario, hist: pd.DataFrame, expression: Sequence[str], jump: pd.Period
+) -> tuple[float, str] | None:
+    """The fixing variables' value at the jump-off and its basis: the Fed history's (``fed``), else
+    the scenario's own starting point at its jump-off quarter (``scenario``); ``None`` when neither."""
+    base = _fed_value(hist, expression)
+    if base is not None and jump in base.index and np.isfinite(base.loc[jump]):
+        return float(base.loc[jump]), "fed"
+    own = _fed_value(scenario.wide(), expression)
+    if own is not None and jump in own.index and np.isfinite(own.loc[jump]):
+        return float(own.loc[jump]), "scenario"
+    return None
+
+
 def _fed_value(frame: pd.DataFrame, expression: Sequence[str]) -> pd.Series | None:
     if any(v not in frame.columns for v in expression):
         return None
@@ -105,7 +146,8 @@ def fixed_factor_paths(
     history
         The Fed historic table holding the jump-off quarter (the scenario's vintage).
     factor_ids
-        Factors of the ShockSet; those the catalog marks ``fixed_by_fed`` are returned.
+        Factors of the ShockSet; those the catalog marks ``fixed_by_fed`` or ``fixed_by_market``
+        (when the scenario gives the variable) are returned.
     catalog
         The risk-factor catalog; the shipped one by default.
 
@@ -123,14 +165,14 @@ def fixed_factor_paths(
     out: dict[str, FloatArray] = {}
     for fid in factor_ids:
         factor = catalog.get(fid)
-        if not factor.is_fixed_by_fed:
+        if not factor.is_fixable:
             continue
-        expr = factor.fixed_by_fed_variables
+        expr = factor.fixing_variables
         path = _fed_value(proj, expr)
-        base = _fed_value(hist, expr)
-        if path is None or base is None or jump not in base.index:
+        base = _jump_base(scenario, hist, expr, jump)
+        if path is None or base is None:
             continue
-        values, base_value = path.to_numpy(dtype=np.float64), float(base.loc[jump])
+        values, base_value = path.to_numpy(dtype=np.float64), base[0]
         if not np.isfinite(values).all() or not np.isfinite(base_value):
             continue
         shock = shocks_from_levels(
@@ -173,8 +215,9 @@ def jump_off_frame(
 ) -> pd.DataFrame:
     """Jump-off level of each factor, with its date and basis.
 
-    Fixed factors take the Fed's value at the jump-off quarter (``basis`` ``fed``), so levels
-    reproduce the scenario. Open factors take their market level at the jump-off quarter, or
+    Fixed factors take the Fed's value at the jump-off quarter (``basis`` ``fed``), or for a
+    market variable the Fed history lacks, the scenario's own starting point (``basis``
+    ``scenario``), so levels reproduce the scenario. Open factors take their market level at the jump-off quarter, or
     the last one before it when the history ends earlier (``basis`` ``market``, ``asof`` the
     quarter used: a stale level is visible, not hidden).
 
@@ -191,19 +234,55 @@ def jump_off_frame(
     rows: dict[str, dict[str, Any]] = {}
     for fid in factor_ids:
         factor = catalog.get(fid)
-        if factor.is_fixed_by_fed:
-            base = _fed_value(hist, factor.fixed_by_fed_variables)
-            if base is not None and jump in base.index and np.isfinite(base.loc[jump]):
-                rows[fid] = {"level": float(base.loc[jump]), "asof": str(jump), "basis": "fed"}
+        # a Fed-fixed factor keeps the Fed's basis even where a scenario leaves it open (an EBA
+        # scenario and the VIX); a market-fixed one only where the scenario gives its variable
+        if factor.is_fixed_by_fed or (factor.is_fixable and factor.fixing_variables[0] in scenario.variables):
+            base = _jump_base(scenario, hist, factor.fixing_variables, jump)
+            # an index the publisher gives as deviations (100 at its start) is no market level
+            if base is not None and not scenario.units.get(factor.fixing_variables[0], "").startswith("index_from_deviation"):
+                rows[fid] = {"level": base[0], "asof": str(jump), "basis": base[1]}
                 continue
         series = frame[fid].loc[:jump].dropna() if fid in frame.columns else pd.Series(dtype="float64")
         if len(series):
             rows[fid] = {"level": float(series.iloc[-1]), "asof": str(series.index[-1]), "basis": "market"}
         else:
             rows[fid] = {"level": np.nan, "asof": None, "basis": "none"}
+    _refresh_stale_open(rows, frame, str(jump))
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "factor_id"
     return out
+
+
+def _refresh_stale_open(rows: dict[str, dict[str, Any]], frame: pd.DataFrame, jump: str) -> None:
+    """Stale open jump-offs made coherent with current ones, in place (the EBA fixes the EUR 3m and
+    1y at end-2024 while the shipped 6m Euribor ends in 2022; the ECB AAA 10y ends in 2023):
+
+    * a curve tenor (:data:`CURVE_TENORS`) whose level predates the jump-off, with current tenors of
+      the same curve on both sides: linear in maturity between the nearest (basis ``interpolated``);
+    * an anchored or pinned factor (:data:`ANCHORED_FACTORS`, :data:`PINNED_FACTORS`) whose anchor is current: the anchor's level plus
+      the factor's spread over it at the factor's last observed quarter (basis ``anchored``).
+    """
+    current = {f for f, r in rows.items() if r["asof"] == jump and np.isfinite(r["level"])}
+    for tenors in CURVE_TENORS.values():
+        for f, t in tenors.items():
+            if f not in rows or f in current or rows[f]["basis"] != "market":
+                continue
+            lower = [g for g in tenors if g in current and tenors[g] < t]
+            upper = [g for g in tenors if g in current and tenors[g] > t]
+            if not lower or not upper:
+                continue
+            lo = max(lower, key=tenors.__getitem__)
+            hi = min(upper, key=tenors.__getitem__)
+            a = (t - tenors[lo]) / (tenors[hi] - tenors[lo])
+            rows[f] = {"level": (1 - a) * rows[lo]["level"] + a * rows[hi]["level"], "asof": jump, "basis": "interpolated"}
+    for f, anchor in {**ANCHORED_FACTORS, **PINNED_FACTORS}.items():
+        if f not in rows or rows[f]["basis"] != "market" or rows[f]["asof"] in (None, jump) or anchor not in current:
+            continue
+        seen = pd.Period(rows[f]["asof"], freq="Q-DEC")
+        if anchor not in frame.columns or seen not in frame.index or not np.isfinite(frame.loc[seen, anchor]):
+            continue
+        spread = rows[f]["level"] - float(frame.loc[seen, anchor])
+        rows[f] = {"level": rows[anchor]["level"] + spread, "asof": jump, "basis": "anchored"}
 
 
 def stale_jump_offs(jump: pd.DataFrame, scenario: MacroScenario) -> list[str]:
@@ -293,11 +372,13 @@ def apply_consistency(
        adjacent tenor), mean-reverting credit spreads, CP and credit
        yields by identity, a soft zero lower bound, the envelope on the other open factors.
        The factors it determines skip steps 1-2.
-    1. Treasury curve: at each fixed node (3m, 5y, 10y) the correction ``fixed - drawn`` is
-       interpolated linearly in maturity (flat beyond 3m and 10y) and added to the open
-       tenors (1m ... 30y), so each sample keeps its drawn curve shape around the fixed nodes.
+    1. Curves (:data:`CURVE_TENORS`: the Treasury curve, the EUR swap curve): at each fixed node
+       (the Fed's 3m, 5y, 10y; the EBA's EUR 1m, 3m, 1y, 10y ...) the correction
+       ``fixed - drawn`` is interpolated linearly in maturity (flat beyond the end nodes) and
+       added to the open tenors, so each sample keeps its drawn curve shape around the fixed nodes.
     2. Anchored factors (:data:`ANCHORED_FACTORS`): add their anchor's correction.
-    3. Fixed factors are overwritten with their path.
+    3. Fixed factors are overwritten with their path; pinned factors (:data:`PINNED_FACTORS`)
+       take their fixed anchor's path.
     4. Equity sectors: a common shift ``d`` (per sample and quarter) makes the buy-and-hold,
        jump-off-cap-weighted portfolio of sectors equal the fixed total market exactly:
        ``log(sum_i w_i exp(s_i + d)) = m``. Relative sector moves are kept as drawn.
@@ -349,16 +430,15 @@ def apply_consistency(
         )
 
     if curve:
-        nodes = sorted((f for f in fixed if f in TENOR_YEARS), key=TENOR_YEARS.__getitem__)
-        open_tenors = [f for f in TENOR_YEARS if f in pos and f not in fixed and f not in owned]
-        if nodes and open_tenors:
-            w = maturity_weights(
-                np.array([TENOR_YEARS[f] for f in open_tenors]), np.array([TENOR_YEARS[f] for f in nodes])
-            )
-            c = np.stack([correction[f] for f in nodes], axis=-1)  # [S, Q, nodes]
-            shift = c @ w.T  # [S, Q, open]
-            for k, f in enumerate(open_tenors):
-                out[:, :, pos[f]] += shift[:, :, k]
+        for tenors in CURVE_TENORS.values():
+            nodes = sorted((f for f in fixed if f in tenors), key=tenors.__getitem__)
+            open_tenors = [f for f in tenors if f in pos and f not in fixed and f not in owned]
+            if nodes and open_tenors:
+                w = maturity_weights(np.array([tenors[f] for f in open_tenors]), np.array([tenors[f] for f in nodes]))
+                c = np.stack([correction[f] for f in nodes], axis=-1)  # [S, Q, nodes]
+                shift = c @ w.T  # [S, Q, open]
+                for k, f in enumerate(open_tenors):
+                    out[:, :, pos[f]] += shift[:, :, k]
 
     for f, anchor in (ANCHORED_FACTORS if anchors is None else anchors).items():
         if f in pos and f not in fixed and f not in owned and anchor in correction:
@@ -366,6 +446,10 @@ def apply_consistency(
 
     for f, p in fixed.items():
         out[:, :, pos[f]] = p[None, :]
+
+    for f, anchor in PINNED_FACTORS.items():
+        if f in pos and f not in fixed and anchor in fixed:
+            out[:, :, pos[f]] = fixed[anchor][None, :]
 
     sectors = [f for f in SECTOR_FACTORS if f in pos]
     if TOTAL_MARKET in fixed and sectors:
