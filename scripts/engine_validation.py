@@ -56,7 +56,7 @@ def rates(ids: list[str]) -> None:
 
 
 def fx(ids: list[str]) -> None:
-    ids = ids + foreign_factor_ids("EUR")
+    ids = ids + [f for f in foreign_factor_ids("EUR") if f not in ids]  # the EUR knots are catalog factors
     book = random_book(1, seed=7, types=("fx_forward",))
     book.loc[0, ["fx_factor", "currency", "spot", "forward_rate", "maturity_years", "direction"]] = [
         "fx.eurusd", "EUR", 1.04, 1.04, 1.0, 1]

@@ -25,7 +25,8 @@ PER_TYPE = 200
 
 def test_engine_matches_quantlib_for_every_instrument_type() -> None:
     catalog = load_risk_factor_catalog()
-    foreign = [f for c in ("EUR", "JPY", "GBP") for f in foreign_factor_ids(c)]  # foreign curves, their own shocks
+    # foreign curves, their own shocks (the EUR curve's knots are catalog factors already)
+    foreign = [f for c in ("EUR", "JPY", "GBP") for f in foreign_factor_ids(c) if f not in catalog.ids]
     ids = [f.id for f in catalog] + foreign
     kinds = [f.shock_type for f in catalog] + ["absolute_bp"] * len(foreign)
     book = pd.concat([random_book(PER_TYPE, seed=100 + i, types=(t,)) for i, t in enumerate(TYPES)], ignore_index=True)
@@ -90,7 +91,8 @@ def test_fx_forward_has_forward_points_and_both_rate_sensitivities() -> None:
     eur = foreign_zero_curve("EUR", curve)
     t = round(365.0) / 365.0
     points = 1e8 * (eur.discount(t) - curve.discount(t))  # long EUR at spot: receive EUR carry
-    ids = [f.id for f in load_risk_factor_catalog()] + foreign_factor_ids("EUR")
+    catalog_ids = [f.id for f in load_risk_factor_catalog()]
+    ids = catalog_ids + [f for f in foreign_factor_ids("EUR") if f not in catalog_ids]  # the EUR knots are catalog factors
     path = np.zeros((3, 1, len(ids)))
     path[1, 0, [ids.index(f"rates.ust.{x}") for x in ("1m", "3m", "6m", "1y", "2y", "3y", "5y", "7y", "10y", "20y", "30y")]] = 200.0
     path[2, 0, [ids.index(f) for f in foreign_factor_ids("EUR")]] = 200.0

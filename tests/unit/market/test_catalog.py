@@ -219,3 +219,25 @@ def test_coverage_table_shape(history) -> None:
     cov = history.coverage
     assert {"first_quarter", "last_quarter", "n_quarters", "sources", "asset_class"} <= set(cov.columns)
     assert isinstance(cov.loc["rates.ust.10y", "first_quarter"], pd.Period)
+
+
+# --------------------------------------------------------------------------- market fixings
+def test_market_fixings_name_a_market_variable_and_only_one_kind_of_fixing(tmp_path: Path) -> None:
+    cat = parse_risk_factor_catalog(_write(tmp_path, [_entry(fixed_by_fed=None, fixed_by_market="gov_10y_de")]))
+    factor = cat.get("rates.ust.10y")
+    assert factor.is_fixable and not factor.is_fixed_by_fed and factor.fixing_variables == ("gov_10y_de",)
+    for overrides, rule in (
+        ({"fixed_by_market": "not_a_market_variable"}, "bad_fixed_by_market"),
+        ({"fixed_by_fed": "treasury_10y", "fixed_by_market": "gov_10y_de"}, "bad_fixed_by_market"),
+    ):
+        with pytest.raises(InputFileError) as info:
+            parse_risk_factor_catalog(_write(tmp_path, [_entry(**overrides)]))
+        assert (info.value.rule, info.value.column) == (rule, "fixed_by_market")
+
+
+def test_every_market_fixing_of_the_shipped_catalog_is_mapped_from_the_eba(catalog) -> None:
+    from risk_dagster.translate.conditioning import load_conditioning_map
+
+    targets = {spec["to"] for spec in load_conditioning_map()["sources"]["eba"]["ea"].values()}
+    fixed = {f.fixed_by_market for f in catalog if f.fixed_by_market}
+    assert fixed and fixed <= targets, fixed - targets

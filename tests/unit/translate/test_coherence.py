@@ -240,3 +240,22 @@ def test_hard_rule_acceptance_on_the_2025_severely_adverse(
     for v in filt.violations(drawn).values():
         bad |= v
     assert 1 - bad.mean() >= 0.90
+
+
+def test_other_rates_stay_above_their_history_in_the_fed_severely_adverse(draw: ShockSet, satellite: SatelliteTranslator) -> None:
+    """The Swiss and Japanese 10y and the Euribor end of the EUR curve, open in a Fed scenario, fall
+    in a US recession; the soft floor keeps them at or above min(-0.25 %, their lowest history)."""
+    coh = satellite.coherence_
+    assert {"rates.gov.ch.10y", "rates.gov.jp.10y", "rates.swap.eur.3m", "rates.eur.aaa.10y"} <= set(coh.rate_min)
+    assert coh.rate_min["rates.gov.ch.10y"] < -0.5  # Swiss 10y went well below zero: not floored at -0.25
+    for f, lowest in coh.rate_min.items():
+        if f in draw.factor_ids:
+            assert draw.levels[:, :, draw.factor_index(f)].min() >= min(coh.zlb_floor, lowest) - 1e-9, f
+    again = CoherenceModel.from_dict(coh.to_dict())
+    assert again.rate_min == pytest.approx(coh.rate_min)
+
+
+def test_a_model_saved_before_the_other_rate_floors_loads_without_them(satellite: SatelliteTranslator) -> None:
+    state = satellite.coherence_.to_dict()
+    state.pop("rate_min")
+    assert CoherenceModel.from_dict(state).rate_min == {}
