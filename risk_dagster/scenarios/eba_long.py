@@ -32,8 +32,10 @@ Quirks of the publication, and how they are read:
   2024) and ``starting_point_average`` (the 2024 average). The end-2024 level is the jump-off
   (the projection starts from it), so the ``starting_point`` row is kept as the value at the
   jump-off quarter 2024Q4; the average is not read. FX and iTraxx give a ``historical`` 2024
-  row, kept at 2024Q4 the same way. The macro concepts' 2024 rows are not read: their jump-off
-  is the Fed history's (:mod:`risk_dagster.translate.conditioning`).
+  row, kept at 2024Q4 the same way, and so do the macro concepts (2024 growth rates, the 2024
+  unemployment rate; commercial property has none). The translation takes the jump-off of the
+  Fed's canonical variables from the Fed history (:mod:`risk_dagster.translate.conditioning`);
+  the euro-area credit drivers start from these 2024 values (:mod:`risk_dagster.capital.eba_credit`).
 * **Stock prices** are given for the adverse scenario only, as the percent deviation of each
   year from the starting point (not a growth rate and not a level); the baseline fixes no equity
   path. Their unit is ``percent_deviation_from_start``.
@@ -96,7 +98,9 @@ UNITS: dict[str, str] = {
 
 _KINDS = {"adverse": "adverse", "baseline": "baseline"}
 _STARTING_ROWS = {"eba_long_term_rate": "starting_point", "eba_swap_rate": "starting_point",
-                  "eba_fx_rate": "historical", "eba_itraxx": "historical"}  # fmt: skip
+                  "eba_fx_rate": "historical", "eba_itraxx": "historical",
+                  **{c: "historical" for c in ("eba_real_gdp_growth", "eba_unemployment_rate", "eba_hicp_inflation",
+                                                "eba_residential_property_prices", "eba_commercial_property_prices")}}  # fmt: skip
 
 
 def variable_key(concept: str, key: str, tenor: str = "") -> str:

@@ -63,6 +63,7 @@ __all__ = [
     "conditioning_info",
     "hidden_features",
     "load_conditioning_map",
+    "quarterly_path",
     "restricted_copy",
     "to_canonical",
 ]
@@ -115,7 +116,7 @@ def _interpolated(annual: Mapping[int, float], quarters: pd.PeriodIndex, start: 
     return np.interp(t, np.array(t_knots), np.array(v_knots))
 
 
-def _quarterly(rule: str, annual: Mapping[int, float], quarters: pd.PeriodIndex, start: float) -> np.ndarray:
+def quarterly_path(rule: str, annual: Mapping[int, float], quarters: pd.PeriodIndex, start: float) -> np.ndarray:
     """One canonical variable's values at ``quarters`` (after the jump-off) by ``rule``.
 
     ``start`` is the Fed history's jump-off level, or for :data:`_OWN_START_RULES` and
@@ -227,7 +228,7 @@ def to_canonical(
         annual = _annual(wide[variable].loc[wide.index > jump])
         if rule == "ratio_from_start":
             annual = {y: fed_start * v / own for y, v in annual.items()}
-        out[target] = _quarterly(rule, annual, quarters, start)
+        out[target] = quarterly_path(rule, annual, quarters, start)
         if rule in _OWN_START_RULES:
             starts[target] = start
         units[target] = f"{rule} from {variable}"

@@ -65,8 +65,7 @@ EUR_SWAP_TENOR_YEARS: dict[str, float] = {
 derived, :mod:`risk_dagster.translate.curve_knots`)."""
 
 CURVE_TENORS: dict[str, dict[str, float]] = {"ust": TENOR_YEARS, "eur_swap": EUR_SWAP_TENOR_YEARS}
-"""Curves whose open tenors follow the fixed ones by maturity (step 1 of :func:`apply_consistency`)
-and whose stale open jump-offs are interpolated from current ones (:func:`jump_off_frame`)."""
+"""Curves whose open tenors follow the fixed ones by maturity (step 1 of :func:`apply_consistency`)."""
 
 SECTOR_FACTORS: dict[str, str] = {
     "equity.sector.nodur": "NoDur",
@@ -257,13 +256,15 @@ def _refresh_stale_open(rows: dict[str, dict[str, Any]], frame: pd.DataFrame, ju
     """Stale open jump-offs made coherent with current ones, in place (the EBA fixes the EUR 3m and
     1y at end-2024 while the shipped 6m Euribor ends in 2022; the ECB AAA 10y ends in 2023):
 
-    * a curve tenor (:data:`CURVE_TENORS`) whose level predates the jump-off, with current tenors of
-      the same curve on both sides: linear in maturity between the nearest (basis ``interpolated``);
+    * a EUR swap-curve tenor (:data:`EUR_SWAP_TENOR_YEARS`) whose level predates the jump-off, with
+      current tenors of the curve on both sides: linear in maturity between the nearest (basis ``interpolated``);
     * an anchored or pinned factor (:data:`ANCHORED_FACTORS`, :data:`PINNED_FACTORS`) whose anchor is current: the anchor's level plus
       the factor's spread over it at the factor's last observed quarter (basis ``anchored``).
     """
     current = {f for f, r in rows.items() if r["asof"] == jump and np.isfinite(r["level"])}
-    for tenors in CURVE_TENORS.values():
+    # The Treasury curve's stale open tenors are the coherence model's (their spread to the fixed
+    # curve decays from the stale level, CoherenceModel.transform): only the EUR curve is refreshed.
+    for tenors in (EUR_SWAP_TENOR_YEARS,):
         for f, t in tenors.items():
             if f not in rows or f in current or rows[f]["basis"] != "market":
                 continue

@@ -12,6 +12,7 @@ from risk_dagster.market.history import FactorHistory
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.base import SECTOR_FACTORS, TrainingSet, sector_aggregate, sector_weights
 from risk_dagster.translate.features import macro_features
+from risk_dagster.translate.curve_knots import curve_knot_factors
 from risk_dagster.translate.rating_spreads import RATING_FACTORS
 from risk_dagster.translate.satellite import SatelliteTranslator
 from risk_dagster.translate.shockset import ShockSet
@@ -33,8 +34,9 @@ def baseline_draw(satellite: SatelliteTranslator, baseline: MacroScenario, fed_h
 
 def test_shape_and_provenance(adverse_draw: ShockSet, satellite: SatelliteTranslator) -> None:
     # the translator's factors, then the seven spreads by rating bucket derived from them
-    assert adverse_draw.factor_ids == [*satellite.factor_ids_, *RATING_FACTORS]
-    assert adverse_draw.shocks.shape == (N, 13, len(satellite.factor_ids_) + len(RATING_FACTORS))
+    knots = curve_knot_factors()  # the EUR 2-7y swap knots, derived after the draws
+    assert adverse_draw.factor_ids == [*satellite.factor_ids_, *knots, *RATING_FACTORS]
+    assert adverse_draw.shocks.shape == (N, 13, len(satellite.factor_ids_) + len(knots) + len(RATING_FACTORS))
     assert adverse_draw.quarters[0] == "2026Q1" and adverse_draw.quarters[-1] == "2029Q1"
     assert adverse_draw.model_id == "satellite" and adverse_draw.seed == 7
     assert np.isfinite(adverse_draw.shocks).all()
@@ -81,7 +83,9 @@ def test_coefficient_signs_a_risk_manager_expects(satellite: SatelliteTranslator
     assert c.at["credit.spread.baa_10y", "vix_chg"] > 0
     assert c.at["credit.spread.baa_10y", "bbb_spread_chg"] > 0
     assert c.at["vol.vxo", "vix_chg"] > 0
-    assert (coef[("fit", "n_obs")] >= 80).all()
+    # every factor's regression has 80+ quarters but the ECB AAA 10y's (its history is 2004Q3-2023Q3)
+    n_obs = coef[("fit", "n_obs")]
+    assert (n_obs.drop(index="rates.eur.aaa.10y") >= 80).all() and n_obs["rates.eur.aaa.10y"] >= 70
     stats = satellite.fit_statistics()
     assert stats["r2"].median() > 0.5
     # Leave-one-out residuals are wider than in-sample ones wherever there is a residual.
