@@ -21,3 +21,12 @@ def test_one_row_per_scenario_with_its_numbers_and_pack(tmp_path) -> None:
                        "99% loss USD bn": "154.4", "statistics": "22/25",
                        "pack": "pack/fed-2026-severely-adverse/pack.pdf"}  # fmt: skip
     assert rows[1]["verdict"] == "failed" and rows[1]["CET1 min %"] == "-" and rows[1]["pack"] == "-"
+
+
+def test_an_eba_scenario_in_a_run_is_refused_with_the_command_that_translates_it(tmp_path) -> None:
+    import pytest
+
+    from risk_dagster.runner import run_pipeline
+
+    with pytest.raises(KeyError, match=r"unknown scenario\(s\) \['eba-2025-adverse'\].*risk-dagster translate --scenario eba-2025-adverse"):
+        run_pipeline(tmp_path, ["eba-2025-adverse"])

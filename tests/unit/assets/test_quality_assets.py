@@ -60,3 +60,21 @@ def test_a_failed_contract_is_recomputed_from_the_data_and_lowers_its_source_wei
     without_contracts = assess_history(fed_history.wide(), frames, contract_failures=None)
     assert damaged[source] < without_contracts[source].weight
     assert {k: v for k, v in damaged.items() if k != source} == {k: v for k, v in clean.items() if k != source}
+
+
+def test_the_damaged_euribor_scrape_is_caught_and_its_weight_shows_why(tmp_path, inputs) -> None:
+    """The euribor.it scrape as shipped: its contracts fail (duplicated, undated and unsorted rows, the
+    25y typo), the reliability weight falls far below its 0.40 prior, and the reasons name both."""
+    fed_history, sources = inputs
+    entries = source_contracts(run_settings=RunSettings(), fed_history=fed_history, **sources).value
+    assessed = source_reliability(
+        context=dg.build_asset_context(), output_dir=OutputDir(path=str(tmp_path)),
+        fed_history=fed_history, source_contracts=entries, **sources,
+    ).value  # fmt: skip
+    scrape = assessed["euribor_it"]
+    assert scrape.prior_weight == pytest.approx(0.4) and scrape.weight < 0.25 * scrape.prior_weight
+    assert "contract" in scrape.reasons and "robust_jumps" in scrape.reasons
+    failed = {c["check"]: c["metadata"]["failed"] for e in entries if e["asset"] in ("euribor", "eurirs") for c in e["checks"]}
+    assert failed and all(n >= 1 for n in failed.values())
+    # the other euro sources are clean official data and keep their prior
+    assert assessed["oecd"].weight == pytest.approx(0.85) and assessed["ecb"].weight == pytest.approx(0.85)
