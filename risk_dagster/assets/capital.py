@@ -64,6 +64,10 @@ def balance_sheet(capital_settings: CapitalSettings) -> Iterator[dg.Output | dg.
         )
         raise dg.Failure(description=str(error)[:2000]) from None
     yield from validate_and_check({BALANCE_SHEET_CONTRACT: sheet.to_frame()})
+    if sheet.currency != "USD":
+        # the contract admits a EUR bank for the EBA method (capital.eba_projection); this graph values a USD book
+        raise dg.Failure(description=f"{sheet.source or 'balance sheet'}: currency {sheet.currency}: the Fed capital "
+                         "projection and its engine are in USD; a euro-area bank goes through capital.eba_projection")
     table = pd.Series(sheet.to_dict()).to_frame("value")
     yield dg.Output(
         sheet,

@@ -67,7 +67,7 @@ def _usd(name: str, *, positive: bool = False) -> FieldRule:
 FIELDS: tuple[FieldRule, ...] = (
     FieldRule("name", "string", required=False, default=""),
     FieldRule("as_of", "date"),
-    FieldRule("currency", "string", allowed=("USD",)),
+    FieldRule("currency", "string", allowed=("USD", "EUR")),
     _usd("cet1_capital", positive=True),
     _usd("rwa_credit", positive=True),
     _usd("rwa_market"),
@@ -136,7 +136,7 @@ class BalanceSheet:
 
     @property
     def rwa(self) -> float:
-        """Total RWA: credit + market + operational, USD."""
+        """Total RWA: credit + market + operational, in the balance sheet's currency."""
         return self.rwa_credit + self.rwa_market + self.rwa_operational
 
     @property

@@ -7,10 +7,19 @@ credit loss (ECL) stock plus nothing else (no write-offs inside the horizon). Th
 the IFRS 9 stages:
 
 * **stage 1** (performing, no significant increase in credit risk): 12-month ECL,
-  ``EAD_1 x PD_1 x LGD``;
+  ``EAD_1 x PD_1(next year) x LGD``;
 * **stage 2** (significant increase in credit risk, not defaulted): lifetime ECL,
-  ``EAD_2 x (1 - (1 - PD_2)^T) x LGD``, ``T`` the segment's residual life in years;
+  ``EAD_2 x (1 - survival over T years) x LGD``, ``T`` the segment's residual life in years;
 * **stage 3** (defaulted): ``EAD_3 x LGD_default``.
+
+The PDs are forward-looking along the scenario, as IFRS 9 asks: at the end of year ``y`` the
+12-month PD is the next year's (``m_{y+1} PD_1``; the last year's multiplier beyond the horizon),
+and the lifetime survival of a stage-2 exposure runs through the scenario's remaining years at
+their stressed PDs and the rest of its life at the starting PD (reversion to the starting point
+after the horizon, the usual "reversion to the long-run" of IFRS 9 models):
+``prod_{k>y} (1 - m_k PD_2) x (1 - PD_2)^(T - remaining years)`` (after the last year its
+multiplier is held for one more year). Year 0 is the stock at the starting PDs (``m = 1``): the
+bank's reported ECL, which does not anticipate the scenario.
 
 Annual transitions of year ``y`` with the stress multiplier ``m_y`` of the segment's PD
 (:func:`pd_multipliers`): the starting point's rates, scaled with the scenario as the EBA's
@@ -27,8 +36,8 @@ S2 -> S1       ``min(1 - S2->S3, CURE / m_y)``              cures slow in a stre
 S3 -> any      0                                            no cure of a default inside 3 years
 =============  ==========================================  ====================================
 
-The end-of-year stock is valued with that year's point-in-time PDs (``m_y PD``). At the start
-(``m = 1``) it is the bank's reported ECL when its stage PDs and LGDs are its own. No exposure
+At the start (``m = 1``) the stock is the bank's reported ECL when its stage PDs and LGDs are its
+own. No exposure
 leaves stage 3 and ``LGD_default >= LGD``, so a default never lowers the ECL it joins and the
 stage-3 coverage stays at its starting level; with ``m >= 1`` the impairment charge is never a
 release.
@@ -133,10 +142,13 @@ class Ifrs9Projection:
         return t.pivot(index="year", columns="segment", values="coverage")
 
 
-def _ecl(e: StageExposure, ead: np.ndarray, m: float) -> tuple[float, float, float]:
-    pd1, pd2 = min(1.0, m * e.pd_1), min(1.0, m * e.pd_2)
-    lifetime = 1.0 - (1.0 - pd2) ** e.residual_life
-    return float(ead[0] * pd1 * e.lgd), float(ead[1] * lifetime * e.lgd), float(ead[2] * e.lgd_default)
+def _ecl(e: StageExposure, ead: np.ndarray, ahead: np.ndarray) -> tuple[float, float, float]:
+    """ECL by stage at a year end; ``ahead`` the multipliers of the years still to come (at least one)."""
+    pd1 = min(1.0, float(ahead[0]) * e.pd_1)
+    stressed = np.minimum(1.0, ahead * e.pd_2)
+    years = min(len(ahead), int(np.ceil(e.residual_life)))
+    survival = float(np.prod(1.0 - stressed[:years])) * (1.0 - e.pd_2) ** max(e.residual_life - years, 0.0)
+    return float(ead[0] * pd1 * e.lgd), float(ead[1] * (1.0 - survival) * e.lgd), float(ead[2] * e.lgd_default)
 
 
 def project_ifrs9(exposures: Sequence[StageExposure], multipliers: Mapping[str, Sequence[float]]) -> Ifrs9Projection:
@@ -174,12 +186,13 @@ def project_ifrs9(exposures: Sequence[StageExposure], multipliers: Mapping[str, 
     rows: list[dict[str, float | int | str]] = []
     for e in exposures:
         ead = np.asarray(e.ead, dtype=np.float64)
-        ecl = _ecl(e, ead, 1.0)
+        path = np.asarray(multipliers[e.segment], dtype=np.float64)
+        ecl = _ecl(e, ead, np.ones(1))  # the bank's reported stock, at its starting PDs
         rows.append({"segment": e.segment, "year": 0, "ead_1": ead[0], "ead_2": ead[1], "ead_3": ead[2],
                      "s1_to_s2": 0.0, "s1_to_s3": 0.0, "s2_to_s1": 0.0, "s2_to_s3": 0.0,
                      "ecl_1": ecl[0], "ecl_2": ecl[1], "ecl_3": ecl[2], "ecl": sum(ecl), "impairment": 0.0})  # fmt: skip
         previous = sum(ecl)
-        for year, m in enumerate(np.asarray(multipliers[e.segment], dtype=np.float64), start=1):
+        for year, m in enumerate(path, start=1):
             to3_from1 = min(1.0, m * e.pd_1)
             to2 = min(1.0 - to3_from1, m * e.sicr)
             to3_from2 = min(1.0, m * e.pd_2)
@@ -187,7 +200,7 @@ def project_ifrs9(exposures: Sequence[StageExposure], multipliers: Mapping[str, 
             f12, f13 = ead[0] * to2, ead[0] * to3_from1
             f21, f23 = ead[1] * to1, ead[1] * to3_from2
             ead = np.array([ead[0] - f12 - f13 + f21, ead[1] + f12 - f21 - f23, ead[2] + f13 + f23])
-            ecl = _ecl(e, ead, float(m))
+            ecl = _ecl(e, ead, path[year:] if year < len(path) else path[-1:])
             total = sum(ecl)
             rows.append({"segment": e.segment, "year": year, "ead_1": ead[0], "ead_2": ead[1], "ead_3": ead[2],
                          "s1_to_s2": f12, "s1_to_s3": f13, "s2_to_s1": f21, "s2_to_s3": f23,

@@ -63,3 +63,45 @@ def test_an_area_without_the_drivers_is_refused_naming_them(eba) -> None:
     with pytest.raises(ValueError, match="eba_long_term_rate of 'xx'"):
         euro_driver_path(eba["eba-2025-adverse"], key="xx")
     assert np.isfinite(euro_driver_path(eba["eba-2025-adverse"], key="it").to_numpy()).all()
+
+
+# --------------------------------------------------------------------------- the chain to CET1
+def test_the_chain_to_cet1_on_the_shipped_euro_bank(eba, loss_satellite) -> None:
+    from risk_dagster.capital.eba_capital import EBA_2025_PUBLISHED, eba_capital_run, load_stage_table
+
+    stages = load_stage_table()
+    loans = sum(sum(s.ead) for s in stages)
+    assert loans == pytest.approx(700e9)
+    # the ECB's 2024Q4 aggregates the synthetic bank is calibrated on: stage 2 9.93 %, NPL 2.28 %
+    assert sum(s.ead[1] for s in stages) / loans == pytest.approx(0.0993, abs=0.002)
+    assert sum(s.ead[2] for s in stages) / loans == pytest.approx(0.0228, abs=0.002)
+    adverse = eba_capital_run(eba["eba-2025-adverse"], loss_satellite)
+    baseline = eba_capital_run(eba["eba-2025-baseline"], loss_satellite)
+    assert adverse.capital.currency == "EUR" and adverse.capital.start_ratio == pytest.approx(0.1586)
+    assert list(adverse.capital.table["year"]) == [2024, 2025, 2026, 2027]
+    assert adverse.capital.depletion > 0.01 and baseline.capital.depletion == 0.0
+    assert adverse.credit.total_impairment() > 3 * baseline.credit.total_impairment()
+    summary = adverse.summary()
+    assert summary["eba_2025_published"] is EBA_2025_PUBLISHED and summary["cet1_depletion_bp"] > 100
+    assert any("market-risk loss" in line for line in summary["not_modelled"])
+    # a booked market-risk loss deepens the trough by that loss over the RWA (it falls in a loss year: no tax)
+    hit = eba_capital_run(eba["eba-2025-adverse"], loss_satellite, market_risk_loss=10e9)
+    assert hit.capital.depletion - adverse.capital.depletion == pytest.approx(10e9 / adverse.capital.table["rwa"].iloc[0], rel=0.3)
+    assert not any("market-risk loss" in line for line in hit.summary()["not_modelled"])
+
+
+def test_a_bad_stage_table_is_refused_naming_the_entry(tmp_path) -> None:
+    from risk_dagster.capital.eba_capital import load_stage_table
+    from risk_dagster.errors import InputFileError
+
+    bad = tmp_path / "stages.yaml"
+    bad.write_text("segments:\n  - {segment: yachts, ead: [1, 1, 1], pd_1: 0.01, pd_2: 0.02, lgd: 0.1, lgd_default: 0.2,"
+                   " residual_life: 2, sicr: 0.1, cure: 0.1}\n")  # fmt: skip
+    with pytest.raises(InputFileError) as info:
+        load_stage_table(bad)
+    assert info.value.rule == "unknown_segment" and "segment #1" in str(info.value)
+    bad.write_text("segments:\n  - {segment: sme, ead: [1, 1, 1], pd_1: 0.5, pd_2: 0.02, lgd: 0.1, lgd_default: 0.2,"
+                   " residual_life: 2, sicr: 0.1, cure: 0.1}\n")  # fmt: skip
+    with pytest.raises(InputFileError) as info:
+        load_stage_table(bad)
+    assert info.value.rule == "invalid_value" and "pd_1" in str(info.value)

@@ -23,11 +23,20 @@ def test_one_year_by_hand() -> None:
     y1 = out.loc[1]
     assert (y1["s1_to_s3"], y1["s1_to_s2"], y1["s2_to_s3"], y1["s2_to_s1"]) == pytest.approx((18.0, 90.0, 12.8, 10.0))
     assert (y1["ead_1"], y1["ead_2"], y1["ead_3"]) == pytest.approx((802.0, 147.2, 50.8))
-    lifetime = 1 - (1 - 0.16) ** 10
+    lifetime = 1 - (1 - 0.16) * (1 - 0.08) ** 9  # the stressed year, then the starting PD for the other nine
     assert y1["ecl"] == pytest.approx(802.0 * 0.02 * 0.2 + 147.2 * lifetime * 0.2 + 50.8 * 0.3)
     y0 = out.loc[0]
     assert y0["ecl"] == pytest.approx(900 * 0.01 * 0.2 + 80 * (1 - 0.92**10) * 0.2 + 20 * 0.3)
     assert y1["impairment"] == pytest.approx(y1["ecl"] - y0["ecl"])
+
+
+def test_lifetime_pds_stress_the_remaining_scenario_years_only() -> None:
+    out = project_ifrs9([_mortgages()], {"residential_mortgage": [2.0, 3.0, 1.0]}).table.set_index("year")
+    y1 = out.loc[1]
+    # at the end of year 1: the 12-month PD is year 2's (x3); the lifetime runs through years 2 and 3
+    assert y1["ecl_1"] == pytest.approx(y1["ead_1"] * 0.03 * 0.2)
+    survival = (1 - 0.24) * (1 - 0.08) * (1 - 0.08) ** 8
+    assert y1["ecl_2"] == pytest.approx(y1["ead_2"] * (1 - survival) * 0.2)
 
 
 def test_the_balance_sheet_is_static_and_defaults_accumulate() -> None:
