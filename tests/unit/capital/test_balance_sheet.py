@@ -83,7 +83,7 @@ def test_yaml11_exponent_without_sign_is_a_number(tmp_path: Path) -> None:
         ("aoci_in_cet1", 1, "wrong_type"),
         ("as_of", "31/12/2025", "wrong_type"),
         ("balance_sheet_assumption", "dynamic", "invalid_value"),
-        ("currency", "EUR", "invalid_value"),
+        ("currency", "GBP", "invalid_value"),
         ("rwa_market", float("nan"), "out_of_range"),
     ],
 )
@@ -152,3 +152,13 @@ def test_loader_rules_agree_with_the_contract() -> None:
 def test_to_frame_has_the_contract_columns() -> None:
     frame = B.load_sample_balance_sheet().to_frame()
     assert list(frame.columns) == [f.name for f in B.FIELDS] and len(frame) == 1
+
+
+def test_the_shipped_euro_bank_meets_the_same_contract() -> None:
+    from risk_dagster.capital.eba_capital import euro_balance_sheet_path
+    from risk_dagster.quality.contracts import validate_frame
+
+    sheet = B.load_balance_sheet(euro_balance_sheet_path())
+    assert (sheet.currency, sheet.balance_sheet_assumption) == ("EUR", "static")
+    assert sheet.cet1_ratio == pytest.approx(0.1586)
+    assert validate_frame("balance_sheet", sheet.to_frame()).success
