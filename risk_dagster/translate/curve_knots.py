@@ -155,17 +155,10 @@ def add_curve_knots(
             for fid in new_ids:
                 entry[fid] = basis[fid] if key == "jump_off_basis" else meta.get("jump_off_quarter")
             meta[key] = entry
-    return ShockSet(
-        shocks=np.concatenate([shocks, np.stack(new_shocks, axis=2)], axis=2) if new_shocks else shocks,
-        jump_off=np.concatenate([shockset.jump_off, np.array(new_jump, dtype=np.float64)]),
-        factor_ids=[*shockset.factor_ids, *new_ids],
-        shock_types=[*shockset.shock_types, *(catalog.get(f).shock_type for f in new_ids)],
-        quarters=list(shockset.quarters),
-        scenario_id=shockset.scenario_id,
-        model_id=shockset.model_id,
-        model_version=shockset.model_version,
-        seed=shockset.seed,
-        metadata=meta,
+    added = np.stack(new_shocks, axis=2) if new_shocks else np.zeros((n, q, 0))
+    return shockset.with_factors(
+        added, np.array(new_jump, dtype=np.float64), new_ids, [catalog.get(f).shock_type for f in new_ids], meta,
+        base_shocks=shocks,
     )
 
 

@@ -419,18 +419,7 @@ def add_rating_spreads(shockset: ShockSet, *, multipliers: RatingMultipliers | N
             for f in RATING_FACTORS:
                 entry[f] = value if value is not None else entry.get(ANCHOR_FACTOR)
             meta[key] = entry
-    return ShockSet(
-        shocks=np.concatenate([shockset.shocks, shocks], axis=2),
-        jump_off=np.concatenate([shockset.jump_off, jump]),
-        factor_ids=[*shockset.factor_ids, *RATING_FACTORS],
-        shock_types=[*shockset.shock_types, *("absolute_bp",) * len(RATING_FACTORS)],
-        quarters=list(shockset.quarters),
-        scenario_id=shockset.scenario_id,
-        model_id=shockset.model_id,
-        model_version=shockset.model_version,
-        seed=shockset.seed,
-        metadata=meta,
-    )
+    return shockset.with_factors(shocks, jump, list(RATING_FACTORS), ["absolute_bp"] * len(RATING_FACTORS), meta)
 
 
 # =============================================================================== checks

@@ -9,7 +9,7 @@ place where that convention is applied.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,6 +132,34 @@ class ShockSet:
             model_version=self.model_version,
             seed=self.seed,
             metadata=dict(self.metadata),
+        )
+
+    def with_factors(
+        self,
+        shocks: FloatArray,
+        jump_off: FloatArray,
+        factor_ids: Sequence[str],
+        shock_types: Sequence[str],
+        metadata: Mapping[str, Any],
+        *,
+        base_shocks: FloatArray | None = None,
+    ) -> ShockSet:
+        """A copy with factors appended on the last axis (derived factors: the curve knots, the rating
+        spreads), ``metadata`` replacing the set's; ``base_shocks`` replaces the existing factors' shocks
+        when given (a step that also adjusts them)."""
+        base = self.shocks if base_shocks is None else np.asarray(base_shocks, dtype=np.float64)
+        added = np.asarray(shocks, dtype=np.float64).reshape(base.shape[0], base.shape[1], len(factor_ids))
+        return ShockSet(
+            shocks=np.concatenate([base, added], axis=2),
+            jump_off=np.concatenate([self.jump_off, np.asarray(jump_off, dtype=np.float64)]),
+            factor_ids=[*self.factor_ids, *factor_ids],
+            shock_types=[*self.shock_types, *shock_types],
+            quarters=list(self.quarters),
+            scenario_id=self.scenario_id,
+            model_id=self.model_id,
+            model_version=self.model_version,
+            seed=self.seed,
+            metadata=dict(metadata),
         )
 
     # ----------------------------------------------------------------- persistence

@@ -48,3 +48,15 @@ def test_npz_round_trip(tmp_path):
     assert back.factor_ids == original.factor_ids and back.seed == 7 and back.metadata == {"accepted": 5}
     assert back.select([0, 2]).n_samples == 2
     np.testing.assert_array_equal(back.factor("vol.vix"), shocks[:, :, 2])
+
+
+def test_derived_factors_are_appended_and_the_base_shocks_can_be_replaced():
+    base = ShockSet(shocks=np.ones((2, 3, 1)), jump_off=np.array([1.0]), factor_ids=["rates.a"], shock_types=["absolute_bp"],
+                    quarters=["2025Q1", "2025Q2", "2025Q3"], scenario_id="s", model_id="m", model_version="1", seed=0,
+                    metadata={"x": 1})  # fmt: skip
+    out = base.with_factors(np.full((2, 3, 1), 5.0), np.array([2.0]), ["rates.b"], ["absolute_bp"], {"y": 2})
+    assert out.factor_ids == ["rates.a", "rates.b"] and out.jump_off.tolist() == [1.0, 2.0] and out.metadata == {"y": 2}
+    np.testing.assert_array_equal(out.factor("rates.b"), 5.0)
+    np.testing.assert_array_equal(base.shocks, 1.0)  # the original is untouched
+    pinned = base.with_factors(np.zeros((2, 3, 0)), np.array([]), [], [], {}, base_shocks=np.full((2, 3, 1), 7.0))
+    np.testing.assert_array_equal(pinned.factor("rates.a"), 7.0)
