@@ -62,13 +62,17 @@ def run_command(
     except (InputFileError, RunFailed, KeyError, OSError) as error:
         typer.echo(f"error: {_one_line(error)}", err=True)
         raise typer.Exit(code=1) from None
-    failed = [c for c in summary.checks if not c["passed"]]
+    failed = summary.failed_checks("ERROR")
+    warned = summary.failed_checks("WARN")
     drafts = sorted(s for s, e in summary.scenarios.items() if e.get("verdict") == "draft")
     console.print(
         f"run {summary.run_id}: {len(summary.scenarios)} scenario(s), "
-        f"{len(summary.checks) - len(failed)}/{len(summary.checks)} checks passed; "
+        f"{len(summary.checks) - len(failed) - len(warned)}/{len(summary.checks)} checks passed; "
         f"summary in {Path(summary.output_dir) / 'run_summary.json'}"
     )
+    if warned:
+        names = ", ".join(sorted({c["name"] for c in warned}))
+        console.print(f"warnings (non-blocking checks failed; their sources' reliability weights were lowered): {names}")
     from rich.table import Table
 
     from risk_dagster.runner import RESULT_COLUMNS, results_table

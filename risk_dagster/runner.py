@@ -52,6 +52,10 @@ class RunSummary:
     def all_checks_passed(self) -> bool:
         return all(c["passed"] for c in self.checks)
 
+    def failed_checks(self, severity: str = "ERROR") -> list[dict[str, Any]]:
+        """Failed checks of one severity (``ERROR``: the run's failures; ``WARN``: non-blocking findings)."""
+        return [c for c in self.checks if not c["passed"] and c.get("severity", "ERROR") == severity]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
@@ -246,6 +250,9 @@ def _record(summary: RunSummary, result: dg.ExecuteInProcessResult, scenario_id:
                 "check": evaluation.check_name,
                 "partition": scenario_id,
                 "passed": bool(evaluation.passed),
+                # WARN: a non-blocking check (a history source's contract): its failure lowers the
+                # source's reliability weight and is reported, it does not fail the run
+                "severity": evaluation.severity.value if evaluation.severity is not None else "ERROR",
                 "description": evaluation.description,
             }
         )

@@ -83,8 +83,12 @@ def test_run_summary_lists_scenarios_and_checks(pipeline):
     assert "factor_history:contract_factor_history" in names
     # every check passes but the statistics' own (a small run's calibration has 14 stress quarters and
     # 100 draws: some statistics may miss their bound, which makes the scenario a draft, not a failure)
-    failed = [c for c in doc["checks"] if not c["passed"] and not c["check"].startswith("stat_")]
+    failed = [c for c in doc["checks"] if not c["passed"] and not c["check"].startswith("stat_") and c["severity"] == "ERROR"]
     assert not failed, failed
+    # ... but the non-blocking contracts of the damaged euribor.it scrape, which fail on purpose (WARN):
+    # they lower its reliability weight instead of stopping the run
+    warned = {c["name"] for c in doc["checks"] if not c["passed"] and c["severity"] == "WARN"}
+    assert warned == {"euribor:contract_euribor", "eurirs:contract_eurirs"}, warned
     assert any("history" in line for line in pipeline["progress"])
     for entry in doc["scenarios"].values():
         assert entry["verdict"] in ("submission", "draft")
