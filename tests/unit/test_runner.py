@@ -30,3 +30,15 @@ def test_an_eba_scenario_in_a_run_is_refused_with_the_command_that_translates_it
 
     with pytest.raises(KeyError, match=r"unknown scenario\(s\) \['eba-2025-adverse'\].*risk-dagster translate --scenario eba-2025-adverse"):
         run_pipeline(tmp_path, ["eba-2025-adverse"])
+
+
+def test_failed_checks_are_split_by_severity(tmp_path) -> None:
+    summary = RunSummary(run_id="r1", output_dir=str(tmp_path), dagster_home="", started_at="")
+    summary.checks = [
+        {"name": "euribor:contract_euribor", "passed": False, "severity": "WARN"},
+        {"name": "factor_history:contract_factor_history", "passed": True, "severity": "ERROR"},
+        {"name": "stress_results:engine_parity", "passed": False, "severity": "ERROR"},
+        {"name": "old:record_without_severity", "passed": False},
+    ]  # fmt: skip
+    assert [c["name"] for c in summary.failed_checks("WARN")] == ["euribor:contract_euribor"]
+    assert [c["name"] for c in summary.failed_checks()] == ["stress_results:engine_parity", "old:record_without_severity"]
