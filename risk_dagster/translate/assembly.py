@@ -29,6 +29,7 @@ from risk_dagster.translate.features import (
     projection_quarters,
 )
 from risk_dagster.translate.curve_knots import add_curve_knots
+from risk_dagster.translate.itraxx import add_itraxx
 from risk_dagster.translate.rating_spreads import ANCHOR_FACTOR, add_rating_spreads
 from risk_dagster.translate.shockset import FloatArray, ShockSet
 
@@ -109,8 +110,9 @@ def assemble_shockset(
     (:func:`to_shockset`), the curve knots without history (:mod:`~risk_dagster.translate.curve_knots`:
     the scenario's where it fixes them, else interpolated in maturity), and last the seven spreads by rating bucket derived from the set's
     BBB-10y and Baa-10y spreads (:func:`~risk_dagster.translate.rating_spreads.add_rating_spreads`;
-    left out, with a metadata note, when the translator has no BBB-10y factor). A translator only
-    supplies its draws and its mean.
+    left out, with a metadata note, when the translator has no BBB-10y factor) and the iTraxx indices
+    from them or the scenario (:mod:`~risk_dagster.translate.itraxx`). A translator only supplies its
+    draws and its mean.
 
     Parameters
     ----------
@@ -186,4 +188,4 @@ def assemble_shockset(
     if ANCHOR_FACTOR not in drawn.factor_ids:
         drawn.metadata["rating_spreads"] = f"not derived: the translator has no {ANCHOR_FACTOR} factor"
         return drawn
-    return add_rating_spreads(drawn)
+    return add_itraxx(add_rating_spreads(drawn), scenario, history, catalog=catalog)

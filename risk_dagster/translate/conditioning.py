@@ -212,8 +212,9 @@ def to_canonical(
     units: dict[str, str] = {}
     for variable, spec in present.items():
         target, rule = str(spec["to"]), str(spec["rule"])
+        scale = float(spec.get("scale", 1.0))  # the publisher's unit to the canonical one (iTraxx bp -> percent)
         fed_start = float(hist.loc[jump, target]) if target in hist.columns else np.nan
-        own = _own_start(wide, variable, jump)
+        own = scale * _own_start(wide, variable, jump)
         if rule in ("level_from_start", "ratio_from_start") and not np.isfinite(own):
             raise ValueError(f"{scenario.scenario_id}: {variable} has no starting value at the jump-off {jump} "
                              f"(rule {rule} measures the path from it)")
@@ -225,7 +226,7 @@ def to_canonical(
             start = fed_start
             if rule != "growth_even" and not np.isfinite(start):
                 raise ValueError(f"{scenario.scenario_id}: no jump-off level of {target} in {history.scenario_id!r}")
-        annual = _annual(wide[variable].loc[wide.index > jump])
+        annual = {y: scale * v for y, v in _annual(wide[variable].loc[wide.index > jump]).items()}
         if rule == "ratio_from_start":
             annual = {y: fed_start * v / own for y, v in annual.items()}
         out[target] = quarterly_path(rule, annual, quarters, start)

@@ -111,6 +111,7 @@ def test_the_eba_us_block_is_translated_by_both_models(
         *(f"rates.gov.{c}.10y" for c in ("de", "ea", "fr", "gb", "jp", "ch", "ca", "au")),
         *(f"rates.swap.eur.{t}" for t in ("1m", "3m", "1y", "2y", "3y", "5y", "7y", "10y", "20y", "30y")),
         "equity.eurostoxx50", "fx.eurusd",
+        *(f"credit.itraxx.{k}_5y" for k in ("main", "senior_financials", "sub_financials", "crossover")),
     }  # fmt: skip
     assert set(accepted.metadata["fixed_factors"]) == {"rates.ust.10y", "realestate.house", "realestate.cre", *euro_fixed}
     # ... the euro-area market variables too, from the EBA's own end-2024 starting point
@@ -124,6 +125,10 @@ def test_the_eba_us_block_is_translated_by_both_models(
     np.testing.assert_allclose(six, (2 / 3) * three + (1 / 3) * one, atol=1e-9)
     np.testing.assert_allclose(accepted.factor("rates.eur.aaa.10y"), accepted.factor("rates.gov.de.10y"), atol=1e-9)
     assert accepted.metadata["jump_off_basis"]["rates.swap.eur.6m"] == "interpolated"
+    # the iTraxx Main: no history, fixed from the EBA's 2024 level (56 bp) to its 2025 average (240 bp) at mid-year
+    main = accepted.levels[:, :, accepted.factor_index("credit.itraxx.main_5y")]
+    np.testing.assert_allclose(main, np.broadcast_to(canonical.wide()["itraxx_overall_5y"].iloc[1:].to_numpy(), main.shape), atol=1e-9)
+    assert accepted.jump_off[accepted.factor_index("credit.itraxx.main_5y")] == pytest.approx(0.5623, abs=1e-4)
     # What it leaves open is generated, with uncertainty: the VIX and the BBB spread.
     for f in ("vol.vix", "credit.spread.bbb_10y"):
         assert accepted.factor(f)[:, 3].std() > 1.0, f

@@ -95,3 +95,22 @@ def test_a_stale_open_jump_off_is_made_coherent_with_current_ones() -> None:
     assert frame.loc["rates.eur.aaa.10y", "basis"] == "anchored"
     assert frame.loc["rates.eur.aaa.10y", "level"] == pytest.approx(2.2 + (2.82 - 2.66))  # its last spread over the Bund
     assert frame.loc["rates.gov.de.10y", "basis"] == "scenario" and frame.loc["rates.gov.de.10y", "level"] == 2.2
+
+
+def test_without_a_fixing_the_itraxx_indices_move_with_their_rating_bucket() -> None:
+    from risk_dagster.translate.itraxx import ANCHORS, add_itraxx, itraxx_2024_levels
+
+    start = itraxx_2024_levels()
+    assert start["credit.itraxx.main_5y"] == pytest.approx(0.5623, abs=1e-4)  # 56.2 bp, the EBA's 2024 level
+    ids = ["credit.spread.rating.a", "credit.spread.rating.bbb", "credit.spread.rating.bb"]
+    base = _set(ids)
+    base.jump_off[:] = [0.8, 1.1, 2.5]
+    out = add_itraxx(base, _scenario({"treasury_10y": [np.nan, 4.5, 4.6]}), _history())
+    assert out.factor_ids[len(ids):] == list(ANCHORS)
+    a = base.factor("credit.spread.rating.a")
+    expected = (start["credit.itraxx.main_5y"] * (0.8 + a / 100) / 0.8 - start["credit.itraxx.main_5y"]) * 100
+    np.testing.assert_allclose(out.factor("credit.itraxx.main_5y"), expected)
+    assert out.metadata["jump_off_basis"]["credit.itraxx.crossover_5y"] == "eba_2024"
+    assert not set(ANCHORS) & set(out.metadata["fixed_factors"])
+    assert add_itraxx(_set(["rates.swap.eur.1y"]), _scenario({"treasury_10y": [np.nan, 4.5, 4.6]}), _history()).factor_ids == [
+        "rates.swap.eur.1y"]  # no anchor, nothing appended

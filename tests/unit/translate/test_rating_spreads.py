@@ -79,7 +79,8 @@ def test_rating_buckets_of_notched_ratings() -> None:
 
 # =============================================================================== on a satellite draw
 def test_severely_adverse_satellite_draw_is_ordered_floored_and_wider_for_high_yield(sa_set: ShockSet) -> None:
-    assert list(sa_set.factor_ids[-len(RATING_FACTORS):]) == list(RATING_FACTORS)
+    k = sa_set.factor_index(RATING_FACTORS[0])  # the rating spreads, then the iTraxx indices derived from them
+    assert list(sa_set.factor_ids[k : k + len(RATING_FACTORS)]) == list(RATING_FACTORS)
     jump, lv = _bucket_levels(sa_set)
     assert np.isfinite(lv).all()
     assert (np.diff(jump) >= 0).all() and (np.diff(lv, axis=-1) >= 0).all()  # ordered sample by sample
