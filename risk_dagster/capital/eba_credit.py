@@ -110,9 +110,7 @@ def euro_driver_path(scenario: MacroScenario, key: str = "ea") -> pd.DataFrame:
     def start(series: pd.Series) -> float:
         return float(series.loc[jump])
 
-    u, g, hpi, ltr = (needed[c] for c in ("eba_unemployment_rate", "eba_real_gdp_growth",
-                                          "eba_residential_property_prices", "eba_long_term_rate"))  # fmt: skip
-    assert u is not None and g is not None and hpi is not None and ltr is not None  # checked above
+    u, g, hpi, ltr = (s for s in needed.values() if s is not None)  # all four present (checked above), in order
     cre = _series(scenario, "eba_commercial_property_prices", key)
     cre_start_growth = start(cre) if cre is not None and jump in cre.index and np.isfinite(cre.loc[jump]) else 0.0
     itraxx = _series(scenario, "eba_itraxx", "overall_5y")

@@ -264,18 +264,18 @@ def _refresh_stale_open(rows: dict[str, dict[str, Any]], frame: pd.DataFrame, ju
     current = {f for f, r in rows.items() if r["asof"] == jump and np.isfinite(r["level"])}
     # The Treasury curve's stale open tenors are the coherence model's (their spread to the fixed
     # curve decays from the stale level, CoherenceModel.transform): only the EUR curve is refreshed.
-    for tenors in (EUR_SWAP_TENOR_YEARS,):
-        for f, t in tenors.items():
-            if f not in rows or f in current or rows[f]["basis"] != "market":
-                continue
-            lower = [g for g in tenors if g in current and tenors[g] < t]
-            upper = [g for g in tenors if g in current and tenors[g] > t]
-            if not lower or not upper:
-                continue
-            lo = max(lower, key=tenors.__getitem__)
-            hi = min(upper, key=tenors.__getitem__)
-            a = (t - tenors[lo]) / (tenors[hi] - tenors[lo])
-            rows[f] = {"level": (1 - a) * rows[lo]["level"] + a * rows[hi]["level"], "asof": jump, "basis": "interpolated"}
+    tenors = EUR_SWAP_TENOR_YEARS
+    for f, t in tenors.items():
+        if f not in rows or f in current or rows[f]["basis"] != "market":
+            continue
+        lower = [g for g in tenors if g in current and tenors[g] < t]
+        upper = [g for g in tenors if g in current and tenors[g] > t]
+        if not lower or not upper:
+            continue
+        lo = max(lower, key=tenors.__getitem__)
+        hi = min(upper, key=tenors.__getitem__)
+        a = (t - tenors[lo]) / (tenors[hi] - tenors[lo])
+        rows[f] = {"level": (1 - a) * rows[lo]["level"] + a * rows[hi]["level"], "asof": jump, "basis": "interpolated"}
     for f, anchor in {**ANCHORED_FACTORS, **PINNED_FACTORS}.items():
         if f not in rows or rows[f]["basis"] != "market" or rows[f]["asof"] in (None, jump) or anchor not in current:
             continue

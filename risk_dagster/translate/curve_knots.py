@@ -30,7 +30,6 @@ measures.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -39,7 +38,7 @@ import pandas as pd
 from risk_dagster.market.catalog import RiskFactorCatalog, load_risk_factor_catalog
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.consistency import fixed_factor_paths, jump_off_frame
-from risk_dagster.translate.shockset import ShockSet
+from risk_dagster.translate.shockset import ShockSet, record_jump_off
 
 __all__ = ["KNOT_MODULE", "add_curve_knots", "curve_knot_factors", "fixed_jump_offs", "tenor_years"]
 
@@ -100,13 +99,14 @@ def add_curve_knots(
     jump_row = fixed_jump_offs(scenario, history, list(fixed), catalog)
     shocks = shockset.shocks.copy()
     fixed_now = set(meta.get("fixed_factors", []))
+    owned_curves = {_curve(f) for f in curve_knot_factors(catalog)}  # curves this module owns knots of (EUR swaps)
     for fid in shockset.factor_ids:
         factor = catalog.get(fid)
         if factor.derived_from is not None or fid in fixed_now:
             continue
+        if _curve(fid) not in owned_curves:
+            continue
         same = [f for f in shockset.factor_ids if f != fid and _curve(f) == _curve(fid) and f in fixed_now]
-        if _curve(fid) not in {_curve(f) for f in curve_knot_factors(catalog)}:
-            continue  # only curves this module owns knots of (the EUR swap curve)
         t = tenor_years(fid)
         lower = [f for f in same if tenor_years(f) < t]
         upper = [f for f in same if tenor_years(f) > t]
@@ -149,12 +149,7 @@ def add_curve_knots(
         return shockset
     meta["curve_knots"] = {"module": KNOT_MODULE, "knots": rules}
     meta["fixed_factors"] = sorted({*meta.get("fixed_factors", []), *(f for f in new_ids if basis[f] == "scenario")})
-    for key in ("jump_off_basis", "jump_off_asof"):
-        if isinstance(meta.get(key), Mapping):
-            entry = dict(meta[key])
-            for fid in new_ids:
-                entry[fid] = basis[fid] if key == "jump_off_basis" else meta.get("jump_off_quarter")
-            meta[key] = entry
+    record_jump_off(meta, {f: basis[f] for f in new_ids}, {f: meta.get("jump_off_quarter") for f in new_ids})
     added = np.stack(new_shocks, axis=2) if new_shocks else np.zeros((n, q, 0))
     return shockset.with_factors(
         added, np.array(new_jump, dtype=np.float64), new_ids, [catalog.get(f).shock_type for f in new_ids], meta,

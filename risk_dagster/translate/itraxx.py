@@ -20,7 +20,6 @@ the Crossover (sub-investment-grade, mostly BB and B) the BB bucket.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -30,7 +29,7 @@ from risk_dagster.market.catalog import RiskFactorCatalog, load_risk_factor_cata
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.consistency import fixed_factor_paths
 from risk_dagster.translate.curve_knots import fixed_jump_offs
-from risk_dagster.translate.shockset import ShockSet
+from risk_dagster.translate.shockset import ShockSet, record_jump_off
 
 __all__ = ["ANCHORS", "ITRAXX_MODULE", "add_itraxx", "itraxx_2024_levels"]
 
@@ -99,11 +98,6 @@ def add_itraxx(
     meta["itraxx"] = {"module": ITRAXX_MODULE, "factors": rules,
                       "jump_off": "the EBA 2025 scenario's 2024 levels (no iTraxx history shipped)"}  # fmt: skip
     meta["fixed_factors"] = sorted({*meta.get("fixed_factors", []), *(f for f in wanted if basis[f] == "scenario")})
-    for key in ("jump_off_basis", "jump_off_asof"):
-        if isinstance(meta.get(key), Mapping):
-            entry = dict(meta[key])
-            for fid in wanted:
-                entry[fid] = basis[fid] if key == "jump_off_basis" else ("2024" if basis[fid] == "eba_2024" else meta.get("jump_off_quarter"))
-            meta[key] = entry
+    record_jump_off(meta, basis, {f: "2024" if basis[f] == "eba_2024" else meta.get("jump_off_quarter") for f in wanted})
     return shockset.with_factors(np.stack(shocks, axis=2), np.array(jump), wanted,
                                  [catalog.get(f).shock_type for f in wanted], meta)  # fmt: skip

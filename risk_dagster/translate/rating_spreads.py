@@ -76,7 +76,7 @@ import numpy as np
 import pandas as pd
 
 from risk_dagster.translate.coherence import _soft_floor
-from risk_dagster.translate.shockset import FloatArray, ShockSet, levels_from_shocks
+from risk_dagster.translate.shockset import FloatArray, ShockSet, levels_from_shocks, record_jump_off
 
 __all__ = [
     "ANCHOR_FACTOR",
@@ -413,12 +413,9 @@ def add_rating_spreads(shockset: ShockSet, *, multipliers: RatingMultipliers | N
         "u": {k: round(float(f(u)), 4) for k, f in (("min", np.min), ("median", np.median), ("max", np.max))} if len(u) else {},
         "ordering_raised_cells": raised,
     }
-    for key, value in (("jump_off_basis", "derived"), ("jump_off_asof", None)):
-        if isinstance(meta.get(key), Mapping):
-            entry = dict(meta[key])
-            for f in RATING_FACTORS:
-                entry[f] = value if value is not None else entry.get(ANCHOR_FACTOR)
-            meta[key] = entry
+    asof = meta.get("jump_off_asof")
+    anchor_asof = asof.get(ANCHOR_FACTOR) if isinstance(asof, Mapping) else None
+    record_jump_off(meta, {f: "derived" for f in RATING_FACTORS}, {f: anchor_asof for f in RATING_FACTORS})
     return shockset.with_factors(shocks, jump, list(RATING_FACTORS), ["absolute_bp"] * len(RATING_FACTORS), meta)
 
 

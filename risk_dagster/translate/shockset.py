@@ -56,6 +56,14 @@ def _kinds(shock_types: Sequence[str], n_factors: int) -> npt.NDArray[np.str_]:
     return kinds
 
 
+def record_jump_off(metadata: dict[str, Any], basis: Mapping[str, str], asof: Mapping[str, str | None]) -> None:
+    """Record the jump-off basis and date of appended (derived) factors in a set's metadata, in place,
+    where the set records them (``jump_off_basis`` / ``jump_off_asof`` mappings)."""
+    for key, values in (("jump_off_basis", basis), ("jump_off_asof", asof)):
+        if isinstance(metadata.get(key), Mapping):
+            metadata[key] = {**metadata[key], **values}
+
+
 @dataclass
 class ShockSet:
     """Joint shocks of every factor for every quarter of one scenario.
