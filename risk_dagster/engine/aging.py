@@ -38,7 +38,6 @@ import pandas as pd
 
 from risk_dagster.engine.curves import (
     DAYS_PER_YEAR,
-    RATE_FACTORS,
     ZeroCurve,
     add_months,
     bootstrap_par_curve,
@@ -72,7 +71,7 @@ def quarter_dates(valuation_date: dt.date, quarter_indexes: Sequence[int]) -> li
 
 def aged_curve(curve: ZeroCurve, date: dt.date) -> ZeroCurve:
     """The base curve on a later date: the same par yields at the same constant maturities."""
-    return bootstrap_par_curve(date, dict(zip(RATE_FACTORS, implied_par_yields(curve), strict=True)))
+    return bootstrap_par_curve(date, dict(zip(curve.factor_ids, implied_par_yields(curve), strict=True)), curve.factor_ids)
 
 
 def scheduled_cash(positions: pd.DataFrame, curve: ZeroCurve, end_dates: Sequence[dt.date], *,

@@ -63,7 +63,7 @@ import numpy.typing as npt
 import pandas as pd
 import torch
 
-from risk_dagster.engine.curves import RATE_FACTORS, treasury_zero_curve
+from risk_dagster.engine.curves import RATE_FACTORS, ZeroCurve, treasury_zero_curve
 from risk_dagster.engine.kernels import VIX_FACTOR, TorchBook, prepare_book, random_book
 from risk_dagster.engine.revalue import _base_vector, auto_chunk_size, engine_values, market_pnl, oracle_request, revalue, run_oracle
 from risk_dagster.translate.shockset import ShockSet
@@ -207,16 +207,18 @@ def catalog_factors() -> tuple[list[str], list[str]]:
     return [f.id for f in cat], [f.shock_type for f in cat]
 
 
-def benchmark_shocks(factor_ids: Sequence[str], n_scenarios: int, *, seed: int = 0) -> FloatArray:
+def benchmark_shocks(factor_ids: Sequence[str], n_scenarios: int, *, seed: int = 0,
+                     rate_factors: Sequence[str] = RATE_FACTORS) -> FloatArray:
     """``[n_scenarios, 1, factors]`` shocks both the engine and the QuantLib all-pairs loop apply.
 
-    Rates: a parallel move (sd 75 bp) plus a per-knot part (sd 25 bp); equities: one common log
-    return (sd 0.15); FX: one common log return (sd 0.05); VIX: sd 6 points; all else zero.
+    Rates (the pricing curve's knots, ``rate_factors``: the Treasury's by default): a parallel move
+    (sd 75 bp) plus a per-knot part (sd 25 bp); equities: one common log return (sd 0.15); FX: one
+    common log return (sd 0.05); VIX: sd 6 points; all else zero.
     """
     rng = np.random.default_rng([seed, 9001])
     ids = list(factor_ids)
     path = np.zeros((int(n_scenarios), 1, len(ids)))
-    rate_cols = [ids.index(f) for f in RATE_FACTORS]
+    rate_cols = [ids.index(f) for f in rate_factors]
     path[:, 0, rate_cols] = 75.0 * rng.standard_normal((n_scenarios, 1)) + 25.0 * rng.standard_normal((n_scenarios, len(rate_cols)))
     eq = 0.15 * rng.standard_normal(n_scenarios)
     fx = 0.05 * rng.standard_normal(n_scenarios)
@@ -242,9 +244,10 @@ def _engine_shocks(path: FloatArray, ids: Sequence[str], factor_ids: Sequence[st
     return X
 
 
-def quantlib_request(frame: pd.DataFrame, path: FloatArray, ids: list[str]) -> dict[str, Any]:
-    """All-pairs oracle request; the common equity / FX / VIX shock of each scenario added to it."""
-    curve = treasury_zero_curve()
+def quantlib_request(frame: pd.DataFrame, path: FloatArray, ids: list[str], curve: ZeroCurve | None = None) -> dict[str, Any]:
+    """All-pairs oracle request on ``curve`` (default the Treasury's); the common equity / FX / VIX
+    shock of each scenario added to it."""
+    curve = curve or treasury_zero_curve()
     req = oracle_request(frame, curve, path, ids, mode="cross")
     col = {f: i for i, f in enumerate(ids)}
     eq = next(i for f, i in col.items() if f.startswith("equity."))

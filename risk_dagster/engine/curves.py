@@ -52,6 +52,7 @@ __all__ = [
     "DAYS_PER_YEAR",
     "FAR_KNOT_YEARS",
     "RATE_FACTORS",
+    "PRICING_CURVE_PREFIX",
     "RATING_SPREAD_BP",
     "TENOR_MONTHS",
     "ParBootstrap",
@@ -62,6 +63,8 @@ __all__ = [
     "days_from_years",
     "implied_par_yields",
     "interpolation_matrix",
+    "knot_factor_ids",
+    "tenor_months",
     "to_days",
     "treasury_zero_curve",
 ]
@@ -83,6 +86,27 @@ TENOR_MONTHS: dict[str, int] = {
 """Knot factors of the curve and their tenor in months, shortest first."""
 
 RATE_FACTORS: tuple[str, ...] = tuple(TENOR_MONTHS)
+"""The U.S. dollar curve's knot factors (the Treasury par curve)."""
+
+PRICING_CURVE_PREFIX: dict[str, str] = {"USD": "rates.ust"}
+"""Knot factor prefix of each currency's pricing (discount) curve; a currency not listed is priced
+on its interest-rate swap curve, ``rates.swap.<ccy>`` (the EUR book on the EUR swap curve, the
+euro-area banks' own discounting benchmark)."""
+
+
+def tenor_months(factor_id: str) -> int:
+    """Calendar months of a knot factor's tenor from its last id part: ``rates.swap.eur.10y`` -> 120."""
+    tenor = factor_id.rsplit(".", 1)[-1]
+    unit, n = tenor[-1], tenor[:-1]
+    if unit not in "my" or not n.isdigit():
+        raise ValueError(f"{factor_id!r}: a curve knot id ends in <n>m or <n>y")
+    return int(n) * (12 if unit == "y" else 1)
+
+
+def knot_factor_ids(currency: str = "USD") -> tuple[str, ...]:
+    """The knot factors of ``currency``'s pricing curve, on the Treasury tenors (1m ... 30y)."""
+    prefix = PRICING_CURVE_PREFIX.get(currency.upper(), f"rates.swap.{currency.lower()}")
+    return tuple(f"{prefix}.{f.rsplit('.', 1)[1]}" for f in RATE_FACTORS)
 
 _TREASURY_COLUMN: dict[str, str] = {
     "rates.ust.1m": "1 Mo", "rates.ust.3m": "3 Mo", "rates.ust.6m": "6 Mo", "rates.ust.1y": "1 Yr",
@@ -158,7 +182,8 @@ class ZeroCurve:
     zero_rates
         ``[K]`` continuously compounded zero rates, decimals.
     factor_ids
-        ``[K]`` the ``rates.ust.*`` factor whose shock moves each knot.
+        ``[K]`` the factor whose shock moves each knot: ``rates.ust.*`` for the Treasury curve,
+        :func:`knot_factor_ids` of the currency for another pricing curve.
     par_yields_pct
         The par yields the curve was bootstrapped from (percent), for reports.
     """
@@ -168,6 +193,15 @@ class ZeroCurve:
     zero_rates: FloatArray
     factor_ids: tuple[str, ...] = RATE_FACTORS
     par_yields_pct: FloatArray | None = None
+
+    @property
+    def currency(self) -> str:
+        """The currency whose pricing curve this is, read from its knot factors (:data:`PRICING_CURVE_PREFIX`)."""
+        prefix = self.factor_ids[0].rsplit(".", 1)[0]
+        for ccy, known in PRICING_CURVE_PREFIX.items():
+            if prefix == known:
+                return ccy
+        return prefix.rsplit(".", 1)[-1].upper()
 
     @property
     def knot_times(self) -> FloatArray:
@@ -189,7 +223,7 @@ class ZeroCurve:
     def shifted(self, shocks_bp: npt.ArrayLike) -> ZeroCurve:
         """The curve re-bootstrapped after moving each knot's *par* yield by ``shocks_bp`` (one per knot)."""
         par = implied_par_yields(self) + np.asarray(shocks_bp, dtype=np.float64) / 100.0
-        out = bootstrap_par_curve(self.valuation_date, dict(zip(self.factor_ids, par, strict=True)))
+        out = bootstrap_par_curve(self.valuation_date, dict(zip(self.factor_ids, par, strict=True)), self.factor_ids)
         return ZeroCurve(self.valuation_date, self.knot_days, out.zero_rates, self.factor_ids, par)
 
     def fingerprint(self) -> str:
@@ -222,7 +256,8 @@ def interpolation_matrix(knot_times: npt.ArrayLike, times: npt.ArrayLike) -> Flo
     return out
 
 
-def bootstrap_par_curve(valuation_date: dt.date | str, par_yields_pct: dict[str, float]) -> ZeroCurve:
+def bootstrap_par_curve(valuation_date: dt.date | str, par_yields_pct: dict[str, float],
+                        factor_ids: tuple[str, ...] = RATE_FACTORS) -> ZeroCurve:
     """Bootstrap continuously compounded zero rates at the knots from Treasury par yields.
 
     Parameters
@@ -232,7 +267,10 @@ def bootstrap_par_curve(valuation_date: dt.date | str, par_yields_pct: dict[str,
     par_yields_pct
         ``rates.ust.<tenor>`` -> par yield in percent (bond-equivalent). A missing or NaN tenor
         is filled by linear interpolation in tenor between its published neighbours (flat at the
-        ends).
+        ends). Keyed by ``factor_ids``.
+    factor_ids
+        The curve's knot factors (default the Treasury's; :func:`knot_factor_ids` of another
+        currency for its swap curve, bootstrapped with the same conventions).
 
     Returns
     -------
@@ -241,12 +279,12 @@ def bootstrap_par_curve(valuation_date: dt.date | str, par_yields_pct: dict[str,
     """
     val = pd.Timestamp(valuation_date).date()
     v = to_days(val)
-    months = np.array([TENOR_MONTHS[f] for f in RATE_FACTORS])
+    months = np.array([tenor_months(f) for f in factor_ids])
     knot_days = add_months(np.full(len(months), v), months) - v
-    y = np.array([par_yields_pct.get(f, np.nan) for f in RATE_FACTORS], dtype=np.float64)
+    y = np.array([par_yields_pct.get(f, np.nan) for f in factor_ids], dtype=np.float64)
     ok = np.isfinite(y)
     if not ok.any():
-        raise ValueError(f"no Treasury par yield at {val}")
+        raise ValueError(f"no par yield of {factor_ids[0].rsplit('.', 1)[0]} at {val}")
     y = np.interp(months, months[ok], y[ok]) / 100.0
     kt = knot_days / DAYS_PER_YEAR
     z = np.zeros(len(months))
@@ -273,7 +311,7 @@ def bootstrap_par_curve(valuation_date: dt.date | str, par_yields_pct: dict[str,
             if abs(step) < 1e-15:
                 break
         z[k] = zk
-    return ZeroCurve(val, knot_days.astype(np.int64), z, RATE_FACTORS, y * 100.0)
+    return ZeroCurve(val, knot_days.astype(np.int64), z, tuple(factor_ids), y * 100.0)
 
 
 def _coupon_times(valuation_days: int, months: int) -> FloatArray:
@@ -293,7 +331,7 @@ def implied_par_yields(curve: ZeroCurve) -> FloatArray:
     DF(T))`` over the semiannual coupon times ``t_i`` (the par condition ``y/2 sum DF(t_i) + (1 + y/2)
     DF(T) = 1``).
     """
-    months = np.array([TENOR_MONTHS[f] for f in curve.factor_ids])
+    months = np.array([tenor_months(f) for f in curve.factor_ids])
     out = np.zeros(len(months))
     for k, (m, T) in enumerate(zip(months, curve.knot_times, strict=True)):
         dft = float(curve.discount(T))
@@ -337,7 +375,7 @@ class ParBootstrap:
         self.newton_steps = int(newton_steps)
         kt = curve.knot_times
         self.knot_times = kt
-        months = [TENOR_MONTHS[f] for f in curve.factor_ids]
+        months = [tenor_months(f) for f in curve.factor_ids]
         K = len(months)
         # bonds issued at the valuation date share their coupon dates: one discount factor per distinct date
         sets = {k: _coupon_times(curve.valuation_days, m) for k, m in enumerate(months) if m > 12}

@@ -30,13 +30,14 @@ gives no day), the same date as the shipped Treasury curve (2024-12-31).
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from risk_dagster.engine.curves import RATE_FACTORS, ZeroCurve, bootstrap_par_curve
+from risk_dagster.engine.curves import RATE_FACTORS, ZeroCurve, bootstrap_par_curve, knot_factor_ids
 from risk_dagster.paths import data_dir
 
 __all__ = [
@@ -45,17 +46,34 @@ __all__ = [
     "foreign_factor_ids",
     "foreign_zero_curve",
     "swap_par_yields",
+    "swap_zero_curve",
 ]
 
 EBA_SWAP_FILE: Path = data_dir() / "eba" / "eba2025_macro.csv"
 FOREIGN_CURVE_AS_OF = "2024 (EBA 2025 stress test starting point)"
+EBA_CURVE_DATE = "2024-12-31"
+"""The date the EBA's starting-point curves are placed on (the 2024 year end)."""
 _EBA_TENOR = {"1M": "1m", "3M": "3m", "1Y": "1y", "2Y": "2y", "3Y": "3y", "5Y": "5y", "7Y": "7y", "10Y": "10y",
               "20Y": "20y", "30Y": "30y"}  # fmt: skip
 
 
 def foreign_factor_ids(currency: str) -> list[str]:
-    """Shock factors of a currency's curve, one per Treasury knot: ``rates.swap.eur.10y`` ..."""
+    """Shock factors of a currency's swap curve, one per Treasury knot: ``rates.swap.eur.10y`` ..."""
     return [f"rates.swap.{currency.lower()}.{f.rsplit('.', 1)[1]}" for f in RATE_FACTORS]
+
+
+def swap_zero_curve(currency: str, valuation_date: dt.date | str | None = None, path: str | Path | None = None) -> ZeroCurve:
+    """The currency's own swap zero curve at the EBA starting point, on its knot factors.
+
+    The pricing curve of a book in that currency (``knot_factor_ids``: ``rates.swap.eur.*`` for
+    EUR), bootstrapped with the Treasury conventions (semiannual par; EUR swaps pay annual fixed
+    against 6M Euribor, an approximation of a few tenths of a basis point in the zero rates at these
+    levels, stated rather than modelled). ``valuation_date`` defaults to 2024-12-31, the EBA's
+    starting point (the file gives the year only).
+    """
+    ids = knot_factor_ids(currency)
+    par = swap_par_yields(currency, path)
+    return bootstrap_par_curve(valuation_date or EBA_CURVE_DATE, dict(zip(ids, (par[f] for f in RATE_FACTORS), strict=True)), ids)
 
 
 @lru_cache(maxsize=4)
@@ -83,11 +101,13 @@ def swap_par_yields(currency: str, path: str | Path | None = None) -> dict[str, 
 
 
 def foreign_zero_curve(currency: str, domestic: ZeroCurve, path: str | Path | None = None) -> ZeroCurve:
-    """Base zero curve of ``currency``: ``domestic`` + (its swap zero curve - the USD swap zero curve).
+    """Base zero curve of ``currency``: ``domestic`` + (its swap zero curve - the domestic currency's swap zero curve).
 
-    On the domestic curve's valuation date and knots (see the module docstring).
+    On the domestic curve's valuation date and knots (see the module docstring); the domestic
+    currency is the pricing curve's own (:attr:`ZeroCurve.currency`: USD for the Treasury curve, EUR
+    for a euro book's swap curve, where the differential is zero by construction for EUR itself).
     """
     own = bootstrap_par_curve(domestic.valuation_date, swap_par_yields(currency, path))
-    usd = bootstrap_par_curve(domestic.valuation_date, swap_par_yields("USD", path))
-    z = domestic.zero_rates + own.zero_rates - usd.zero_rates
-    return ZeroCurve(domestic.valuation_date, domestic.knot_days, z, domestic.factor_ids)
+    home = bootstrap_par_curve(domestic.valuation_date, swap_par_yields(domestic.currency, path))
+    z = domestic.zero_rates + own.zero_rates - home.zero_rates
+    return ZeroCurve(domestic.valuation_date, domestic.knot_days, z, knot_factor_ids(currency))

@@ -155,6 +155,8 @@ Nasdaq: 1.2, the approximate ratio of the Cboe Nasdaq-100 volatility index (VXN)
 fitted: no VXN history is shipped)."""
 VOL_FLOOR = 0.01
 LOAN_CREDIT_FACTOR = "credit.spread.baa_10y"
+SOVEREIGN_CURVE_PREFIX = "credit.sovereign."
+"""A bond whose ``credit_curve`` starts so is a sovereign's: base spread from :mod:`risk_dagster.translate.sovereign`."""
 AMORTIZING_LOAN_SEGMENTS = ("first_lien_mortgage", "auto", "other_consumer")
 """Installment loans: level payments at ``loan_rate`` over the remaining term (:func:`loan_balance_factor`).
 Cards, home-equity lines and C&I are revolving (their exposure stays), CRE is taken as interest-only with a
@@ -573,6 +575,13 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
     curve_code = np.where(is_bond, pd.Series(credit).map(code_of).fillna(0).to_numpy(), 0).astype(np.int64)
     rating_bp = {r: base_spread_bp(r) for r in {x for x in rating[is_bond]}}
     base_spread = np.where(is_bond & (segment != "ust"), pd.Series(rating).map(rating_bp).fillna(0.0).to_numpy(), 0.0)
+    # a euro sovereign's bond: its own spread over the EUR swap curve at the EBA starting point, not a rating's
+    sovereign = is_bond & np.array([str(c).startswith(SOVEREIGN_CURVE_PREFIX) for c in credit], dtype=bool)
+    if sovereign.any():
+        from risk_dagster.translate.sovereign import sovereign_base_spread_bp
+
+        base_spread = np.where(sovereign, pd.Series(credit).map(
+            lambda c: sovereign_base_spread_bp(c) if str(c).startswith(SOVEREIGN_CURVE_PREFIX) else 0.0).to_numpy(), base_spread)
     base_spread = base_spread.astype(np.float64)
     spread = base_spread / 1e4
 
@@ -624,7 +633,8 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
 
     # element-wise types
     equity_f, fx_f = _str(frame, "equity_factor"), _str(frame, "fx_factor")
-    factor_ids: list[str] = list(RATE_FACTORS) + bond_curves
+    # the first K columns are the pricing curve's knots (the Treasury's for a USD book, the EUR swap curve's for a EUR one)
+    factor_ids: list[str] = list(curve.factor_ids) + bond_curves
     def fcol(fid: str) -> int:
         if fid not in factor_ids:
             factor_ids.append(fid)

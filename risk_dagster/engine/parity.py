@@ -18,8 +18,8 @@ import pandas as pd
 import torch
 
 from risk_dagster.engine.benchmark import MARKET_TYPES, catalog_factors, quantlib_request, benchmark_shocks, parity_error
-from risk_dagster.engine.curves import treasury_zero_curve
 from risk_dagster.engine.revalue import engine_values, run_oracle
+from risk_dagster.engine.valuation import book_currency, pricing_curve
 
 PARITY_TOLERANCE = 1e-8
 """The engine's stated parity with QuantLib (float64), the tolerance of the parity tests."""
@@ -45,10 +45,11 @@ def book_parity(
         take = np.unique(np.linspace(0, len(market) - 1, max_positions).round().astype(np.int64))
         market = market.iloc[take].reset_index(drop=True)
     ids, _ = catalog_factors()
-    path = benchmark_shocks(ids, n_scenarios, seed=seed)
+    curve = pricing_curve(book_currency(market))  # the Treasury curve, or the EUR swap curve of a euro book
+    path = benchmark_shocks(ids, n_scenarios, seed=seed, rate_factors=curve.factor_ids)
     path = np.concatenate([np.zeros((1, *path.shape[1:])), path])  # the unshocked curve first
-    quantlib = run_oracle(quantlib_request(market, path, ids), timeout=timeout)
-    engine = engine_values(market, treasury_zero_curve(), path, ids, pairs=False, dtype=torch.float64)
+    quantlib = run_oracle(quantlib_request(market, path, ids, curve), timeout=timeout)
+    engine = engine_values(market, curve, path, ids, pairs=False, dtype=torch.float64)
     notional = market["notional"].to_numpy(dtype=np.float64)[None, :]
     error = parity_error(engine, quantlib["npv"], notional)  # [scenarios, positions]
     rows = {}

@@ -24,8 +24,8 @@ import pandas as pd
 import torch
 
 from risk_dagster.engine.aging import Settlements, aged_curve, quarter_dates, scheduled_cash
-from risk_dagster.engine.curves import RATE_FACTORS, TENOR_MONTHS, ZeroCurve, implied_par_yields, to_days, treasury_zero_curve
-from risk_dagster.engine.valuation import ValuationContext, jump_off_mortgage_rate, valuation_context
+from risk_dagster.engine.curves import ZeroCurve, implied_par_yields, knot_factor_ids, tenor_months, to_days
+from risk_dagster.engine.valuation import ValuationContext, book_currency, jump_off_mortgage_rate, pricing_curve, valuation_context
 from risk_dagster.engine.kernels import (
     LOAN_CREDIT_FACTOR,
     VIX_FACTOR,
@@ -316,7 +316,7 @@ def _dependencies(frame: pd.DataFrame) -> pd.Series:
         return frame[name].astype(object).where(frame[name].notna(), "").astype(str)
 
     itype = col("instrument_type")
-    rates = "|".join(RATE_FACTORS)
+    rates = "|".join(knot_factor_ids(book_currency(frame)))
     dep = pd.Series([""] * len(frame), index=frame.index, dtype=object)
     cf = itype.isin(["fixed_bond", "frn", "irs", "fx_forward", "equity_option"])
     dep[cf] = rates
@@ -482,12 +482,13 @@ def plan_quarters(frame: pd.DataFrame, shockset: ShockSet, qs: Sequence[int], po
                   age_book: bool) -> QuarterPlan:
     """Valuation context, jump-off book, shocks, carry and settlements (one place for every backend)."""
     book_as_of = frame.attrs.get("as_of")
+    currency = book_currency(frame)
     if curve is not None or valuation_date is not None:
-        c = curve or treasury_zero_curve(valuation_date)
-        ctx = ValuationContext(c.valuation_date, c, {"treasury curve": f"{c.valuation_date} (given)"},
+        c = curve or pricing_curve(currency, valuation_date)
+        ctx = ValuationContext(c.valuation_date, c, {f"{c.currency} curve": f"{c.valuation_date} (given)"},
                                jump_off_mortgage_rate(shockset))
     else:
-        ctx = valuation_context(shockset, book_as_of=book_as_of)
+        ctx = valuation_context(shockset, book_as_of=book_as_of, currency=currency)
     book0 = prepare_book(frame, ctx.curve, book_as_of=book_as_of, mortgage_rate_pct=ctx.mortgage_rate_pct)
     tb0 = TorchBook(book0, policy.pricing_dtype, dev)
     base0 = _base_vector(tb0)
@@ -573,9 +574,10 @@ def revalue(
     per_position = cache is not None
     all_segments = sorted({str(s) for s in frame["segment"]})
     if cache is not None:
-        probe = valuation_context(shockset, book_as_of=frame.attrs.get("as_of")) if curve is None and valuation_date is None \
-            else None
-        fp = (curve or (probe.curve if probe else treasury_zero_curve(valuation_date))).fingerprint()
+        currency = book_currency(frame)
+        probe = valuation_context(shockset, book_as_of=frame.attrs.get("as_of"), currency=currency) \
+            if curve is None and valuation_date is None else None
+        fp = (curve or (probe.curve if probe else pricing_curve(currency, valuation_date))).fingerprint()
         context = f"{ENGINE_VERSION}|{fp}|{policy.name}|{qs}|{n_samp}|aged={age_book}|{frame.attrs.get('as_of')}"
         keys = position_keys(frame, shockset, qs, context)
         hit = np.array([cache.get(k) is not None for k in keys], dtype=bool)
@@ -757,7 +759,7 @@ def oracle_request(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, 
     last = path[:, -1, :]
     n_sc = path.shape[0]
     for j in range(n_sc):
-        sc: dict[str, Any] = {"rates_bp": [float(last[j, col[f]]) for f in RATE_FACTORS],
+        sc: dict[str, Any] = {"rates_bp": [float(last[j, col[f]]) for f in curve.factor_ids],
                               "foreign_rates_bp": {c: foreign_bp(j, c) for c in currencies}}
         if mode == "pairs":
             row = instruments[j]["_row"]
@@ -786,7 +788,7 @@ def oracle_request(positions: pd.DataFrame, curve: ZeroCurve, path: FloatArray, 
         "valuation_date": str(curve.valuation_date),
         "knot_days": [int(x) for x in curve.knot_days],
         "zero_rates": [float(x) for x in curve.zero_rates],
-        "knot_months": [TENOR_MONTHS[f] for f in curve.factor_ids],
+        "knot_months": [tenor_months(f) for f in curve.factor_ids],
         "par_yields_pct": [float(x) for x in implied_par_yields(curve)],
         "model": {"vix_vol_beta": k.VIX_VOL_BETA, "vol_floor": k.VOL_FLOOR,
                   "loan_pd_beta_per_100bp": k.LOAN_PD_BETA_PER_100BP,

@@ -56,16 +56,18 @@ import numpy.typing as npt
 import pandas as pd
 import torch
 
-from risk_dagster.engine.curves import ZeroCurve, treasury_zero_curve
+from risk_dagster.engine.curves import ZeroCurve
 
 
 def book_date_curve(positions: pd.DataFrame) -> ZeroCurve:
-    """The base curve on the book's as-of date (``attrs["as_of"]``): the last shipped Treasury par curve's
-    yields at their constant maturities on that date (:func:`~risk_dagster.engine.aging.aged_curve`), or
-    the shipped curve on its own date when the book states none."""
+    """The base curve on the book's as-of date (``attrs["as_of"]``): the book currency's base curve (the
+    last shipped Treasury par curve for USD, :func:`~risk_dagster.engine.valuation.pricing_curve`) at its
+    constant maturities on that date (:func:`~risk_dagster.engine.aging.aged_curve`), or that curve on its
+    own date when the book states none."""
     from risk_dagster.engine.aging import aged_curve
+    from risk_dagster.engine.valuation import book_currency, pricing_curve
 
-    base = treasury_zero_curve()
+    base = pricing_curve(book_currency(positions))
     as_of = positions.attrs.get("as_of")
     if not as_of:
         return base

@@ -30,6 +30,7 @@ from risk_dagster.translate.features import (
 )
 from risk_dagster.translate.curve_knots import add_curve_knots
 from risk_dagster.translate.itraxx import add_itraxx
+from risk_dagster.translate.sovereign import add_sovereign_factors
 from risk_dagster.translate.rating_spreads import ANCHOR_FACTOR, add_rating_spreads
 from risk_dagster.translate.shockset import FloatArray, ShockSet
 
@@ -188,4 +189,5 @@ def assemble_shockset(
     if ANCHOR_FACTOR not in drawn.factor_ids:
         drawn.metadata["rating_spreads"] = f"not derived: the translator has no {ANCHOR_FACTOR} factor"
         return drawn
-    return add_itraxx(add_rating_spreads(drawn), scenario, history, catalog=catalog)
+    drawn = add_itraxx(add_rating_spreads(drawn), scenario, history, catalog=catalog)
+    return add_sovereign_factors(drawn, scenario, history, catalog=catalog)
