@@ -157,7 +157,7 @@ VOL_FLOOR = 0.01
 LOAN_CREDIT_FACTOR = "credit.spread.baa_10y"
 SOVEREIGN_CURVE_PREFIX = "credit.sovereign."
 """A bond whose ``credit_curve`` starts so is a sovereign's: base spread from :mod:`risk_dagster.translate.sovereign`."""
-AMORTIZING_LOAN_SEGMENTS = ("first_lien_mortgage", "auto", "other_consumer")
+AMORTIZING_LOAN_SEGMENTS = ("first_lien_mortgage", "auto", "other_consumer", "residential_mortgage", "consumer")
 """Installment loans: level payments at ``loan_rate`` over the remaining term (:func:`loan_balance_factor`).
 Cards, home-equity lines and C&I are revolving (their exposure stays), CRE is taken as interest-only with a
 balloon (the usual commercial mortgage)."""

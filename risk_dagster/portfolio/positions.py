@@ -120,10 +120,21 @@ INSTRUMENT_TYPES: tuple[str, ...] = (
 )  # fmt: skip
 TRADING_SEGMENTS: tuple[str, ...] = (
     "ust", "corporate_ig", "corporate_hy", "agency", "equity", "fx", "rates_derivatives", "equity_derivatives",
+    "sovereign",
 )  # fmt: skip
-LOAN_SEGMENTS: tuple[str, ...] = (
+"""``sovereign``: euro-area government bonds (a euro book's; on ``credit.sovereign.<cc>.10y``)."""
+US_LOAN_SEGMENTS: tuple[str, ...] = (
     "first_lien_mortgage", "home_equity", "c_and_i", "cre", "credit_card", "auto", "other_consumer",
 )  # fmt: skip
+"""The Fed's loan segments (FR Y-14A; the loss-rate satellites' own)."""
+EURO_LOAN_SEGMENTS: tuple[str, ...] = (
+    "residential_mortgage", "corporate", "sme", "consumer", "commercial_real_estate",
+)  # fmt: skip
+"""A euro-area bank's IFRS 9 loan segments (the EBA exercise's exposure classes, simplified;
+:mod:`risk_dagster.capital.eba_credit`)."""
+LOAN_SEGMENTS: tuple[str, ...] = US_LOAN_SEGMENTS + EURO_LOAN_SEGMENTS
+PRICED_CURRENCIES: tuple[str, ...] = ("USD", "EUR")
+"""Currencies a book may be in (the engine's pricing curves: the Treasury curve, the EUR swap curve)."""
 SEGMENTS: tuple[str, ...] = TRADING_SEGMENTS + LOAN_SEGMENTS
 RATINGS: tuple[str, ...] = (
     "AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-",
@@ -553,6 +564,15 @@ def _catalog_rules(frame: pd.DataFrame, catalog: RiskFactorCatalog, out: _Collec
             out.add_mask(s.isin(unknown).to_numpy() & present.to_numpy(), col, "known risk factor (catalogs/risk_factors.yaml)")
         if wrong:
             out.add_mask(s.isin(wrong).to_numpy(), col, f"risk factor of asset class {asset_class}")
+    # one pricing currency per book (FX forwards aside: their currency is the foreign leg's)
+    own = (frame["instrument_type"] != "fx_forward").to_numpy() & frame["currency"].notna().to_numpy()
+    codes = frame["currency"].where(own)
+    if codes.dropna().nunique() > 1:
+        main = codes.dropna().value_counts().index[0]
+        out.add_mask(own & (codes != main).to_numpy(dtype=bool), "currency", f"one currency per book (most positions are {main})")
+    elif own.any() and (codes.dropna() != "USD").any() and (frame["instrument_type"] == "fx_forward").any():
+        out.add_mask((frame["instrument_type"] == "fx_forward").to_numpy(), "currency",
+                     "FX forwards only in a USD book (their pairs are against USD)")
     # an FX forward's factor is its currency against USD: fx.eurusd for EUR, fx.usdjpy for JPY
     fx = (frame["instrument_type"] == "fx_forward").to_numpy() & frame["fx_factor"].notna().to_numpy()
     fx &= frame["currency"].notna().to_numpy()
