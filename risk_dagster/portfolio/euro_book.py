@@ -7,8 +7,8 @@ The bank of ``risk_dagster/data/portfolio/euro_bank_balance_sheet.yaml`` (CET1 E
 segment                     EUR bn     what
 ==========================  =========  ==========================================================
 sovereign                   180        government bonds: Italy 30%, France 25%, Germany 25%, Spain 20%
-                                       (a home-biased euro bank's mix, illustrative); 55% FVOCI (``afs``),
-                                       45% amortised cost (``htm``); each on its sovereign-over-swap spread
+                                       (a home-biased euro bank's mix, illustrative); 40% FVOCI (``afs``),
+                                       60% amortised cost (``htm``); each on its sovereign-over-swap spread
                                        ``credit.sovereign.<cc>.10y``
 corporate_ig                40         euro corporate and bank senior bonds (A and BBB), FVOCI, on the
                                        iTraxx Main and Senior Financials 5y indices
@@ -117,7 +117,7 @@ def _sovereigns(rng: np.random.Generator, n: int) -> pd.DataFrame:
              maturity_years=mat, coupon_rate=coupon, coupon_frequency=np.array([SOVEREIGN_MIX[cc][2] for cc in who]),
              rating=np.array([SOVEREIGN_MIX[cc][1] for cc in who], object),
              credit_curve=np.array([sovereign_spread_factor(cc) for cc in who], object),
-             accounting_book=np.where(rng.random(n) < 0.55, "afs", "htm").astype(object))  # fmt: skip
+             accounting_book=np.where(rng.random(n) < 0.40, "afs", "htm").astype(object))  # fmt: skip
     return pd.DataFrame(c)
 
 

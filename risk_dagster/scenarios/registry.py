@@ -131,9 +131,26 @@ def _discover() -> tuple[tuple[str, ScenarioSource], ...]:
     return tuple(sorted(sources.items()))
 
 
+@cache
+def _shipped_eba() -> tuple[tuple[str, MacroScenario], ...]:
+    from risk_dagster.scenarios import eba_long
+
+    return tuple(sorted((s.scenario_id, s) for s in eba_long.read()))
+
+
+def shipped_eba_ids() -> list[str]:
+    """The shipped EBA 2025 EU-wide stress test scenarios (``eba-2025-adverse``, ``eba-2025-baseline``)."""
+    return [sid for sid, _ in _shipped_eba()]
+
+
 def scenario_partition_ids() -> list[str]:
-    """Sorted partition ids of the shipped scenarios."""
-    return sorted(discover_shipped_scenarios())
+    """Sorted partition ids of the shipped scenarios: the Fed's projections and the EBA's 2025 scenarios."""
+    return sorted([*discover_shipped_scenarios(), *shipped_eba_ids()])
+
+
+def is_eba_scenario(scenario: MacroScenario) -> bool:
+    """Whether a scenario is the EBA's (its source), run on the euro-area bank under the EBA method."""
+    return scenario.source == "eba"
 
 
 def load_scenario(scenario_id: str) -> MacroScenario:
@@ -150,9 +167,12 @@ def load_scenario(scenario_id: str) -> MacroScenario:
         When the id is not a shipped partition.
     """
     sources = discover_shipped_scenarios()
+    eba = dict(_shipped_eba())
+    if scenario_id in eba:
+        return eba[scenario_id]
     if scenario_id not in sources:
         raise UnknownScenarioError(
-            f"unknown scenario {scenario_id!r}; shipped scenarios: {', '.join(sources)}"
+            f"unknown scenario {scenario_id!r}; shipped scenarios: {', '.join([*sources, *eba])}"
         )
     source = sources[scenario_id]
     tables = [fed.read_fed_table(p) for p in source.files]
