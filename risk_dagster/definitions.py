@@ -15,6 +15,14 @@ import dagster as dg
 from risk_dagster.automation import DEFAULT_REGULATORY_CRON, build_automation
 from risk_dagster.assets.capital import balance_sheet, build_capital_assets, loss_rate_satellites, nim_satellite
 from risk_dagster.assets.conservativeness import build_conservativeness_assets, calibration_backtest
+from risk_dagster.assets.eba import (
+    EBA_JOB,
+    build_eba_assets,
+    euro_balance_sheet,
+    euro_portfolio,
+    euro_pricing_parity,
+    euro_sensitivities,
+)
 from risk_dagster.assets.market import HISTORY_SOURCE_ASSETS, factor_history, market_snapshot
 from risk_dagster.assets.quality import quality_report, source_contracts, source_reliability
 from risk_dagster.assets.report import build_report_assets
@@ -68,6 +76,7 @@ OWNERS_BY_GROUP: dict[str, str] = {
 HISTORY_JOB = "history_job"
 SCENARIO_JOB = "scenario_job"
 PACK_JOB = "pack_job"
+EBA_PACK_JOB = "eba_pack_job"
 RUN_PACK_JOB = "run_pack_job"
 INTRADAY_JOB = "intraday_job"
 MARKET_SNAPSHOT_JOB = "market_snapshot_job"
@@ -145,31 +154,49 @@ def build_definitions(
         balance_sheet,
         loss_rate_satellites,
         nim_satellite,
+        euro_portfolio,
+        euro_balance_sheet,
+        euro_pricing_parity,
+        euro_sensitivities,
     ]
-    partitioned_assets = [
+    translation_assets = [
         *[a for a in scenario_assets if a.partitions_def],
         *build_translation_assets(partitions),
         *build_fan_chart_assets(partitions),
+    ]
+    eba_assets = build_eba_assets(partitions)
+    partitioned_assets = [
+        *translation_assets,
         *build_stress_assets(partitions),
         *build_capital_assets(partitions),
         *build_conservativeness_assets(partitions),
     ]
     intraday_assets = build_intraday_assets(partitions)
-    documentation_pack, run_pack = build_report_assets(partitions)
+    documentation_pack, eba_documentation_pack, run_pack = build_report_assets(partitions)
     partitioned_assets.append(documentation_pack)
+    eba_assets.append(eba_documentation_pack)
     history_job = dg.define_asset_job(
         HISTORY_JOB,
         selection=dg.AssetSelection.assets(*history_assets),
         description="Market and macro history, contracts, reliability weights, factor history, quality report, "
         "translator training, registry lanes, plausibility filter, synthetic tail set, backtest and the translators' "
         "calibration on history (statistics 21-25); the book, its QuantLib parity "
-        "and its sensitivities; the balance sheet and the loss-rate and NIM satellites.",
+        "and its sensitivities; the balance sheet and the loss-rate and NIM satellites; the euro-area bank's book, "
+        "balance sheet, QuantLib parity and sensitivities.",
     )
     scenario_job = dg.define_asset_job(
         SCENARIO_JOB,
         selection=dg.AssetSelection.assets(*partitioned_assets),
         partitions_def=partitions,
-        description="Everything computed per regulatory scenario (one partition each).",
+        description="Everything computed per Fed scenario (one partition each): translation, the U.S. bank's "
+        "stress, capital under the Fed's method, the 25 statistics and the pack.",
+    )
+    eba_job = dg.define_asset_job(
+        EBA_JOB,
+        selection=dg.AssetSelection.assets(*translation_assets, *eba_assets),
+        partitions_def=partitions,
+        description="Everything computed per EBA scenario (eba-2025-adverse, eba-2025-baseline): translation, the "
+        "euro-area bank's market and FVOCI losses, capital under the EBA's method, the 25 statistics and the pack, in EUR.",
     )
     pack_job = dg.define_asset_job(
         PACK_JOB,
@@ -177,6 +204,12 @@ def build_definitions(
         partitions_def=partitions,
         description="One scenario's documentation pack alone, from the files its scenario run wrote: how a draft "
         "(its blocking conservativeness checks failed, which skips the pack in the scenario job) gets its pack.",
+    )
+    eba_pack_job = dg.define_asset_job(
+        EBA_PACK_JOB,
+        selection=dg.AssetSelection.assets(eba_documentation_pack),
+        partitions_def=partitions,
+        description="One EBA scenario's documentation pack alone, from the files its EBA run wrote (a draft's pack).",
     )
     run_pack_job = dg.define_asset_job(
         RUN_PACK_JOB,
@@ -202,7 +235,7 @@ def build_definitions(
     )  # fmt: skip
     owned = dg.map_asset_specs(
         lambda spec: spec.replace_attributes(owners=[OWNERS_BY_GROUP.get(spec.group_name or "", "team:stress-testing")]),
-        [*history_assets, *partitioned_assets, run_pack, market_snapshot, *intraday_assets],
+        [*history_assets, *partitioned_assets, *eba_assets, run_pack, market_snapshot, *intraday_assets],
     )
     executor_name = executor or os.environ.get(EXECUTOR_ENV)
     return dg.Definitions(
@@ -211,7 +244,7 @@ def build_definitions(
         schedules=schedules,
         sensors=sensors,
         asset_checks=[sensitivities_consistent],
-        jobs=[history_job, scenario_job, pack_job, run_pack_job, intraday_job, snapshot_job],
+        jobs=[history_job, scenario_job, eba_job, pack_job, eba_pack_job, run_pack_job, intraday_job, snapshot_job],
         resources={
             "io_manager": OutputFolderIOManager(path=out),
             "scenario_library": library,

@@ -56,6 +56,7 @@ class EngineSettings(dg.ConfigurableResource):
     """The revaluation engine: book, device, precision, backend (local or dask) and memory budget."""
 
     portfolio_path: str = ""  # a user's book (CSV/parquet); empty = the shipped sample book
+    euro_portfolio_path: str = ""  # the euro-area bank's book for EBA scenarios; empty = the shipped euro sample book
     # the date a user's book states its remaining terms at (ISO); empty = the scenario's jump-off
     # (the shipped sample book states its own: 2025-12-31)
     portfolio_as_of: str = ""
@@ -70,6 +71,9 @@ class CapitalSettings(dg.ConfigurableResource):
     """The capital projection's inputs and key assumptions (DESIGN.md "Capital")."""
 
     balance_sheet_path: str = ""  # a bank's balance-sheet file (YAML/JSON); empty = the shipped sample bank's
+    euro_balance_sheet_path: str = ""  # the euro-area bank's for EBA scenarios; empty = the shipped euro sample bank's
+    euro_stage_table_path: str = ""  # its IFRS 9 stage table (YAML); empty = the shipped one
+    eba_payout_ratio: float = 0.5  # share of a positive net profit paid out under the EBA method
     # net interest income: the book's repricing (default) or the run-rate moved by the NIM satellite
     nii_method: Literal["repricing", "nim_satellite"] = "repricing"
     trading_shock_quarters: int = 4  # the trading shock is the worst instantaneous loss of these first quarters

@@ -19,9 +19,11 @@ from typing import Any
 import dagster as dg
 
 from risk_dagster.assets.scenarios import SCENARIO_PARTITIONS
-from risk_dagster.definitions import HISTORY_JOB, PACK_JOB, RUN_PACK_JOB, SCENARIO_JOB, build_definitions
+from risk_dagster.assets.eba import EBA_JOB
+from risk_dagster.definitions import EBA_PACK_JOB, HISTORY_JOB, PACK_JOB, RUN_PACK_JOB, SCENARIO_JOB, build_definitions
 from risk_dagster.resources import TranslationSettings
 from risk_dagster.scenarios.inbox import process
+from risk_dagster.scenarios.registry import is_eba_scenario
 from risk_dagster.step_progress import StepCallback, StepWatcher
 from risk_dagster.storage import write_json
 
@@ -119,13 +121,9 @@ def run_pipeline(
         selected = sorted(set(scenarios) | set(own))
     unknown = [s for s in selected if s not in known]
     if unknown:
-        hint = ""
-        if any(s.startswith("eba-") for s in unknown):
-            # the EBA leg translates (risk-dagster translate); its euro-area book and capital method are not built
-            hint = ("; an EBA scenario is translated with `risk-dagster translate --scenario eba-2025-adverse "
-                    "--scenario-file risk_dagster/data/eba/eba2025_macro.csv --model satellite --samples 500 --out FILE`: "
-                    "the euro-area bank's book and the EBA capital method the full run needs are not built yet (README)")
-        raise KeyError(f"unknown scenario(s) {unknown}; known: {known}{hint}")
+        raise KeyError(f"unknown scenario(s) {unknown}; known: {known}")
+    # an EBA scenario runs the euro-area bank under the EBA method (eba_job), the others the Fed's (scenario_job)
+    jobs = {sid: scenario_jobs(library.load(sid)) for sid in selected}
 
     summary = RunSummary(
         run_id="",
@@ -153,7 +151,8 @@ def run_pipeline(
         failures: list[str] = []
         for scenario_id in selected:
             say(f"scenario {scenario_id}")
-            result = _execute(defs, SCENARIO_JOB, instance, on_step, partition_key=scenario_id, run_config=_QUIET_LOGS)
+            job, pack_job = jobs[scenario_id]
+            result = _execute(defs, job, instance, on_step, partition_key=scenario_id, run_config=_QUIET_LOGS)
             _record(summary, result, scenario_id)
             draft = not result.success and _only_conservativeness_failed(result)
             say(_result_line(scenario_id, result, "DRAFT" if draft else None))
@@ -162,9 +161,9 @@ def run_pipeline(
                 # pack was skipped with the blocking checks: the pack job renders it, marked draft.
                 summary.scenarios[scenario_id]["verdict"] = "draft"
                 say(f"  {scenario_id}: {_conservativeness_line(summary.scenarios[scenario_id])}")
-                packed = _execute(defs, PACK_JOB, instance, on_step, partition_key=scenario_id, run_config=_QUIET_LOGS)
+                packed = _execute(defs, pack_job, instance, on_step, partition_key=scenario_id, run_config=_QUIET_LOGS)
                 summary.runs.append({"run_id": packed.run_id, "partition": scenario_id, "success": packed.success,
-                                     "job": PACK_JOB})  # fmt: skip
+                                     "job": pack_job})  # fmt: skip
                 _record_pack(summary.scenarios[scenario_id], packed)
                 if not packed.success:
                     failures.append(f"scenario {scenario_id} pack: {_failure_reason(packed)}")
@@ -199,14 +198,24 @@ def run_pipeline(
     return summary
 
 
-RESULT_COLUMNS: tuple[str, ...] = ("scenario", "verdict", "CET1 min %", "SCB %", "99% loss USD bn", "statistics", "pack")
+def scenario_jobs(scenario: Any) -> tuple[str, str]:
+    """The job that runs a scenario and the one that renders a draft's pack: the EBA's on the euro-area
+    bank under the EBA method (``eba_job``, ``eba_pack_job``), any other on the U.S. bank under the Fed's."""
+    return (EBA_JOB, EBA_PACK_JOB) if is_eba_scenario(scenario) else (SCENARIO_JOB, PACK_JOB)
+
+
+RESULT_COLUMNS: tuple[str, ...] = (
+    "scenario", "verdict", "CET1 min %", "depletion bp", "SCB %", "99% loss USD bn", "statistics", "pack",
+)  # fmt: skip
 """The columns of the table ``risk-dagster run`` ends with (:func:`results_table`)."""
 
 
 def results_table(summary: RunSummary) -> list[dict[str, str]]:
-    """One row per scenario of the run: verdict, median CET1 minimum and SCB (percent of RWA, AI set),
-    99% quantile of the nine-quarter loss (USD bn), conservativeness statistics passed, and the pack's
-    PDF relative to the output folder; a dash where the run produced no value (a failed step)."""
+    """One row per scenario of the run: verdict, median CET1 minimum (percent of RWA, AI set), the
+    depletion (start less that minimum, bp: the EBA's measure), SCB (Fed scenarios), 99% quantile of
+    the nine-quarter loss (USD bn, Fed scenarios), conservativeness statistics passed, and the pack's
+    PDF relative to the output folder; a dash where the run produced no value (a failed step, or a
+    measure the scenario's method does not have)."""
     out = Path(summary.output_dir)
 
     def num(value: Any, digits: int = 2) -> str:
@@ -215,6 +224,7 @@ def results_table(summary: RunSummary) -> list[dict[str, str]]:
     rows = []
     for sid, e in summary.scenarios.items():
         c = e.get("conservativeness") or {}
+        cet1 = e.get("cet1") or {}
         pdf = (e.get("pack") or {}).get("pdf")
         try:
             pack = str(Path(pdf).relative_to(out)) if pdf else "-"
@@ -222,7 +232,9 @@ def results_table(summary: RunSummary) -> list[dict[str, str]]:
             pack = str(pdf)
         rows.append({
             "scenario": sid, "verdict": e.get("verdict") or ("failed" if e.get("error") else "-"),
-            "CET1 min %": num((e.get("cet1") or {}).get("trough")), "SCB %": num((e.get("cet1") or {}).get("scb")),
+            "CET1 min %": num(cet1.get("trough")),
+            "depletion bp": num(100 * (cet1["start"] - cet1["trough"]) if cet1.get("start") is not None and cet1.get("trough") is not None else None, 0),
+            "SCB %": num(cet1.get("scb")),
             "99% loss USD bn": num((e.get("loss_distribution") or {}).get("var_99"), 1),
             "statistics": f"{c['passed']}/{c['total']}" if c else "-", "pack": pack,
         })  # fmt: skip
@@ -264,7 +276,7 @@ def _record_pack(entry: dict[str, Any], result: dg.ExecuteInProcessResult) -> No
     """``entry["pack"] = {pdf, pages, verdict}`` from the run's pack materialization, if it made one."""
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
-        if materialization.asset_key.to_user_string() in ("documentation_pack", "run_pack"):
+        if materialization.asset_key.to_user_string() in ("documentation_pack", "eba_documentation_pack", "run_pack"):
             meta = materialization.metadata
             entry["pack"] = {"pdf": _plain(meta["pdf"]), "pages": int(_plain(meta["pages"])),
                              "verdict": str(_plain(meta["verdict"]))}
@@ -313,11 +325,26 @@ def _scenario_entry(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
                 entry["ppnr"] = s["ppnr"]
             else:
                 entry.setdefault("traditional", {})["cet1"] = cet1
-    if outputs.get("conservativeness"):
+    eba = _node_output(result, "eba_capital_projection")
+    if eba is not None:
+        for label, projection in eba.items():
+            s = projection.summary()
+            cet1 = {"start": 100 * s["cet1_ratio_start"], "trough": 100 * s["cet1_ratio_min_median"],
+                    "trough_p05": 100 * s["cet1_ratio_min_p05"], "end": 100 * s["cet1_ratio_end_median"],
+                    "depletion_bp": s["cet1_depletion_bp_median"], "path": s["path_median_pct"], "years": s["years"],
+                    "currency": s["currency"], "units": "percent of RWA (year ends)"}  # fmt: skip
+            if label == "ai":
+                entry["cet1"] = cet1
+                entry["eba"] = {k: s[k] for k in ("impairments_bn", "market_risk_loss_bn_median", "fvoci_loss_bn_median",
+                                                  "nii_bn_median", "eba_2025_published", "not_modelled")}  # fmt: skip
+            else:
+                entry.setdefault("traditional", {})["cet1"] = cet1
+    statistics_folder = outputs.get("conservativeness") or outputs.get("eba_conservativeness")
+    if statistics_folder:
         # from the file the asset wrote (its output is not handed on when a blocking check fails)
         from risk_dagster.conservativeness.saved import load_statistics
 
-        doc = load_statistics(Path(outputs["conservativeness"]))
+        doc = load_statistics(Path(statistics_folder))
         entry["conservativeness"] = {
             "passed": int(doc["passed"]),
             "total": int(doc["total"]),
@@ -340,8 +367,11 @@ def _only_conservativeness_failed(result: dg.ExecuteInProcessResult) -> bool:
     """True when the one failed step is the conservativeness asset's and some of its checks failed
     (a blocking check fails its step): the statistics did not pass, nothing broke."""
     failed = [e.step_key for e in result.all_events if e.is_step_failure]
-    checks = [c for c in result.get_asset_check_evaluations() if c.asset_key == dg.AssetKey("conservativeness")]
-    return failed == ["conservativeness"] and any(not c.passed for c in checks)
+    for asset in ("conservativeness", "eba_conservativeness"):
+        checks = [c for c in result.get_asset_check_evaluations() if c.asset_key == dg.AssetKey(asset)]
+        if failed == [asset] and any(not c.passed for c in checks):
+            return True
+    return False
 
 
 def _conservativeness_line(entry: dict[str, Any]) -> str:

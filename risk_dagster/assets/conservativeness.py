@@ -135,23 +135,29 @@ def calibration_backtest(
     )
 
 
-def build_conservativeness_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """The per-scenario conservativeness test."""
-    check_specs = [
+def statistic_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+    """The 25 blocking statistic checks and the fixed-factor check of a conservativeness asset."""
+    specs = [
         dg.AssetCheckSpec(
-            statistic_check_name(spec), asset="conservativeness", blocking=True,
+            statistic_check_name(spec), asset=asset, blocking=True,
             description=f"{spec.number}. {spec.name} ({spec.arrow}): {spec.definition}. Recomputed from the saved "
             "outcomes: the 95% bootstrap lower bound of d = direction x (AI - traditional) must be >= -tolerance.",
         )  # fmt: skip
         for spec in STATISTICS
     ]
-    check_specs.append(
+    specs.append(
         dg.AssetCheckSpec(
-            FIXED_CHECK, asset="conservativeness", blocking=True,
+            FIXED_CHECK, asset=asset, blocking=True,
             description="Every sample of the submitted AI set and of the traditional set reproduces every factor the "
             "supervisor fixes, exactly (tolerance 0, shock units).",
         )  # fmt: skip
     )
+    return specs
+
+
+def build_conservativeness_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The per-scenario conservativeness test."""
+    check_specs = statistic_check_specs("conservativeness")
 
     @dg.asset(
         group_name="conservativeness",
@@ -221,7 +227,7 @@ def build_conservativeness_assets(partitions: dg.PartitionsDefinition) -> list[d
         yield dg.Output(
             report,
             metadata={
-                "statistics": dg.MetadataValue.md(_markdown(table, raw if assessment.multiplier != 1.0 else None)),
+                "statistics": dg.MetadataValue.md(statistics_markdown(table, raw if assessment.multiplier != 1.0 else None)),
                 "bounds_chart": dg.MetadataValue.md(png_markdown(png, "bounds against tolerances")),
                 "passed": dg.MetadataValue.int(report.passed),
                 "total": dg.MetadataValue.int(len(STATISTICS)),
@@ -240,7 +246,7 @@ def build_conservativeness_assets(partitions: dg.PartitionsDefinition) -> list[d
 
 
 def statistic_checks(
-    folder: Path, table: pd.DataFrame, raw: pd.DataFrame, multiplier: float
+    folder: Path, table: pd.DataFrame, raw: pd.DataFrame, multiplier: float, asset: str = "conservativeness"
 ) -> Iterator[dg.AssetCheckResult]:
     """One result per statistic: recomputed from the saved outcomes and calibration in ``folder``
     (:func:`~risk_dagster.conservativeness.saved.retest`); it passes when the recomputed bound clears
@@ -252,7 +258,7 @@ def statistic_checks(
         agrees = bool(np.isclose(t.lower_bound, shown, rtol=1e-9, atol=0.0))
         yield dg.AssetCheckResult(
             check_name=statistic_check_name(spec),
-            asset_key=dg.AssetKey("conservativeness"),
+            asset_key=dg.AssetKey(asset),
             passed=bool(t.passed and agrees),
             description=None if t.passed and agrees else (
                 f"bound {t.lower_bound:.6g} < -tolerance {-t.tolerance:.6g}" if agrees
@@ -272,7 +278,8 @@ def _same_set(a: ShockSet, b: ShockSet) -> bool:
     return a.model_version == b.model_version and a.shocks.shape == b.shocks.shape and np.array_equal(a.shocks, b.shocks, equal_nan=True)
 
 
-def fixed_factor_check(ai: ShockSet, traditional: ShockSet, scenario: MacroScenario, history: MacroScenario) -> dg.AssetCheckResult:
+def fixed_factor_check(ai: ShockSet, traditional: ShockSet, scenario: MacroScenario, history: MacroScenario,
+                       asset: str = "conservativeness") -> dg.AssetCheckResult:  # fmt: skip
     """Every sample of both sets reproduces every factor the scenario fixes, exactly."""
     gaps = {label: fixed_factor_gaps(s, scenario, history) for label, s in (("ai", ai), ("traditional", traditional))}
     worst = {label: max(g.values(), default=0.0) for label, g in gaps.items()}
@@ -280,7 +287,7 @@ def fixed_factor_check(ai: ShockSet, traditional: ShockSet, scenario: MacroScena
     passed = all(not b for b in broken.values()) and all(gaps.values())
     return dg.AssetCheckResult(
         check_name=FIXED_CHECK,
-        asset_key=dg.AssetKey("conservativeness"),
+        asset_key=dg.AssetKey(asset),
         passed=bool(passed),
         description=None if passed else (
             "no fixed factor in a set" if not all(gaps.values())
@@ -295,7 +302,8 @@ def fixed_factor_check(ai: ShockSet, traditional: ShockSet, scenario: MacroScena
     )  # fmt: skip
 
 
-def _markdown(table: pd.DataFrame, raw: pd.DataFrame | None) -> str:
+def statistics_markdown(table: pd.DataFrame, raw: pd.DataFrame | None, currency: str = "USD") -> str:
+    """The 25 statistics as a markdown table for the UI (money in ``currency`` bn)."""
     scale = np.array([1e9 if u == "usd" else (0.01 if u == "ratio" else 1.0) for u in table["unit"]])
     shown = pd.DataFrame({
         "#": table["number"], "name": [BY_ID[i].name for i in table.index], "dir": [BY_ID[i].arrow for i in table.index],
@@ -308,7 +316,7 @@ def _markdown(table: pd.DataFrame, raw: pd.DataFrame | None) -> str:
         shown["raw lower_bound"] = raw.loc[table.index, "lower_bound"].to_numpy() / scale
         shown["raw verdict"] = np.where(raw.loc[table.index, "passed"], "pass", "FAIL")
     return (
-        shown.round(4).to_markdown() + "\n\nUSD amounts in bn, ratios in percent, shares as they are; d = direction x "
+        shown.round(4).to_markdown() + f"\n\n{currency} amounts in bn, ratios in percent, shares as they are; d = direction x "
         "(AI - traditional): positive means the AI set is more conservative; pass when the bound >= -tolerance."
         + ("" if raw is None else " 'raw': the chosen lane before the overlay.")
     )
@@ -320,5 +328,7 @@ __all__ = [
     "calibration_backtest",
     "fixed_factor_check",
     "statistic_check_name",
+    "statistic_check_specs",
+    "statistics_markdown",
     "statistic_checks",
 ]

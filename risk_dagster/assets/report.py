@@ -17,6 +17,7 @@ import dagster as dg
 from risk_dagster.market.history import FactorHistory
 from risk_dagster.paths import data_dir
 from risk_dagster.report.lineage import base_lineage
+from risk_dagster.report.eba_pack import eba_pack
 from risk_dagster.report.pack_data import PackContext, PackInputError, scenario_pack
 from risk_dagster.report.pdf import PdfRenderError
 from risk_dagster.report.render import render_pack
@@ -25,6 +26,7 @@ from risk_dagster.assets.retries import retry_transient
 from risk_dagster.transient import is_transient
 from risk_dagster.resources import OutputDir, ScenarioLibrary
 from risk_dagster.scenarios.model import MacroScenario
+from risk_dagster.scenarios.registry import is_eba_scenario
 from risk_dagster.translate.conditioning import to_canonical
 from risk_dagster.translate.consistency import fixed_factor_gaps
 from risk_dagster.translate.shockset import ShockSet
@@ -43,6 +45,15 @@ HISTORY_UPSTREAM: tuple[str, ...] = (
     "translator_backtest", "loss_rate_satellites", "nim_satellite", "pricing_parity", "portfolio", "balance_sheet",
 )  # fmt: skip
 """Unpartitioned assets whose files the pack reads, or whose versions it names."""
+EBA_SCENARIO_UPSTREAM: tuple[str, ...] = (
+    "eba_capital_projection", "eba_stress_results", "granular_shocks", "traditional_shocks", "lane_shocks",
+    "eba_conservativeness",
+)  # fmt: skip
+"""Partitioned assets whose files an EBA scenario's pack reads."""
+EBA_HISTORY_UPSTREAM: tuple[str, ...] = (
+    "source_reliability", "quality_report", "satellite_models", "translator_stable", "translator_current", "translator_experimental",
+    "plausibility_filter", "translator_backtest", "loss_rate_satellites", "euro_pricing_parity", "euro_portfolio", "euro_balance_sheet",
+)  # fmt: skip
 
 
 class RunPackConfig(dg.Config):
@@ -122,7 +133,7 @@ def pack_lineage(output_dir: Path, instance: dg.DagsterInstance, partition: str,
     inputs.update({
         "market and macro history (shipped data)": data_dir(),
         "quality: source reliability": output_dir / "quality" / "source_reliability.parquet",
-        "book sensitivities": output_dir / "stress" / "sensitivities.parquet",
+        "book sensitivities": output_dir / "stress" / ("euro_sensitivities.parquet" if is_eba_scenario(scenario) else "sensitivities.parquet"),
     })  # fmt: skip
     models = {
         "satellite translator": output_dir / "models" / "satellite",
@@ -158,30 +169,35 @@ def build_report_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
         fed_history: MacroScenario,
         factor_history: FactorHistory,
     ) -> dg.MaterializeResult:
-        key = context.partition_key
-        out = Path(output_dir.path).resolve()
-        ai_path = out / "shocks" / key / "ai.npz"
-        if not ai_path.is_file():
-            raise dg.Failure(f"{ai_path}: missing (written by the granular_shocks asset; materialize it first)")
-        fixed = sorted(fixed_factor_gaps(ShockSet.load_npz(ai_path), to_canonical(macro_scenarios, fed_history), fed_history))
-        ctx = PackContext(
-            scenario=macro_scenarios,
-            run_id=context.run_id,
-            generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            baseline=baseline_of(scenario_library, macro_scenarios),
-            fixed_factors=fixed,
-            checks=scenario_run_checks(context.instance, key, context.run_id),
-            history_levels=factor_history.levels,
-            lineage=pack_lineage(out, context.instance, key, macro_scenarios),
-        )  # fmt: skip
-        try:
-            pack = scenario_pack(out, ctx)
-            rendered = render_pack(pack, pack_folder(output_dir, key))
-        except (PackInputError, PdfRenderError) as error:
-            if is_transient(error):  # the renderer killed or timed out: retried (retries.py)
-                raise
-            raise dg.Failure(description=str(error)[:2000]) from None
-        return dg.MaterializeResult(metadata=_pack_metadata(rendered, pack.data, key))
+        if is_eba_scenario(macro_scenarios):
+            raise dg.Failure(f"{context.partition_key} is an EBA scenario: its pack is eba_documentation_pack (eba_job)")
+        return _render_scenario_pack(context, output_dir, scenario_library, macro_scenarios, fed_history, factor_history,
+                                     scenario_pack)  # fmt: skip
+
+    @dg.asset(
+        group_name="report",
+        partitions_def=partitions,
+        kinds={"jinja", "pdf"},
+        deps=[*EBA_SCENARIO_UPSTREAM, *EBA_HISTORY_UPSTREAM],
+        description="An EBA scenario's documentation pack for the euro-area bank, in EUR: cover, contents, executive "
+        "summary (the CET1 depletion beside the EBA's published 2025 aggregate), scenario design (the EBA's annual "
+        "paths and the factors it fixes), data and quality (the damaged Euribor scrape and its lowered weight), models, "
+        "translation, capital under the EBA method (IFRS 9 stages, PD elasticities and their source, NII, market and "
+        "FVOCI losses), the 25 statistics, changes and lineage; under pack/<scenario>/.",
+    )
+    @retry_transient
+    def eba_documentation_pack(
+        context: dg.AssetExecutionContext,
+        output_dir: OutputDir,
+        scenario_library: ScenarioLibrary,
+        macro_scenarios: MacroScenario,
+        fed_history: MacroScenario,
+        factor_history: FactorHistory,
+    ) -> dg.MaterializeResult:
+        if not is_eba_scenario(macro_scenarios):
+            raise dg.Failure(f"{context.partition_key} is not an EBA scenario: its pack is documentation_pack (scenario_job)")
+        return _render_scenario_pack(context, output_dir, scenario_library, macro_scenarios, fed_history, factor_history,
+                                     eba_pack)  # fmt: skip
 
     @dg.asset(
         name="run_pack",
@@ -209,7 +225,37 @@ def build_report_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
             raise dg.Failure(description=str(error)[:2000]) from None
         return dg.MaterializeResult(metadata=_pack_metadata(rendered, pack.data, "run"))
 
-    return [documentation_pack, run_pack_asset]
+    return [documentation_pack, eba_documentation_pack, run_pack_asset]
+
+
+def _render_scenario_pack(context: dg.AssetExecutionContext, output_dir: OutputDir, scenario_library: ScenarioLibrary,
+                          macro_scenarios: MacroScenario, fed_history: MacroScenario, factor_history: FactorHistory,
+                          build: Any) -> dg.MaterializeResult:  # fmt: skip
+    """Build one scenario's pack with ``build`` (the Fed's or the EBA's) and render it."""
+    key = context.partition_key
+    out = Path(output_dir.path).resolve()
+    ai_path = out / "shocks" / key / "ai.npz"
+    if not ai_path.is_file():
+        raise dg.Failure(f"{ai_path}: missing (written by the granular_shocks asset; materialize it first)")
+    fixed = sorted(fixed_factor_gaps(ShockSet.load_npz(ai_path), to_canonical(macro_scenarios, fed_history), fed_history))
+    ctx = PackContext(
+        scenario=macro_scenarios,
+        run_id=context.run_id,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        baseline=baseline_of(scenario_library, macro_scenarios),
+        fixed_factors=fixed,
+        checks=scenario_run_checks(context.instance, key, context.run_id),
+        history_levels=factor_history.levels,
+        lineage=pack_lineage(out, context.instance, key, macro_scenarios),
+    )  # fmt: skip
+    try:
+        pack = build(out, ctx)
+        rendered = render_pack(pack, pack_folder(output_dir, key))
+    except (PackInputError, PdfRenderError) as error:
+        if is_transient(error):  # the renderer killed or timed out: retried (retries.py)
+            raise
+        raise dg.Failure(description=str(error)[:2000]) from None
+    return dg.MaterializeResult(metadata=_pack_metadata(rendered, pack.data, key))
 
 
 def _rendered_scenarios(output_dir: OutputDir) -> list[str]:

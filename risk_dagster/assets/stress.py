@@ -37,6 +37,7 @@ from risk_dagster.assets.retries import retry_transient
 from risk_dagster.resources import ACCELERATOR_POOL, CapitalSettings, EngineSettings, OutputDir, RunSettings
 from risk_dagster.market.snapshot import MarketSnapshot, read_snapshot
 from risk_dagster.scenarios.model import MacroScenario
+from risk_dagster.scenarios.registry import is_eba_scenario
 from risk_dagster.storage import write_bytes, write_csv, write_json, write_npz, write_parquet
 from risk_dagster.translate.shockset import ShockSet
 
@@ -232,7 +233,7 @@ def pricing_parity(
     )
 
 
-def parity_check(path: Path) -> dg.AssetCheckResult:
+def parity_check(path: Path, asset: str = "pricing_parity") -> dg.AssetCheckResult:
     """The parity table read back: within tolerance by type, and the 'all' row their maximum."""
     frame = pd.read_csv(path)
     problems = []
@@ -245,7 +246,7 @@ def parity_check(path: Path) -> dg.AssetCheckResult:
         problems.append("the 'all' row is not the largest error of the instrument types")
     return dg.AssetCheckResult(
         check_name=PARITY_CHECK,
-        asset_key=dg.AssetKey("pricing_parity"),
+        asset_key=dg.AssetKey(asset),
         passed=not problems,
         description="; ".join(problems) or None,
         metadata={"types": dg.MetadataValue.int(len(by_type)), "tolerance": PARITY_TOLERANCE,
@@ -282,6 +283,9 @@ def build_stress_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDe
         traditional_shocks: ShockSet,
         lane_shocks: dict[str, ShockSet],
     ) -> dg.Output[ScenarioStress]:
+        if is_eba_scenario(macro_scenarios):
+            raise dg.Failure(f"{context.partition_key} is an EBA scenario: the euro-area bank under the EBA method runs "
+                             "it (eba_job: eba_stress_results), not the U.S. bank under the Fed's")
         t0 = time.perf_counter()
         folder = output_dir.subdir("stress", context.partition_key)
         sets = {"ai": granular_shocks, "traditional": traditional_shocks}

@@ -505,7 +505,8 @@ def pair_markdown(table: pd.DataFrame) -> str:
         pair_summary(table).round(2).to_markdown(index=False)
         + "\n\nRatio (spreads) or basis in percentage points (rates) of each open factor to its fixed "
         "sibling: range over the projected quarters of the median and of the 5-95% band, beside the "
-        "range of the same quantity in quarterly history."
+        "range of the same quantity in quarterly history. A pair whose sibling this scenario leaves open "
+        "(sibling_fixed false) is shown, not checked."
     )
 
 

@@ -143,8 +143,8 @@ class EbaSetCapital:
         The NII projection per sample.
     cet1_ratio, cet1_capital
         ``[S, Y + 1]`` year-end values, the starting point first.
-    pre_tax_profit, ppnr, net_interest_income, dividends
-        ``[S, Y]`` per year (NII after the EBA's cap).
+    pre_tax_profit, ppnr, net_interest_income, dividends, net_profit, oci
+        ``[S, Y]`` per year (NII after the EBA's cap; OCI as counted in CET1).
     rwa
         Risk exposure amount (static).
     planned_dividends_per_year
@@ -164,6 +164,8 @@ class EbaSetCapital:
     ppnr: np.ndarray
     net_interest_income: np.ndarray
     dividends: np.ndarray
+    net_profit: np.ndarray
+    oci: np.ndarray
     rwa: float
     planned_dividends_per_year: float
 
@@ -249,6 +251,9 @@ class EbaSetCapital:
             "cet1_depletion_bp_median": round(1e4 * float(np.median(dep)), 1),
             "cet1_depletion_bp_p95": round(1e4 * float(np.quantile(dep, 0.95)), 1),
             "path_median_pct": [round(100.0 * float(x), 4) for x in np.median(self.cet1_ratio, axis=0)],
+            "path_p05_pct": [round(100.0 * float(x), 4) for x in np.quantile(self.cet1_ratio, 0.05, axis=0)],
+            "path_p95_pct": [round(100.0 * float(x), 4) for x in np.quantile(self.cet1_ratio, 0.95, axis=0)],
+            "pd_multipliers": {k: [round(float(v), 4) for v in p] for k, p in self.base.multipliers.items()},
             "impairments_bn": round(float(self.impairments.sum()) / 1e9, 3),
             "market_risk_loss_bn_median": round(float(np.median(self.market.trading)) / 1e9, 3),
             "fvoci_loss_bn_median": round(float(np.median(self.market.fvoci)) / 1e9, 3),
@@ -268,6 +273,7 @@ def eba_set_capital(
     *,
     kind: str,
     payout_ratio: float = 0.5,
+    market: EbaMarketLosses | None = None,
 ) -> EbaSetCapital:
     """Every sample of ``shocks`` through the bank under the EBA method (module docstring).
 
@@ -278,14 +284,18 @@ def eba_set_capital(
         projection is every sample's credit loss.
     kind
         ``adverse`` (the EBA's NII cap) or ``baseline``.
+    market
+        The set's market losses when already computed (:func:`eba_market_losses`); else computed here.
     """
     years = [int(y) for y in base.capital.table["year"].iloc[1:]]
-    market = eba_market_losses(book, shocks, revaluer)
+    market = market if market is not None else eba_market_losses(book, shocks, revaluer)
+    if market.samples != shocks.n_samples:
+        raise ValueError(f"{label}: {market.samples} market-loss samples for {shocks.n_samples} scenario samples")
     nii = euro_nii_projection(sheet, book, shocks, base.credit, years=len(years))
     impairments = base.credit.impairments().sum(axis=1).reindex(range(1, len(years) + 1)).to_numpy()
     n, y = shocks.n_samples, len(years)
     ratio, capital = np.zeros((n, y + 1)), np.zeros((n, y + 1))
-    pre_tax, ppnr, nii_capped, dividends = (np.zeros((n, y)) for _ in range(4))
+    pre_tax, ppnr, nii_capped, dividends, net, oci_counted = (np.zeros((n, y)) for _ in range(6))
     for s in range(n):
         oci = np.zeros(y)
         oci[0] = -float(market.fvoci[s])
@@ -296,10 +306,11 @@ def eba_set_capital(
         rows = p.iloc[1:]
         pre_tax[s], dividends[s] = rows["pre_tax_profit"].to_numpy(), rows["dividends"].to_numpy()
         nii_capped[s] = rows["net_interest_income"].to_numpy()
+        net[s], oci_counted[s] = rows["net_profit"].to_numpy(), rows["oci"].to_numpy()
         ppnr[s] = (rows["net_interest_income"] + rows["noninterest_income"] - rows["noninterest_expense"]).to_numpy()
     return EbaSetCapital(
         label=label, scenario_id=base.scenario_id, currency=sheet.currency, years=years, base=base, market=market,
         nii=nii, cet1_ratio=ratio, cet1_capital=capital, pre_tax_profit=pre_tax, ppnr=ppnr,
-        net_interest_income=nii_capped, dividends=dividends, rwa=float(sheet.rwa),
+        net_interest_income=nii_capped, dividends=dividends, net_profit=net, oci=oci_counted, rwa=float(sheet.rwa),
         planned_dividends_per_year=4.0 * float(sheet.planned_dividends_per_quarter),
     )  # fmt: skip

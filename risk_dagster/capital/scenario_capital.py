@@ -36,7 +36,13 @@ from risk_dagster.capital.market_lines import (
     revalue_market_lines,
 )
 from risk_dagster.capital.net_interest_income import NetInterestIncome
-from risk_dagster.capital.projection import ALLOWANCE_COVERAGE_QUARTERS, HORIZON, CapitalProjection, project_capital
+from risk_dagster.capital.projection import (
+    ALLOWANCE_COVERAGE_QUARTERS,
+    DIVIDEND_ADD_ON_QUARTERS,
+    HORIZON,
+    CapitalProjection,
+    project_capital,
+)
 from risk_dagster.engine.revalue import StressResult
 from risk_dagster.translate.shockset import ShockSet
 
@@ -128,6 +134,33 @@ class SetCapital:
     @property
     def samples(self) -> int:
         return self.projection.samples
+
+    @property
+    def horizon_quarters(self) -> int:
+        """The Fed's nine quarters (PQ1-PQ9), over which the statistics read the projection."""
+        return HORIZON
+
+    @property
+    def start_cet1_capital(self) -> float:
+        return float(self.projection.start_cet1_capital)
+
+    def per_sample_outcomes(self) -> dict[str, np.ndarray]:
+        """The capital-side inputs of statistics 1-15 (:mod:`risk_dagster.conservativeness.statistics`), ``[S]`` each."""
+        p, horizon = self.projection, HORIZON
+        lines = self.loss_lines(horizon)
+        rows = np.arange(p.samples)
+        q_min = p.min_quarter - 1
+        scb = p.start_ratio - p.min_ratio + DIVIDEND_ADD_ON_QUARTERS * p.planned_dividends_per_quarter / p.rwa[rows, q_min]
+        return {
+            "total_loss": lines["total"].to_numpy(),
+            "min_ratio": p.min_ratio.copy(),
+            "end_ratio": p.cet1_ratio[:, horizon - 1].copy(),
+            "scb_unfloored": scb,
+            "pretax_income": p.pre_tax_net_income[:, :horizon].sum(axis=1),
+            "trading_loss": lines["trading_and_counterparty"].to_numpy(),
+            "securities_loss": self.market.afs_worst_loss + self.market.htm_credit[:, :horizon].sum(axis=1),
+            "ppnr": p.ppnr[:, :horizon].sum(axis=1),
+        }
 
     def loss_lines(self, horizon: int = HORIZON) -> pd.DataFrame:
         """Per sample: nine-quarter cumulative loss by line (USD, positive = loss), columns :data:`LOSS_LINES`."""

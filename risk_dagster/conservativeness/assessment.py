@@ -18,7 +18,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from risk_dagster.capital.scenario_capital import SetCapital
 from risk_dagster.conservativeness.bootstrap import MIN_RESAMPLES, StatisticTest, bootstrap_test, calibration_test, results_frame
 from risk_dagster.conservativeness.calibration import (
     AI_MODEL,
@@ -36,7 +35,7 @@ from risk_dagster.conservativeness.overlay import (
     smallest_passing,
 )
 from risk_dagster.conservativeness.registry import STATISTICS
-from risk_dagster.conservativeness.statistics import SetOutcomes, set_outcomes
+from risk_dagster.conservativeness.statistics import CapitalOutcomes, SetOutcomes, set_outcomes
 from risk_dagster.engine.sensitivities import delta_vector
 from risk_dagster.translate.shockset import ShockSet
 
@@ -50,7 +49,7 @@ class SetAssessment:
     label: str
     multiplier: float
     shocks: ShockSet
-    capital: SetCapital
+    capital: CapitalOutcomes
     outcomes: SetOutcomes
     calibration: QuarterCalibration
     tests: list[StatisticTest]
@@ -86,19 +85,19 @@ def calibration_delta(sensitivities: pd.DataFrame, draws: CalibrationDraws) -> n
 
 
 def traditional_basis(
-    capital: SetCapital, shocks: ShockSet, sensitivities: pd.DataFrame, draws: CalibrationDraws
+    capital: CapitalOutcomes, shocks: ShockSet, sensitivities: pd.DataFrame, draws: CalibrationDraws
 ) -> TraditionalBasis:
     delta = calibration_delta(sensitivities, draws)
     return TraditionalBasis(
         outcomes=set_outcomes(capital, shocks, sensitivities),
         calibration=quarter_calibration(draws.draws[TRADITIONAL_MODEL], draws.realized, delta),
-        jump_off_cet1_capital=float(capital.projection.start_cet1_capital),
+        jump_off_cet1_capital=float(capital.start_cet1_capital),
     )
 
 
 def assess_set(
     label: str,
-    capital: SetCapital,
+    capital: CapitalOutcomes,
     shocks: ShockSet,
     basis: TraditionalBasis,
     sensitivities: pd.DataFrame,
@@ -210,11 +209,11 @@ def assess_scenario(
     scenario_id: str,
     lane_sets: Mapping[str, ShockSet],
     chosen_lane: str,
-    chosen_capital: SetCapital,
+    chosen_capital: CapitalOutcomes,
     basis: TraditionalBasis,
     sensitivities: pd.DataFrame,
     draws: CalibrationDraws,
-    evaluate: Callable[[str, ShockSet], SetCapital],
+    evaluate: Callable[[str, ShockSet], CapitalOutcomes],
     *,
     rules: Any,
     history_levels: pd.DataFrame,
@@ -232,7 +231,7 @@ def assess_scenario(
     chosen_capital
         The chosen lane's capital projection (reused, not recomputed).
     evaluate
-        ``(label, shocks) -> SetCapital``: the engine and capital on one more set
+        ``(label, shocks) -> CapitalOutcomes``: the engine and capital on one more set
         (:meth:`~risk_dagster.capital.set_evaluation.SetEvaluator.evaluate`).
     rules, history_levels
         The plausibility filter's hard rules and the factor history's levels (re-screening).

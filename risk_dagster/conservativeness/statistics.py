@@ -27,13 +27,13 @@ A factor is *open* when the ShockSet's ``metadata["fixed_factors"]`` does not li
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 
-from risk_dagster.capital.projection import DIVIDEND_ADD_ON_QUARTERS, HORIZON
-from risk_dagster.capital.scenario_capital import SetCapital
+from risk_dagster.capital.projection import HORIZON
 from risk_dagster.engine.sensitivities import linearised_loss
 from risk_dagster.translate.shockset import ShockSet
 
@@ -96,25 +96,39 @@ def open_linearised_losses(
     return out
 
 
-def set_outcomes(capital: SetCapital, shocks: ShockSet, sensitivities: pd.DataFrame, horizon: int = HORIZON) -> SetOutcomes:
-    """The per-sample outcomes of one set from its capital projection, ShockSet and the book's sensitivities."""
+class CapitalOutcomes(Protocol):
+    """What the statistics read from a set's capital projection: the Fed's
+    :class:`~risk_dagster.capital.scenario_capital.SetCapital` or the EBA's
+    :class:`~risk_dagster.capital.eba_set_capital.EbaSetCapital`."""
+
+    label: str
+
+    @property
+    def samples(self) -> int: ...
+
+    @property
+    def horizon_quarters(self) -> int: ...
+
+    @property
+    def start_cet1_capital(self) -> float: ...
+
+    def per_sample_outcomes(self) -> dict[str, np.ndarray]: ...
+
+    def summary(self) -> dict: ...
+
+
+def set_outcomes(capital: CapitalOutcomes, shocks: ShockSet, sensitivities: pd.DataFrame) -> SetOutcomes:
+    """The per-sample outcomes of one set from its capital projection, ShockSet and the book's sensitivities.
+
+    Statistics 1-15 come from the projection (:meth:`CapitalOutcomes.per_sample_outcomes`), 16-20
+    from the open factors' linearised losses over the projection's horizon (nine quarters for the
+    Fed, twelve for the EBA's three years).
+    """
     if shocks.n_samples != capital.samples:
         raise ValueError(f"{capital.label}: {shocks.n_samples} ShockSet samples, {capital.samples} capital paths")
-    p = capital.projection
-    lines = capital.loss_lines(horizon)
-    rows = np.arange(p.samples)
-    q_min = p.min_quarter - 1
-    scb = p.start_ratio - p.min_ratio + DIVIDEND_ADD_ON_QUARTERS * p.planned_dividends_per_quarter / p.rwa[rows, q_min]
-    lin = open_linearised_losses(shocks, sensitivities, horizon)
+    lin = open_linearised_losses(shocks, sensitivities, capital.horizon_quarters)
     return SetOutcomes(
-        total_loss=lines["total"].to_numpy(),
-        min_ratio=p.min_ratio.copy(),
-        end_ratio=p.cet1_ratio[:, horizon - 1].copy(),
-        scb_unfloored=scb,
-        pretax_income=p.pre_tax_net_income[:, :horizon].sum(axis=1),
-        trading_loss=lines["trading_and_counterparty"].to_numpy(),
-        securities_loss=capital.market.afs_worst_loss + capital.market.htm_credit[:, :horizon].sum(axis=1),
-        ppnr=p.ppnr[:, :horizon].sum(axis=1),
+        **capital.per_sample_outcomes(),
         open_rates=lin["rates"],
         open_credit=lin["credit"],
         open_equity=lin["equity"],

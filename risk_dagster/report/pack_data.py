@@ -395,10 +395,12 @@ _TRANSFORMER_KEYS = ("hidden_size", "num_layers", "num_heads", "window", "n_seed
 
 
 def _translation(ctx: PackContext, ai_set: ShockSet, traditional_set: ShockSet, translation: Mapping,
-                 charts: dict[str, str], attachments: dict[str, pd.DataFrame]) -> dict[str, Any]:  # fmt: skip
+                 charts: dict[str, str], attachments: dict[str, pd.DataFrame], *,
+                 fan_fixed: Sequence[tuple[str, str, str]] = C.FAN_FACTORS,
+                 fan_open: Sequence[tuple[str, str, str]] = C.OPEN_FAN_FACTORS) -> dict[str, Any]:  # fmt: skip
     sets = {f"AI ({translation['chosen_lane']})": ai_set, "traditional (satellite)": traditional_set}
-    charts["fan_fixed"] = C.svg_element(C.fan_chart_png(sets, factors=C.FAN_FACTORS, fmt="svg"))
-    charts["fan_open"] = C.svg_element(C.fan_chart_png(sets, factors=C.OPEN_FAN_FACTORS, fmt="svg"))
+    charts["fan_fixed"] = C.svg_element(C.fan_chart_png(sets, factors=tuple(fan_fixed), fmt="svg"))
+    charts["fan_open"] = C.svg_element(C.fan_chart_png(sets, factors=tuple(fan_open), fmt="svg"))
     by_class = []
     table = []
     last = -1  # the last projected quarter
@@ -532,14 +534,14 @@ def _stress(out: Path, sid: str, capital: Mapping, stress: Mapping, charts: dict
 
 
 def _conservativeness(out: Path, sid: str, statistics: Mapping, charts: dict[str, str],
-                      attachments: dict[str, pd.DataFrame]) -> dict[str, Any]:  # fmt: skip
+                      attachments: dict[str, pd.DataFrame], currency: str = "USD") -> dict[str, Any]:  # fmt: skip
     frame = pd.DataFrame(statistics["statistics"])
     attachments["statistics"] = frame
     raw = pd.DataFrame(statistics.get("raw_statistics") or statistics["statistics"]).set_index("id")
     rows = []
     for s in statistics["statistics"]:
         scale = 1e-9 if s["unit"] == "usd" else (100.0 if s["unit"] in ("ratio", "share") else 1.0)
-        unit = {"usd": "USD bn", "ratio": "pp", "share": "pp"}.get(s["unit"], s["unit"])
+        unit = {"usd": f"{currency} bn", "ratio": "pp", "share": "pp"}.get(s["unit"], s["unit"])
         rows.append({"no": s["number"], "statistic": s["name"], "unit": unit, "direction": "+" if s["direction"] > 0 else "-",
                      "ai": r(s["ai"] * scale, 3), "traditional": r(s["traditional"] * scale, 3),
                      "d": r(s["difference"] * scale, 3), "lower_bound": r(s["bound"] * scale, 3),
@@ -556,7 +558,8 @@ def _conservativeness(out: Path, sid: str, statistics: Mapping, charts: dict[str
             "chosen_lane": statistics.get("chosen_lane"), "most_conservative_lane": statistics.get("most_conservative_lane"),
             "lanes": lanes, "overlay_status": statistics.get("overlay_status"), "overlay_multiplier": r(statistics.get("overlay_multiplier")),
             "overlay_reason": statistics.get("overlay_reason") or "", "overlay_cap": r(statistics.get("overlay_cap")),
-            "overlay_trials": trials, "n_resamples": statistics.get("n_resamples"), "seed": statistics.get("seed")}  # fmt: skip
+            "overlay_trials": trials, "n_resamples": statistics.get("n_resamples"), "seed": statistics.get("seed"),
+            "currency": currency}  # fmt: skip
 
 
 def _sensitivity(out: Path, sid: str, capital: Mapping, statistics: Mapping, attachments: dict[str, pd.DataFrame]) -> dict[str, Any]:

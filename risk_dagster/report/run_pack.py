@@ -3,8 +3,9 @@
 It is built from the scenario packs' own ``pack.json`` files (:func:`run_pack`), so every number
 it shows is a number of a scenario pack, rounded the same way, and traceable to the scenario's
 PDF beside it. Sections: cover, contents, the overview table (one row per scenario: verdict,
-statistics passed, CET1 start, minimum and SCB, nine-quarter losses, the 99% loss), the CET1
-paths of every scenario in one chart, the losses by line per scenario, each scenario's verdict
+statistics passed, CET1 start, minimum and SCB, nine-quarter losses, the 99% loss; EBA scenarios
+in a table of their own: the euro-area bank's CET1 start, minimum and depletion beside the EBA's
+published aggregate), the CET1 paths of every Fed scenario in one chart, the losses by line per scenario, each scenario's verdict
 note, changes since the previous run-level pack and the lineage of each scenario pack.
 Nothing here knows Dagster or HTML.
 """
@@ -68,9 +69,28 @@ def run_pack(
     paths: dict[str, tuple[list[float], list[float], list[float]]] = {}
     quarters: list[str] = []
     bars: dict[str, dict[str, float]] = {}
+    eba_overview: list[dict[str, Any]] = []
     for sid, p in scenario_packs.items():
         e = p["executive"]
         head = {row["measure"]: row for row in e["headline"]}
+        notes.append({"scenario": p["subtitle"], "verdict": p["verdict"], "note": p["verdict_note"],
+                      "pdf": pdf_paths.get(sid, ""), "pages": p.get("pages"), "run_id": p["running"]["run_id"],
+                      "generated_at": p["running"]["generated_at"]})  # fmt: skip
+        scenario_lineage.append({"scenario": sid, "run_id": p["running"]["run_id"],
+                                 "code": (p.get("lineage") or {}).get("code", {}).get("git_commit", ""),
+                                 "inputs": len((p.get("lineage") or {}).get("inputs", {})),
+                                 "models": len((p.get("lineage") or {}).get("models", {}))})  # fmt: skip
+        if p.get("method") == "eba":  # the euro-area bank under the EBA method: its own table, in its currency
+            eba_overview.append({
+                "scenario": p["subtitle"], "verdict": p["verdict"], "currency": p.get("currency"),
+                "statistics_passed": f"{e['statistics_passed']}/{e['statistics_total']}",
+                "cet1_start_pct": head["CET1 ratio at the starting point (%)"]["ai"],
+                "cet1_min_pct": head["CET1 ratio minimum, median (%)"]["ai"],
+                "depletion_bp": head["CET1 depletion to the minimum, median (bp)"]["ai"],
+                "eba_published_depletion_bp": head["CET1 depletion to the minimum, median (bp)"]["eba_2025_published"],
+                "impairments_bn": e["losses"][0]["ai"], "lane": e["chosen_lane"],
+            })  # fmt: skip
+            continue
         dist = e.get("loss_distribution_ai") or {}
         total_rate = next((x["ai_pct"] for x in e["loss_rates"] if x["segment"] == "total"), None)
         total_loss = next((x["ai_usd_bn"] for x in e["losses"] if x["line"] == LOSS_LINE_TITLES["total"]), None)
@@ -85,9 +105,6 @@ def run_pack(
             "loss_99_usd_bn": dist.get("var_99"),
             "overlay": str(e["overlay_status"] or "").replace("_", " "), "lane": e["chosen_lane"],
         })  # fmt: skip
-        notes.append({"scenario": p["subtitle"], "verdict": p["verdict"], "note": p["verdict_note"],
-                      "pdf": pdf_paths.get(sid, ""), "pages": p.get("pages"), "run_id": p["running"]["run_id"],
-                      "generated_at": p["running"]["generated_at"]})  # fmt: skip
         for row in e["losses"]:
             lines.append({"scenario": sid, "line": row["line"], "ai_usd_bn": row["ai_usd_bn"],
                           "traditional_usd_bn": row["traditional_usd_bn"]})  # fmt: skip
@@ -96,29 +113,27 @@ def run_pack(
         path = p["stress"]["cet1_path_ai"]
         quarters = [x["quarter"] for x in path[1:]] or quarters
         paths[sid] = tuple([_num(x[k]) for x in path[1:]] for k in ("median", "p05", "p95"))  # type: ignore[assignment]
-        scenario_lineage.append({"scenario": sid, "run_id": p["running"]["run_id"],
-                                 "code": (p.get("lineage") or {}).get("code", {}).get("git_commit", ""),
-                                 "inputs": len((p.get("lineage") or {}).get("inputs", {})),
-                                 "models": len((p.get("lineage") or {}).get("models", {}))})  # fmt: skip
     starts = {row["cet1_start_pct"] for row in overview}
-    charts = {
-        "cet1_paths": C.svg_element(C.capital_path_png(
-            paths, quarters, start=next(iter(starts)) if len(starts) == 1 else None, minimum=4.5, fmt="svg")),
-        "losses_by_line": C.svg_element(C.bar_chart(bars, ylabel="USD bn, nine quarters, median (AI set)")),
-    }  # fmt: skip
-    drafts = [row["scenario"] for row in overview if row["verdict"] != "submission"]
+    charts = {}
+    if overview:  # the Fed scenarios' chart (nine quarters, USD); EBA rows are in their own table
+        charts["cet1_paths"] = C.svg_element(C.capital_path_png(
+            paths, quarters, start=next(iter(starts)) if len(starts) == 1 else None, minimum=4.5, fmt="svg"))
+        charts["losses_by_line"] = C.svg_element(C.bar_chart(bars, ylabel="USD bn, nine quarters, median (AI set)"))
+    drafts = [row["scenario"] for row in [*overview, *eba_overview] if row["verdict"] != "submission"]
+    n_all = len(overview) + len(eba_overview)
     data: dict[str, Any] = {
         "format": PACK_FORMAT,
         "kind": "run",
         "title": "Capital stress test: run summary",
-        "subtitle": f"{len(overview)} scenario{'s' if len(overview) != 1 else ''}",
+        "subtitle": f"{n_all} scenario{'s' if n_all != 1 else ''}",
         "verdict": "draft" if drafts else "submission",
-        "verdict_note": (f"Draft: {len(drafts)} of {len(overview)} scenarios are drafts ({', '.join(drafts)})." if drafts
-                         else f"Every scenario's AI set passes all conservativeness statistics ({len(overview)} scenarios)."),
+        "verdict_note": (f"Draft: {len(drafts)} of {n_all} scenarios are drafts ({', '.join(drafts)})." if drafts
+                         else f"Every scenario's AI set passes all conservativeness statistics ({n_all} scenarios)."),
         "running": {"scenario": "run summary", "run_id": run_id, "generated_at": generated_at},
-        "cover": [("Scenarios", len(overview)), ("Submission", len(overview) - len(drafts)), ("Draft", len(drafts)),
+        "cover": [("Scenarios", n_all), ("Submission", n_all - len(drafts)), ("Draft", len(drafts)),
                   ("Dagster run", run_id), ("Generated", generated_at)],
         "overview": overview,
+        "eba_overview": eba_overview,
         "scenario_notes": notes,
         "losses_by_line": lines,
         "scenario_lineage": scenario_lineage,

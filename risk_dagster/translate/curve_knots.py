@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from risk_dagster.engine.curves import tenor_months
 from risk_dagster.market.catalog import RiskFactorCatalog, load_risk_factor_catalog
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.consistency import fixed_factor_paths, jump_off_frame
@@ -45,13 +46,10 @@ __all__ = ["KNOT_MODULE", "add_curve_knots", "curve_knot_factors", "fixed_jump_o
 KNOT_MODULE = __name__
 """``derived_from`` of the catalog factors this module computes."""
 
-_UNIT_YEARS = {"m": 1.0 / 12.0, "y": 1.0}
-
 
 def tenor_years(factor_id: str) -> float:
     """Maturity in years of a curve factor from its last id part (``rates.swap.eur.7y`` -> 7.0)."""
-    tenor = factor_id.rsplit(".", 1)[1]
-    return float(tenor[:-1]) * _UNIT_YEARS[tenor[-1]]
+    return tenor_months(factor_id) / 12.0
 
 
 def _curve(factor_id: str) -> str:

@@ -95,12 +95,15 @@ def pair_table(
     """
     rows = []
     levels = shockset.levels
+    fixed = set(shockset.metadata.get("fixed_factors", []))
     for pair in pairs:
         if pair.open not in shockset.factor_ids or pair.fixed not in shockset.factor_ids:
             continue
         if pair.open not in history_levels.columns or pair.fixed not in history_levels.columns:
             continue
         lo, hi, n = _history_range(history_levels, pair)
+        # a Fed set fixes every sibling; another supervisor's may leave both open (the EBA's U.S. 3m)
+        sibling_fixed = pair.fixed in fixed or not fixed
         values = pair.value(levels[:, :, shockset.factor_index(pair.open)], levels[:, :, shockset.factor_index(pair.fixed)])
         for q, quarter in enumerate(shockset.quarters):
             column = values[:, q]
@@ -119,24 +122,29 @@ def pair_table(
                     "history_quarters": n,
                     # A median that cannot be computed is no evidence of coherence.
                     "median_inside": bool(np.isfinite(med) and lo <= med <= hi),
+                    "sibling_fixed": sibling_fixed,
                 }
             )
     return pd.DataFrame(
         rows,
         columns=["pair", "kind", "quarter", "median", "p05", "p95", "history_min", "history_max",
-                 "history_quarters", "median_inside"],
+                 "history_quarters", "median_inside", "sibling_fixed"],
     )
 
 
 def pairs_outside_history(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows of :func:`pair_table` whose median lies outside the historical range."""
-    return table[~table["median_inside"]].reset_index(drop=True)
+    """Rows of :func:`pair_table` whose median lies outside the historical range, among the pairs whose
+    sibling the set fixes (the check's definition: an open factor against a *fixed* one). A pair whose
+    two factors are both open (the EBA's scenario fixes the U.S. 10-year yield, not the 3-month) stays
+    in the table, marked ``sibling_fixed`` false, and is not a failure."""
+    sibling = table["sibling_fixed"] if "sibling_fixed" in table else pd.Series(True, index=table.index)
+    return table[~table["median_inside"] & sibling.astype(bool)].reset_index(drop=True)
 
 
 def pair_summary(table: pd.DataFrame) -> pd.DataFrame:
     """One row per pair: the range of its per-quarter medians and 5-95% bands beside history."""
     if table.empty:
-        return pd.DataFrame(columns=["pair", "median_min", "median_max", "p05_min", "p95_max", "history", "inside"])
+        return pd.DataFrame(columns=["pair", "median_min", "median_max", "p05_min", "p95_max", "history", "inside", "sibling_fixed"])
     grouped = table.groupby("pair", sort=False)
     return pd.DataFrame(
         {
@@ -146,5 +154,6 @@ def pair_summary(table: pd.DataFrame) -> pd.DataFrame:
             "p95_max": grouped["p95"].max(),
             "history": grouped.apply(lambda g: f"{g['history_min'].iloc[0]:.2f} to {g['history_max'].iloc[0]:.2f}"),
             "inside": grouped["median_inside"].all(),
+            "sibling_fixed": grouped["sibling_fixed"].all() if "sibling_fixed" in table else True,
         }
     ).reset_index()

@@ -31,7 +31,8 @@ def levels_from_shocks(jump_off: FloatArray, shocks: FloatArray, shock_types: Se
     base = np.broadcast_to(np.asarray(jump_off, dtype=np.float64), shocks.shape)
     out = base + shocks  # vol_points and absolute
     out = np.where(kinds == "absolute_bp", base + shocks / _BP_PER_PERCENT, out)
-    out = np.where(kinds == "log_return", base * np.exp(shocks), out)
+    with np.errstate(over="ignore"):  # exp of the bp columns is computed and discarded
+        out = np.where(kinds == "log_return", base * np.exp(shocks), out)
     return out
 
 

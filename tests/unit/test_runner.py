@@ -9,27 +9,33 @@ def test_one_row_per_scenario_with_its_numbers_and_pack(tmp_path) -> None:
     summary = RunSummary(run_id="r1", output_dir=str(tmp_path), dagster_home="", started_at="")
     summary.scenarios = {
         "fed-2026-severely-adverse": {
-            "verdict": "draft", "cet1": {"trough": 8.123, "scb": 4.456}, "loss_distribution": {"var_99": 154.36},
+            "verdict": "draft", "cet1": {"start": 13.5, "trough": 8.123, "scb": 4.456}, "loss_distribution": {"var_99": 154.36},
             "conservativeness": {"passed": 22, "total": 25},
             "pack": {"pdf": str(tmp_path / "pack" / "fed-2026-severely-adverse" / "pack.pdf"), "pages": 24, "verdict": "draft"},
         },
+        "eba-2025-adverse": {"verdict": "submission", "cet1": {"start": 15.86, "trough": 9.15, "depletion_bp": 671.0},
+                             "conservativeness": {"passed": 25, "total": 25}},
         "user-broken": {"error": "step stress_results failed: boom"},
     }  # fmt: skip
     rows = results_table(summary)
-    assert [list(r) for r in rows] == [list(RESULT_COLUMNS)] * 2
-    assert rows[0] == {"scenario": "fed-2026-severely-adverse", "verdict": "draft", "CET1 min %": "8.12", "SCB %": "4.46",
-                       "99% loss USD bn": "154.4", "statistics": "22/25",
+    assert [list(r) for r in rows] == [list(RESULT_COLUMNS)] * 3
+    assert rows[0] == {"scenario": "fed-2026-severely-adverse", "verdict": "draft", "CET1 min %": "8.12", "depletion bp": "538",
+                       "SCB %": "4.46", "99% loss USD bn": "154.4", "statistics": "22/25",
                        "pack": "pack/fed-2026-severely-adverse/pack.pdf"}  # fmt: skip
-    assert rows[1]["verdict"] == "failed" and rows[1]["CET1 min %"] == "-" and rows[1]["pack"] == "-"
+    assert rows[1]["depletion bp"] == "671" and rows[1]["SCB %"] == "-" and rows[1]["99% loss USD bn"] == "-"
+    assert rows[2]["verdict"] == "failed" and rows[2]["CET1 min %"] == "-" and rows[2]["pack"] == "-"
 
 
-def test_an_eba_scenario_in_a_run_is_refused_with_the_command_that_translates_it(tmp_path) -> None:
+def test_an_eba_scenario_runs_the_eba_jobs_and_an_unknown_one_is_refused(tmp_path) -> None:
     import pytest
 
-    from risk_dagster.runner import run_pipeline
+    from risk_dagster.runner import run_pipeline, scenario_jobs
+    from risk_dagster.scenarios.registry import load_scenario
 
-    with pytest.raises(KeyError, match=r"unknown scenario\(s\) \['eba-2025-adverse'\].*risk-dagster translate --scenario eba-2025-adverse"):
-        run_pipeline(tmp_path, ["eba-2025-adverse"])
+    assert scenario_jobs(load_scenario("eba-2025-adverse")) == ("eba_job", "eba_pack_job")
+    assert scenario_jobs(load_scenario("fed-2026-baseline")) == ("scenario_job", "pack_job")
+    with pytest.raises(KeyError, match=r"unknown scenario\(s\) \['ecb-2031-adverse'\].*eba-2025-adverse"):
+        run_pipeline(tmp_path, ["ecb-2031-adverse"])
 
 
 def test_failed_checks_are_split_by_severity(tmp_path) -> None:

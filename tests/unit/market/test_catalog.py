@@ -110,8 +110,11 @@ def test_rating_spreads_are_derived_factors(catalog) -> None:
     from risk_dagster.translate.curve_knots import curve_knot_factors
 
     from risk_dagster.translate.itraxx import ANCHORS
+    from risk_dagster.translate.sovereign import SOVEREIGN_MODULE
 
-    others = set(curve_knot_factors(catalog)) | set(ANCHORS)
+    sovereign = {f.id for f in catalog if f.derived_from == SOVEREIGN_MODULE}
+    assert len(sovereign) == 6  # the IT and ES 10y yields, four sovereign-over-swap spreads
+    others = set(curve_knot_factors(catalog)) | set(ANCHORS) | sovereign
     assert [f for f in catalog.derived_ids if f not in others] == list(RATING_FACTORS)
     assert len(catalog.with_history()) == len(catalog) - len(RATING_FACTORS) - len(others)
     for fid in RATING_FACTORS:

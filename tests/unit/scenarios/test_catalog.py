@@ -112,7 +112,8 @@ def test_shipped_values_lie_in_their_ranges() -> None:
     from risk_dagster.scenarios.registry import load_fed_history, load_scenario, scenario_partition_ids
 
     catalog = load_variable_catalog()
-    scenarios = [load_scenario(s) for s in scenario_partition_ids()]
+    # the Fed's files (the EBA's long layout has its own contract, eba_adverse, with its ranges)
+    scenarios = [load_scenario(s) for s in scenario_partition_ids() if s.startswith("fed-")]
     scenarios += [load_fed_history(v) for v in ("2025", "2026", "2026-proposed")]
     for scenario in scenarios:
         for var_id, values in scenario.data.groupby("variable")["value"]:

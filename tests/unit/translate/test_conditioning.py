@@ -112,6 +112,8 @@ def test_the_eba_us_block_is_translated_by_both_models(
         *(f"rates.swap.eur.{t}" for t in ("1m", "3m", "1y", "2y", "3y", "5y", "7y", "10y", "20y", "30y")),
         "equity.eurostoxx50", "fx.eurusd",
         *(f"credit.itraxx.{k}_5y" for k in ("main", "senior_financials", "sub_financials", "crossover")),
+        # Italy and Spain fixed by the EBA's long-term rates; the four sovereign spreads over swaps follow
+        "rates.gov.it.10y", "rates.gov.es.10y", *(f"credit.sovereign.{c}.10y" for c in ("de", "fr", "it", "es")),
     }  # fmt: skip
     assert set(accepted.metadata["fixed_factors"]) == {"rates.ust.10y", "realestate.house", "realestate.cre", *euro_fixed}
     # ... the euro-area market variables too, from the EBA's own end-2024 starting point

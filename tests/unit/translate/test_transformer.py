@@ -13,7 +13,9 @@ import torch
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.base import SECTOR_FACTORS, TrainingSet, Translator, sector_aggregate, sector_weights
 from risk_dagster.translate.curve_knots import curve_knot_factors
+from risk_dagster.market.catalog import load_risk_factor_catalog
 from risk_dagster.translate.itraxx import ANCHORS
+from risk_dagster.translate.sovereign import SOVEREIGN_MODULE
 from risk_dagster.translate.rating_spreads import RATING_FACTORS
 from risk_dagster.translate.shockset import ShockSet
 from risk_dagster.translate.transformer import (
@@ -180,8 +182,9 @@ def test_shape_and_provenance(adverse_draw: ShockSet, transformer_small: Transfo
     # the translator's factors, then the seven spreads by rating bucket derived from them
     knots = curve_knot_factors()  # the EUR 2-7y swap knots, derived after the draws
     itraxx = list(ANCHORS)  # the iTraxx indices, derived from the rating spreads
-    assert adverse_draw.factor_ids == [*transformer_small.factor_ids_, *knots, *RATING_FACTORS, *itraxx]
-    assert adverse_draw.shocks.shape == (N, 13, len(transformer_small.factor_ids_) + len(knots) + len(RATING_FACTORS) + len(itraxx))
+    sovereign = [f.id for f in load_risk_factor_catalog() if f.derived_from == SOVEREIGN_MODULE]  # IT/ES 10y, the spreads
+    assert adverse_draw.factor_ids == [*transformer_small.factor_ids_, *knots, *RATING_FACTORS, *itraxx, *sovereign]
+    assert adverse_draw.shocks.shape == (N, 13, len(transformer_small.factor_ids_) + len(knots) + len(RATING_FACTORS) + len(itraxx) + len(sovereign))
     assert adverse_draw.quarters[0] == "2026Q1" and adverse_draw.quarters[-1] == "2029Q1"
     assert adverse_draw.model_id == "transformer" and adverse_draw.seed == 7
     assert adverse_draw.metadata["ensemble_seeds"] == transformer_small.seeds
