@@ -272,11 +272,13 @@ def build_eba_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefin
             write_csv(folder / f"eba_years_{label}.csv", c.year_table().reset_index(names="line"))
         yield reconcile_check(folder / EBA_PATHS_FILE)
         ai = out["ai"]
-        years = [str(y) for y in [ai.years[0] - 1, *ai.years]]
+        ticks = [f"{ai.years[0] - 1} (start)", *[str(y) for y in ai.years]]
         png = capital_path_png(
-            {("AI" if k == "ai" else k): (list(100 * np.median(c.cet1_ratio, axis=0)), list(100 * np.quantile(c.cet1_ratio, 0.05, axis=0)),
-                                          list(100 * np.quantile(c.cet1_ratio, 0.95, axis=0))) for k, c in out.items()},
-            years, start=100 * float(ai.cet1_ratio[0, 0]), minimum=100 * sheet.minimum_cet1_ratio, title=f"{key}: CET1 ratio (EBA method)",
+            {("AI" if k == "ai" else k): (list(100 * np.median(c.cet1_ratio[:, 1:], axis=0)),
+                                          list(100 * np.quantile(c.cet1_ratio[:, 1:], 0.05, axis=0)),
+                                          list(100 * np.quantile(c.cet1_ratio[:, 1:], 0.95, axis=0))) for k, c in out.items()},
+            [str(y) for y in ai.years], start=100 * float(ai.cet1_ratio[0, 0]), minimum=100 * sheet.minimum_cet1_ratio,
+            title=f"{key}: CET1 ratio (EBA method, year ends)", tick_labels=ticks,
         )  # fmt: skip
         write_bytes(folder / "eba_cet1_path.png", png)
         published = pd.DataFrame({

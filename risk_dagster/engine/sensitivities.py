@@ -122,7 +122,8 @@ READER_MEASURES: dict[str, tuple[str, float, str]] = {
     "volatility": ("vega", 1.0, "USD loss per +1 vol point"),
     "conditions": ("delta", 1.0, "USD loss per +1 index unit"),
 }
-"""Asset class -> (measure name, reader unit in shock units, label): ``per_reader_unit = delta * unit``."""
+"""Asset class -> (measure name, reader unit in shock units, label): ``per_reader_unit = delta * unit``
+(the label's USD is the book's currency in the output: EUR for the euro-area bank)."""
 
 COLUMNS: tuple[str, ...] = (
     "scope", "factor_id", "factor_class", "unit", "segment", "delta", "gamma", "bump", "loss_up", "loss_down",
@@ -328,7 +329,9 @@ def book_sensitivities(
     other_rates = (out["factor_class"] == "rates") & ~out["factor_id"].str.startswith("rates.ust.")
     out["reader_measure"] = reader.str[0].where(~other_rates, "dv01_" + out["factor_id"].str.split(".").str[1])
     out["per_reader_unit"] = out["delta"] * reader.str[1].astype(float)
-    out["reader_unit"] = reader.str[2]
+    from risk_dagster.engine.valuation import book_currency
+
+    out["reader_unit"] = reader.str[2].str.replace("USD", book_currency(positions), regex=False)  # the book's currency
     out = out[list(COLUMNS)]
     out.attrs.update({
         "valuation_date": str(pricer.book.curve.valuation_date),

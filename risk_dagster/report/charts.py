@@ -120,10 +120,13 @@ def capital_path_png(
     title: str = "",
     dpi: int = 110,
     fmt: Format = "png",
+    tick_labels: Sequence[str] | None = None,
 ) -> bytes:
     """PNG (or SVG) of CET1 ratio paths (percent): per label the median with its 5-95% band; jump-off and minimum marked.
 
-    ``paths`` maps a label to ``(median, p05, p95)`` per quarter (percent).
+    ``paths`` maps a label to ``(median, p05, p95)`` per quarter (percent), the jump-off excluded
+    (``start``). ``tick_labels``: the x labels, the jump-off first (default ``jump-off``, ``PQ1`` ...;
+    the EBA's year ends for an annual path).
     """
     colours = SERIES_COLOURS
     x = np.arange(len(quarters) + 1)
@@ -132,7 +135,8 @@ def capital_path_png(
         ax.fill_between(x, [start, *lo], [start, *hi], color=colour, alpha=0.18, linewidth=0)
         ax.plot(x, [start, *median], color=colour, linewidth=1.8, label=f"{label}: median, 5-95% band")
     ax.axhline(minimum, color="black", linestyle=":", linewidth=1.0, label=f"minimum {minimum:.1f}%")
-    ax.set_xticks(x, ["jump-off", *[f"PQ{i}" for i in range(1, len(quarters) + 1)]], fontsize=7)
+    labels = list(tick_labels) if tick_labels is not None else ["jump-off", *[f"PQ{i}" for i in range(1, len(quarters) + 1)]]
+    ax.set_xticks(x, labels, fontsize=7)
     ax.set_ylabel("CET1 ratio (%)")
     return _finish(fig, ax, title, dpi, fmt)
 

@@ -124,6 +124,7 @@ def eba_pack(output_dir: str | Path, ctx: PackContext) -> Pack:
     data["translation"] = _translation(ctx, ai_set, traditional_set, translation, charts, attachments,
                                        fan_fixed=EBA_FAN_FIXED, fan_open=EBA_FAN_OPEN)  # fmt: skip
     data["capital"] = _capital(out, sid, capital, charts, attachments)
+    data["capital"]["exposures"] = _exposures(out, ai_set, attachments)
     data["conservativeness"] = _conservativeness(out, sid, statistics, charts, attachments, currency=currency)
     data["submitted_set"] = {"model": ai_set.model_id, "version": ai_set.model_version, "samples": ai_set.n_samples,
                              "overlay": statistics.get("overlay_status")}  # fmt: skip
@@ -186,8 +187,9 @@ def _capital(out: Path, sid: str, capital: dict[str, Any], charts: dict[str, str
     attachments["eba_ifrs9_stages"] = stages
     ai = capital["ai"]
     labels = [str(c) for c in years["ai"].columns]
-    path = {("AI" if k == "ai" else k): (v["path_median_pct"], v["path_p05_pct"], v["path_p95_pct"]) for k, v in capital.items()}
-    charts["eba_cet1_path"] = C.svg_element(C.capital_path_png(path, labels, start=100 * ai["cet1_ratio_start"], minimum=4.5, fmt="svg"))
+    path = {("AI" if k == "ai" else k): (v["path_median_pct"][1:], v["path_p05_pct"][1:], v["path_p95_pct"][1:]) for k, v in capital.items()}
+    charts["eba_cet1_path"] = C.svg_element(C.capital_path_png(path, labels[1:], start=100 * ai["cet1_ratio_start"], minimum=4.5,
+                                                               tick_labels=[f"{labels[0]} (start)", *labels[1:]], fmt="svg"))  # fmt: skip
     impair = stages[stages["year"] > 0].pivot(index="segment", columns="year", values="impairment") / 1e9
     stage_end = stages[stages["year"] == stages["year"].max()].set_index("segment")
     stage_start = stages[stages["year"] == 0].set_index("segment")
@@ -215,3 +217,15 @@ def _capital(out: Path, sid: str, capital: dict[str, Any], charts: dict[str, str
         "depletion_p95_bp": r(ai["cet1_depletion_bp_p95"], 1),
         "spread": r(float(np.subtract(ai["cet1_depletion_bp_p95"], ai["cet1_depletion_bp_median"])), 1),
     }
+
+
+def _exposures(out: Path, ai_set: ShockSet, attachments: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """The euro book's first-order sensitivities (market scope, book total), each factor fixed by the scenario or open."""
+    frame = _read_table(out / "stress" / "euro_sensitivities.parquet", "euro_sensitivities")
+    total = frame[(frame["scope"] == "market") & (frame["segment"] == "total") & (frame["delta"] != 0)]
+    fixed = set(ai_set.metadata.get("fixed_factors", []))
+    rows = [{"factor": row.factor_id, "measure": row.reader_measure, "per_reader_unit_mn": r(row.per_reader_unit / 1e6, 3),
+             "unit": row.reader_unit, "fixed_by_the_scenario": row.factor_id in fixed} for row in total.itertuples()]  # fmt: skip
+    attachments["euro_book_sensitivities"] = frame
+    open_rows = [x for x in rows if not x["fixed_by_the_scenario"]]
+    return {"rows": rows, "n": len(rows), "n_open": len(open_rows), "open": [x["factor"] for x in open_rows]}

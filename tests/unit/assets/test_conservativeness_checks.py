@@ -114,3 +114,15 @@ def test_the_fixed_factor_check_fails_on_any_moved_or_missing_fixed_factor(sa_se
 @pytest.mark.parametrize("spec", STATISTICS[:1])
 def test_check_names_are_numbered(spec):
     assert statistic_check_name(spec) == "stat_01_loss_mean"
+
+
+def test_the_eba_asset_runs_the_same_checks_on_its_own_key(tmp_path, sa_set, severely_adverse, fed_history_2026):
+    trad, cal = _outcomes(), _calibration()
+    table, _ = _checks(tmp_path, _milder(trad), trad, _badly_calibrated(cal), cal)
+    results = list(statistic_checks(tmp_path, table, table, 1.0, asset="eba_conservativeness"))
+    assert {r.asset_key.to_user_string() for r in results} == {"eba_conservativeness"}
+    assert sorted(r.check_name for r in results if not r.passed) == sorted(statistic_check_name(s) for s in STATISTICS)
+    moved = sa_set.select(np.arange(sa_set.n_samples))
+    moved.shocks[1, 2, moved.factor_index("rates.ust.10y")] += 1e-9
+    bad = fixed_factor_check(moved, sa_set, severely_adverse, fed_history_2026, asset="eba_conservativeness")
+    assert bad.asset_key.to_user_string() == "eba_conservativeness" and not bad.passed
