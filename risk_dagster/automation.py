@@ -32,6 +32,7 @@ import dagster as dg
 
 from risk_dagster.market.calendar import MARKET_TIME_ZONE, in_session
 from risk_dagster.scenarios.inbox import InboxOutcome, pending, process
+from risk_dagster.scenarios.registry import is_eba_partition
 
 INBOX_TICK_BUDGET_S = 20.0
 """Most seconds one inbox tick spends validating files (Dagster's sensor limit is 60 s); the rest
@@ -52,12 +53,29 @@ def cycle_id(moment: dt.datetime) -> str:
     return f"regulatory-{moment.date().isoformat()}"
 
 
+SCENARIO_JOBS: tuple[str, str] = ("scenario_job", "eba_job")
+"""The Fed's scenario job and the EBA's: a partition's run goes to the one of its publisher."""
+PACK_JOBS: tuple[str, str] = ("pack_job", "eba_pack_job")
+"""The draft pack job of each."""
+
+
+def job_for_partition(partition_key: str) -> str:
+    """``eba_job`` for an EBA scenario partition (the euro-area bank, the EBA method), else ``scenario_job``."""
+    return SCENARIO_JOBS[1] if is_eba_partition(partition_key) else SCENARIO_JOBS[0]
+
+
+def pack_job_for_partition(partition_key: str) -> str:
+    """The job that renders a draft's pack for the partition (``eba_pack_job`` or ``pack_job``)."""
+    return PACK_JOBS[1] if is_eba_partition(partition_key) else PACK_JOBS[0]
+
+
 def scenario_requests(tags: dict[str, str], partition_keys: Iterable[str]) -> list[dg.RunRequest]:
-    """One scenario-job request per partition for a history run of a regulatory cycle (none otherwise)."""
+    """One request per partition for a history run of a regulatory cycle (none otherwise), each to its publisher's job."""
     cycle = tags.get(CYCLE_TAG)
     if not cycle:
         return []
-    return [dg.RunRequest(run_key=f"{cycle}:{key}", partition_key=key, tags={CYCLE_TAG: cycle}) for key in partition_keys]
+    return [dg.RunRequest(run_key=f"{cycle}:{key}", partition_key=key, tags={CYCLE_TAG: cycle}, job_name=job_for_partition(key))
+            for key in partition_keys]  # fmt: skip
 
 
 INTRADAY_TAG = "risk_dagster/intraday"
@@ -113,8 +131,8 @@ def inbox_tick(
         outcomes.append(outcome)
         cursor.append(outcome.key)
     accepted = [(o, sid) for o in outcomes if o.accepted for sid in o.scenario_ids]
-    requests = [dg.RunRequest(run_key=f"inbox:{o.key}:{sid}", partition_key=sid, tags={"risk_dagster/inbox_file": o.name})
-                for o, sid in accepted]  # fmt: skip
+    requests = [dg.RunRequest(run_key=f"inbox:{o.key}:{sid}", partition_key=sid, tags={"risk_dagster/inbox_file": o.name},
+                              job_name=job_for_partition(sid)) for o, sid in accepted]  # fmt: skip
     present = set(existing)
     add = sorted(({sid for _, sid in accepted} | set(known)) - present)
     return outcomes, cursor[-INBOX_CURSOR_KEEP:], requests, add
@@ -127,10 +145,10 @@ def _new_york() -> dt.tzinfo:
 
 
 def only_conservativeness_failed(instance: dg.DagsterInstance, run_id: str) -> bool:
-    """True when the run's one failed step is the conservativeness asset's (a draft, not a failure)."""
+    """True when the run's one failed step is the conservativeness asset's, the Fed's or the EBA's (a draft, not a failure)."""
     failed = [e.dagster_event.step_key for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
               if e.dagster_event is not None]  # fmt: skip
-    return failed == ["conservativeness"]
+    return failed in (["conservativeness"], ["eba_conservativeness"])
 
 
 @dataclass(frozen=True)
@@ -147,16 +165,19 @@ class CycleRun:
     """It materialized the scenario's documentation pack."""
 
 
-def cycle_pack_request(cycle: str, runs: Sequence[CycleRun], *, scenario_job: str, pack_job: str,
+def cycle_pack_request(cycle: str, runs: Sequence[CycleRun], *, scenario_job: str | Sequence[str], pack_job: str | Sequence[str],
                        run_pack_job: str) -> dg.RunRequest | None:  # fmt: skip
-    """The run-level pack of a regulatory cycle, once every scenario run of it has finished and every
-    draft has its pack run finished too; ``None`` while any is pending or when it was requested."""
+    """The run-level pack of a regulatory cycle, once every scenario run of it (either job: the Fed's or
+    the EBA's) has finished and every draft has its pack run finished too; ``None`` while any is pending
+    or when it was requested."""
+    scenario_jobs = {scenario_job} if isinstance(scenario_job, str) else set(scenario_job)
+    pack_jobs = {pack_job} if isinstance(pack_job, str) else set(pack_job)
     if any(r.job == run_pack_job for r in runs):
         return None
-    scenario_runs = [r for r in runs if r.job == scenario_job]
+    scenario_runs = [r for r in runs if r.job in scenario_jobs]
     if not scenario_runs or any(not r.finished for r in runs):
         return None
-    draft_pack_done = {r.partition for r in runs if r.job == pack_job and r.finished}
+    draft_pack_done = {r.partition for r in runs if r.job in pack_jobs and r.finished}
     if any(r.draft and r.partition not in draft_pack_done for r in scenario_runs):
         return None  # draft_pack_sensor has not started (or finished) the draft's pack yet
     packed = sorted({r.partition for r in runs if r.packed and r.partition})
@@ -172,7 +193,8 @@ def cycle_runs(instance: dg.DagsterInstance, cycle: str) -> list[CycleRun]:
     out = []
     for run in instance.get_runs(filters=dg.RunsFilter(tags={CYCLE_TAG: cycle})):
         packed = any(
-            e.dagster_event is not None and e.dagster_event.asset_key == dg.AssetKey("documentation_pack")
+            e.dagster_event is not None and e.dagster_event.asset_key in (dg.AssetKey("documentation_pack"),
+                                                                          dg.AssetKey("eba_documentation_pack"))
             for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
         )
         failed = run.status == dg.DagsterRunStatus.FAILURE
@@ -188,6 +210,8 @@ def build_automation(
     scenario_job: Any,
     pack_job: Any,
     intraday_job: Any,
+    eba_job: Any,
+    eba_pack_job: Any,
     snapshot_job: Any,
     run_pack_job: Any,
     partitions: dg.DynamicPartitionsDefinition,
@@ -198,7 +222,7 @@ def build_automation(
     """The schedules and sensors of the definitions."""
 
     @dg.sensor(
-        name="scenario_inbox_sensor", job=scenario_job, minimum_interval_seconds=30,
+        name="scenario_inbox_sensor", jobs=[scenario_job, eba_job], minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,  # a file dropped while `dg dev` runs is picked up
         description=f"Watches the scenario inbox ({library.inbox_dir}): a new supervisor file is validated by the "
         "readers and contracts, moved to accepted/, its scenarios added as partitions and their runs requested; a "
@@ -230,8 +254,9 @@ def build_automation(
 
     @dg.run_status_sensor(
         name="regulatory_scenarios_sensor", run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[history_job],
-        request_job=scenario_job,
-        description="When a regulatory cycle's history run succeeds, requests the scenario job for every partition.",
+        request_jobs=[scenario_job, eba_job],
+        description="When a regulatory cycle's history run succeeds, requests every partition's run: the scenario job "
+        "for the Fed's scenarios, the EBA job for the EBA's.",
     )  # fmt: skip
     def regulatory_scenarios_sensor(context: dg.RunStatusSensorContext) -> Any:
         requests = scenario_requests(dict(context.dagster_run.tags), partitions.get_partition_keys(
@@ -239,8 +264,8 @@ def build_automation(
         return requests or dg.SkipReason("not a regulatory cycle's history run")
 
     @dg.run_status_sensor(
-        name="draft_pack_sensor", run_status=dg.DagsterRunStatus.FAILURE, monitored_jobs=[scenario_job],
-        request_job=pack_job,
+        name="draft_pack_sensor", run_status=dg.DagsterRunStatus.FAILURE, monitored_jobs=[scenario_job, eba_job],
+        request_jobs=[pack_job, eba_pack_job],
         description="A scenario run that ended a draft (only its blocking conservativeness checks failed) gets its "
         "documentation pack from the pack job, marked draft.",
     )  # fmt: skip
@@ -249,7 +274,7 @@ def build_automation(
         key = run.tags.get("dagster/partition")
         if not key or not only_conservativeness_failed(context.instance, run.run_id):
             return dg.SkipReason("not a draft: a step other than the conservativeness test failed")
-        return dg.RunRequest(run_key=f"pack:{run.run_id}", partition_key=key, tags=dict(
+        return dg.RunRequest(run_key=f"pack:{run.run_id}", partition_key=key, job_name=pack_job_for_partition(key), tags=dict(
             {CYCLE_TAG: run.tags[CYCLE_TAG]} if CYCLE_TAG in run.tags else {}))  # fmt: skip
 
     @dg.schedule(
@@ -284,8 +309,8 @@ def build_automation(
         cycles = sorted(set().union(*(values for _, values in tags)) - done) if tags else []
         requests = []
         for cycle in cycles:
-            request = cycle_pack_request(cycle, cycle_runs(context.instance, cycle), scenario_job=scenario_job.name,
-                                         pack_job=pack_job.name, run_pack_job=run_pack_job.name)  # fmt: skip
+            request = cycle_pack_request(cycle, cycle_runs(context.instance, cycle), scenario_job=[scenario_job.name, eba_job.name],
+                                         pack_job=[pack_job.name, eba_pack_job.name], run_pack_job=run_pack_job.name)  # fmt: skip
             if request is not None:
                 requests.append(request)
                 done.add(cycle)

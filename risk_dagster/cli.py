@@ -180,9 +180,14 @@ def capital_cli(
     if scenario_set not in ("ai", "traditional"):
         typer.echo(f"error: --set must be ai or traditional, not {scenario_set!r}", err=True)
         raise typer.Exit(code=2)
-    path = _run_result(output / "capital" / scenario / "capital_summary.json", "capital", scenario, output, rerun, seed)
+    from risk_dagster.capital.eba_set_capital import eba_capital_text
+    from risk_dagster.scenarios.registry import is_eba_partition
+
+    eba = is_eba_partition(scenario)  # the euro-area bank under the EBA method: eba_capital_projection's file
+    name = "eba_capital.json" if eba else "capital_summary.json"
+    path = _run_result(output / "capital" / scenario / name, "capital", scenario, output, rerun, seed)
     summary = json.loads(path.read_text(encoding="utf-8"))[scenario_set]
-    typer.echo(json.dumps(summary, indent=2) if as_json else capital_text(summary))
+    typer.echo(json.dumps(summary, indent=2) if as_json else (eba_capital_text if eba else capital_text)(summary))
 
 
 @app.command("conservativeness")

@@ -230,6 +230,7 @@ def build_definitions(
     )
     schedules, sensors = build_automation(
         history_job=history_job, scenario_job=scenario_job, pack_job=pack_job, intraday_job=intraday_job,
+        eba_job=eba_job, eba_pack_job=eba_pack_job,
         snapshot_job=snapshot_job, run_pack_job=run_pack_job, partitions=partitions, library=library, market_inbox=market_dir,
         regulatory_cron=regulatory_cron or os.environ.get(REGULATORY_CRON_ENV) or DEFAULT_REGULATORY_CRON,
     )  # fmt: skip

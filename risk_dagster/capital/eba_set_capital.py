@@ -38,6 +38,8 @@ from risk_dagster.translate.shockset import ShockSet
 
 __all__ = [
     "MARKET_RISK_QUARTERS",
+    "NOT_MODELLED",
+    "eba_capital_text",
     "EbaMarketLosses",
     "EbaSetCapital",
     "eba_market_losses",
@@ -314,3 +316,26 @@ def eba_set_capital(
         net_interest_income=nii_capped, dividends=dividends, net_profit=net, oci=oci_counted, rwa=float(sheet.rwa),
         planned_dividends_per_year=4.0 * float(sheet.planned_dividends_per_quarter),
     )  # fmt: skip
+
+
+def eba_capital_text(summary: dict[str, Any]) -> str:
+    """A reader's view of :meth:`EbaSetCapital.summary`: the year-end path, the depletion beside the EBA's figure."""
+    cur = summary["currency"]
+    pub = summary["eba_2025_published"]
+    lines = [
+        f"{summary['scenario_id']} ({summary['label']} set, {summary['samples']} samples), EBA method, {cur}",
+        f"CET1 ratio: start {100 * summary['cet1_ratio_start']:.2f}%, minimum {100 * summary['cet1_ratio_min_median']:.2f}% "
+        f"(median; 5% quantile {100 * summary['cet1_ratio_min_p05']:.2f}%), end {100 * summary['cet1_ratio_end_median']:.2f}%",
+        f"depletion: {summary['cet1_depletion_bp_median']:.0f} bp (median; 95% quantile {summary['cet1_depletion_bp_p95']:.0f} bp); "
+        f"EBA 2025 published: {pub['cet1_depletion_bp']} bp for {pub['banks']} banks (adverse)",
+        "",
+        "year end  median   5%      95%",
+    ]
+    years = [summary["years"][0] - 1, *summary["years"]]
+    for y, m, lo, hi in zip(years, summary["path_median_pct"], summary["path_p05_pct"], summary["path_p95_pct"], strict=True):
+        lines.append(f"{y:<9} {m:6.2f}  {lo:6.2f}  {hi:6.2f}")
+    lines += ["", f"losses, {cur} bn (median): credit impairments (IFRS 9, 3 years) {summary['impairments_bn']:.2f}; "
+              f"market risk (year 1) {summary['market_risk_loss_bn_median']:.2f}; FVOCI (year 1) {summary['fvoci_loss_bn_median']:.2f}",
+              f"NII by year, {cur} bn (median, after the EBA cap): " + ", ".join(f"{x:.2f}" for x in summary["nii_bn_median"]),
+              "", "taken as given:", *[f"  - {x}" for x in summary["not_modelled"]]]
+    return "\n".join(lines)

@@ -153,6 +153,16 @@ def is_eba_scenario(scenario: MacroScenario) -> bool:
     return scenario.source == "eba"
 
 
+EBA_ID_PREFIX = "eba-"
+"""The EBA readers name every scenario ``eba-<year>-<kind>`` (:mod:`.eba`, :mod:`.eba_long`): what a
+sensor, which sees partition keys only, routes by."""
+
+
+def is_eba_partition(partition_key: str) -> bool:
+    """Whether a scenario partition is an EBA one, from its key alone (:data:`EBA_ID_PREFIX`)."""
+    return partition_key.startswith(EBA_ID_PREFIX)
+
+
 def load_scenario(scenario_id: str) -> MacroScenario:
     """Load one shipped scenario, domestic and international tables merged.
 

@@ -22,6 +22,7 @@ import pytest
 from risk_dagster.errors import InputFileError
 from risk_dagster.resources import TranslationSettings
 from risk_dagster.runner import RunFailed, run_pipeline
+from risk_dagster.translate.shockset import ShockSet
 
 # Small sizes keep the suite fast; the main job runs the defaults.
 SMALL = TranslationSettings(
@@ -51,7 +52,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: pytes
     lines: list[str] = []
     summary = run_pipeline(
         root / "out",
-        scenarios=["fed-2026-severely-adverse", "fed-2026-baseline"],
+        scenarios=["fed-2026-severely-adverse", "fed-2026-baseline", "eba-2025-adverse"],
         scenario_files=[user_file],
         progress=lines.append,
         translation=SMALL,
@@ -75,7 +76,7 @@ def test_run_summary_lists_scenarios_and_checks(pipeline):
     doc = json.loads((out / "run_summary.json").read_text())
     assert doc["run_id"] == pipeline["summary"].run_id
     assert "fed-2026-severely-adverse" in doc["scenarios"]
-    user_ids = [s for s in doc["scenarios"] if not s.startswith("fed-2026-")]
+    user_ids = [s for s in doc["scenarios"] if not s.startswith(("fed-2026-", "eba-"))]
     assert user_ids, "the user's scenario file became a partition"
     assert doc["scenarios"]["fed-2026-severely-adverse"]["scenario"]["jump_off"] == "2025Q4"
     names = {c["name"] for c in doc["checks"]}
@@ -89,6 +90,7 @@ def test_run_summary_lists_scenarios_and_checks(pipeline):
     # they lower its reliability weight instead of stopping the run
     warned = {c["name"] for c in doc["checks"] if not c["passed"] and c["severity"] == "WARN"}
     assert warned == {"euribor:contract_euribor", "eurirs:contract_eurirs"}, warned
+    assert doc["scenarios"]["eba-2025-adverse"]["scenario"]["jump_off"] == "2024Q4"
     assert any("history" in line for line in pipeline["progress"])
     for entry in doc["scenarios"].values():
         assert entry["verdict"] in ("submission", "draft")
@@ -142,7 +144,7 @@ def test_bad_file_leaves_previous_good_materialization(pipeline):
     user_file = pipeline["user_file"]
     out = root / "out"
     summary = pipeline["summary"]
-    user_id = next(s for s in summary.scenarios if s != "fed-2026-severely-adverse")
+    user_id = next(s for s in summary.scenarios if s != "fed-2026-severely-adverse" and not s.startswith("eba-"))
     parquet = out / "scenarios" / f"{user_id}.parquet"
     before = parquet.read_bytes()
     instance = _instance(pipeline)
@@ -669,3 +671,36 @@ def test_a_killed_run_loses_nothing_and_a_rerun_gives_the_same_numbers(pipeline)
 
     differ = {k: (before[k], after[k]) for k in before if not same(before[k], after[k])}
     assert not differ, f"numbers moved between two runs with the same seed: {list(differ.items())[:5]}"
+
+
+def test_the_eba_adverse_scenario_runs_end_to_end_on_the_euro_bank(pipeline):
+    """Judged by: the EBA 2025 adverse run on the euro-area bank, fixed variables reproduced, the depletion beside the
+    EBA's published figure, the damaged source caught with its weight lowered and the reason shown."""
+    out = pipeline["root"] / "out"
+    doc = json.loads((out / "run_summary.json").read_text())
+    entry = doc["scenarios"]["eba-2025-adverse"]
+    assert entry["verdict"] in ("submission", "draft")
+    cet1 = entry["cet1"]
+    assert cet1["currency"] == "EUR" and cet1["years"] == [2025, 2026, 2027]
+    assert cet1["start"] == pytest.approx(15.86) and 0 < cet1["depletion_bp"] == pytest.approx(100 * (cet1["start"] - cet1["trough"]), abs=0.2)
+    assert entry["eba"]["eba_2025_published"]["cet1_depletion_bp"] == 370
+    assert entry["conservativeness"]["total"] == 25
+    by_check = {(c["asset"], c["check"]): c for c in doc["checks"] if c["partition"] == "eba-2025-adverse"}
+    for key in [("granular_shocks", "fixed_factors_reproduce_scenario"), ("traditional_shocks", "fixed_factors_reproduce_scenario"),
+                ("eba_conservativeness", "supervisor_fixed_factors_reproduced"), ("eba_capital_projection", "eba_cet1_path_reconciles"),
+                ("eba_capital_projection", "book_loans_match_stage_table")]:  # fmt: skip
+        assert by_check[key]["passed"], key
+    # the euro factors the EBA fixes are among the set's fixed factors, reproduced exactly
+    ai = ShockSet.load_npz(out / "shocks" / "eba-2025-adverse" / "ai.npz")
+    fixed = set(ai.metadata["fixed_factors"])
+    assert {"rates.swap.eur.10y", "rates.gov.it.10y", "equity.eurostoxx50", "credit.itraxx.main_5y"} <= fixed
+    # the pack, in EUR, with the published figure beside and the damaged source's weight and reason
+    pack = json.loads((Path(entry["pack"]["pdf"]).parent / "pack.json").read_text())
+    assert pack["currency"] == "EUR" and pack["method"] == "eba"
+    head = {row["measure"]: row for row in pack["executive"]["headline"]}
+    assert head["CET1 depletion to the minimum, median (bp)"]["eba_2025_published"] == 370
+    euribor = next(s for s in pack["data_quality"]["sources"] if s["source"] == "euribor_it")
+    assert euribor["weight"] < euribor["prior"] and "jumps" in euribor["reasons"]
+    assert not next(c for c in pack["data_quality"]["contract_checks"] if c["asset"] == "euribor")["passed"]
+    text = subprocess.run(["pdftotext", entry["pack"]["pdf"], "-"], capture_output=True, text=True, check=True).stdout
+    assert "Capital under the EBA method" in text and "EUR bn" in text and "370" in text

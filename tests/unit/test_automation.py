@@ -52,6 +52,8 @@ def test_a_cycle_history_run_requests_every_partition_once() -> None:
     assert [r.partition_key for r in requests] == keys
     assert len({r.run_key for r in requests}) == 3 and all(r.tags[CYCLE_TAG] == "regulatory-2027-03-01" for r in requests)
     assert scenario_requests({}, keys) == []  # a history run by hand starts nothing
+    # each to its publisher's job: the euro-area bank under the EBA method for the EBA's scenario
+    assert [r.job_name for r in requests] == ["scenario_job", "scenario_job", "eba_job"]
 
 
 SNAPSHOT = "as_of,factor_id,level\n2026-12-03T10:30,rates.ust.10y,4.12\n2026-12-03T10:30,equity.sp500,6841.5\n"
@@ -154,7 +156,7 @@ def test_a_cycle_gets_its_run_level_pack_once_every_scenario_and_draft_pack_fini
     history = CycleRun("history_job", None, finished=True, success=True)
     base = CycleRun("scenario_job", "fed-2026-baseline", finished=True, success=True, packed=True)
     draft = CycleRun("scenario_job", "fed-2026-severely-adverse", finished=True, success=False, draft=True)
-    running = CycleRun("scenario_job", "eba-2025-adverse", finished=False, success=False)
+    running = CycleRun("eba_job", "eba-2025-adverse", finished=False, success=False)
     draft_pack = CycleRun("pack_job", "fed-2026-severely-adverse", finished=True, success=True, packed=True)
     assert cycle_pack_request("regulatory-2027-01-05", [history, base, running], **jobs) is None  # one still running
     assert cycle_pack_request("regulatory-2027-01-05", [history, base, draft], **jobs) is None  # the draft's pack pending
@@ -164,6 +166,15 @@ def test_a_cycle_gets_its_run_level_pack_once_every_scenario_and_draft_pack_fini
     done = CycleRun("run_pack_job", None, finished=True, success=True)
     assert cycle_pack_request("regulatory-2027-01-05", [history, base, draft, draft_pack, done], **jobs) is None  # once
     assert cycle_pack_request("regulatory-2027-01-05", [history], **jobs) is None  # no scenario run yet
+    # the EBA's scenario and its draft pack count as the Fed's do
+    both = {"scenario_job": ["scenario_job", "eba_job"], "pack_job": ["pack_job", "eba_pack_job"], "run_pack_job": "run_pack_job"}
+    assert cycle_pack_request("regulatory-2027-01-05", [history, base, draft, draft_pack, running], **both) is None
+    eba_draft = CycleRun("eba_job", "eba-2025-adverse", finished=True, success=False, draft=True)
+    assert cycle_pack_request("regulatory-2027-01-05", [history, base, draft, draft_pack, eba_draft], **both) is None
+    eba_pack = CycleRun("eba_pack_job", "eba-2025-adverse", finished=True, success=True, packed=True)
+    request = cycle_pack_request("regulatory-2027-01-05", [history, base, draft, draft_pack, eba_draft, eba_pack], **both)
+    assert request.run_config["ops"]["run_pack"]["config"]["scenarios"] == ["eba-2025-adverse", "fed-2026-baseline",
+                                                                          "fed-2026-severely-adverse"]
 
 
 def test_the_cycle_pack_sensor_targets_the_run_pack_job(defs) -> None:

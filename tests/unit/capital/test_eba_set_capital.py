@@ -8,7 +8,7 @@ import pytest
 
 from risk_dagster.capital.balance_sheet import load_balance_sheet
 from risk_dagster.capital.eba_capital import eba_capital_run, euro_balance_sheet_path
-from risk_dagster.capital.eba_set_capital import EbaSetCapital, eba_market_losses, eba_set_capital
+from risk_dagster.capital.eba_set_capital import EbaSetCapital, eba_capital_text, eba_market_losses, eba_set_capital
 from risk_dagster.capital.euro_nii import SHORT_RATE_FACTOR, euro_nii_projection, repricing_assets
 from risk_dagster.capital.loss_rates import LossRateSatellite, macro_drivers
 from risk_dagster.engine.curves import knot_factor_ids
@@ -104,3 +104,5 @@ def test_cet1_paths_per_sample_follow_the_eba_method(book, sheet, base) -> None:
     assert s["cet1_depletion_bp_median"] == pytest.approx(1e4 * np.median(c.depletion), abs=0.05)
     assert s["eba_2025_published"]["cet1_depletion_bp"] == 370
     assert c.year_table().loc["CET1 ratio (%)"].iloc[0] == pytest.approx(100 * sheet.cet1_ratio)
+    text = eba_capital_text(s)
+    assert "EBA 2025 published: 370 bp for 64 banks" in text and "EBA method, EUR" in text and "2027" in text
