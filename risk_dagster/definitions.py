@@ -22,6 +22,7 @@ from risk_dagster.assets.eba import (
     euro_portfolio,
     euro_pricing_parity,
     euro_sensitivities,
+    euro_sensitivities_consistent,
 )
 from risk_dagster.assets.market import HISTORY_SOURCE_ASSETS, factor_history, market_snapshot
 from risk_dagster.assets.quality import quality_report, source_contracts, source_reliability
@@ -244,7 +245,7 @@ def build_definitions(
         executor=executor_def(executor_name) if executor_name else None,
         schedules=schedules,
         sensors=sensors,
-        asset_checks=[sensitivities_consistent],
+        asset_checks=[sensitivities_consistent, euro_sensitivities_consistent],
         jobs=[history_job, scenario_job, eba_job, pack_job, eba_pack_job, run_pack_job, intraday_job, snapshot_job],
         resources={
             "io_manager": OutputFolderIOManager(path=out),

@@ -19,7 +19,14 @@ import pandas as pd
 from risk_dagster.assets.conservativeness import fixed_factor_check, statistic_check_specs, statistic_checks, statistics_markdown
 from risk_dagster.assets.contract_checks import contract_check_name, contract_check_specs, validate_and_check
 from risk_dagster.assets.retries import retry_transient
-from risk_dagster.assets.stress import PARITY_CHECK, PORTFOLIO_CONTRACT, engine_revaluer, parity_check
+from risk_dagster.assets.stress import (
+    PARITY_CHECK,
+    PORTFOLIO_CONTRACT,
+    SENSITIVITIES_CHECK,
+    engine_revaluer,
+    parity_check,
+    sensitivities_check_result,
+)
 from risk_dagster.assets.capital import BALANCE_SHEET_CONTRACT
 from risk_dagster.capital.balance_sheet import BalanceSheet, load_balance_sheet
 from risk_dagster.capital.eba_capital import EBA_2025_PUBLISHED, eba_capital_run, euro_balance_sheet_path, load_stage_table
@@ -160,7 +167,7 @@ def euro_pricing_parity(output_dir: OutputDir, run_settings: RunSettings, euro_p
 def euro_sensitivities(output_dir: OutputDir, engine_settings: EngineSettings, euro_portfolio: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     frame = book_sensitivities(euro_portfolio, dtype=engine_policy(engine_settings.precision).pricing_dtype,
                                device=engine_settings.device)  # fmt: skip
-    path = write_parquet(output_dir.subdir("stress") / EURO_SENSITIVITIES_FILE, frame)
+    path = write_parquet(euro_sensitivities_path(output_dir), frame)
     top = top_factors(frame).assign(eur_mn=lambda t: (t["per_reader_unit"] / 1e6).round(3))
     by_segment = (segment_summary(frame) / 1e6).round(3)
     by_segment.index = [f"{scope}: {segment}" for scope, segment in by_segment.index]
@@ -171,6 +178,24 @@ def euro_sensitivities(output_dir: OutputDir, engine_settings: EngineSettings, e
         "dagster/row_count": dg.MetadataValue.int(len(frame)),
         "output_path": dg.MetadataValue.path(str(path)),
     })  # fmt: skip
+
+
+def euro_sensitivities_path(output_dir: OutputDir) -> Path:
+    """Where ``euro_sensitivities`` writes its parquet."""
+    return output_dir.subdir("stress") / EURO_SENSITIVITIES_FILE
+
+
+@dg.asset_check(
+    asset=euro_sensitivities,
+    name=SENSITIVITIES_CHECK,
+    blocking=True,
+    additional_ins={"euro_portfolio": dg.AssetIn("euro_portfolio")},
+    description="Recomputed from the written euro_sensitivities.parquet and the euro book, as for the U.S. book: "
+    "segments sum to the total, the linearised loss of small joint moves matches the full revaluation, each factor's "
+    "bump revalued again gives its delta and gamma.",
+)
+def euro_sensitivities_consistent(output_dir: OutputDir, engine_settings: EngineSettings, euro_portfolio: pd.DataFrame) -> dg.AssetCheckResult:
+    return sensitivities_check_result(euro_sensitivities_path(output_dir), euro_portfolio, engine_settings)
 
 
 # ----------------------------------------------------------------------------- per EBA scenario
@@ -447,6 +472,8 @@ __all__ = [
     "euro_portfolio",
     "euro_pricing_parity",
     "euro_sensitivities",
+    "euro_sensitivities_consistent",
+    "euro_sensitivities_path",
     "reconcile_check",
     "require_eba",
     "stage_table_check",

@@ -156,7 +156,11 @@ def sensitivities(
 def sensitivities_consistent(
     output_dir: OutputDir, engine_settings: EngineSettings, portfolio: pd.DataFrame
 ) -> dg.AssetCheckResult:
-    path = sensitivities_path(output_dir)
+    return sensitivities_check_result(sensitivities_path(output_dir), portfolio, engine_settings)
+
+
+def sensitivities_check_result(path: Path, portfolio: pd.DataFrame, engine_settings: EngineSettings) -> dg.AssetCheckResult:
+    """The sensitivities file at ``path`` recomputed against ``portfolio`` (the U.S. book's check and the euro book's)."""
     if not path.is_file():
         return dg.AssetCheckResult(passed=False, description=f"{path} is missing")
     frame = pd.read_parquet(path)

@@ -126,3 +126,29 @@ def test_the_euro_parity_check_fails_on_a_tampered_file(tmp_path: Path) -> None:
     frame.to_csv(tmp_path / "p.csv", index=False)
     bad = parity_check(tmp_path / "p.csv", asset="euro_pricing_parity")
     assert bad.asset_key.to_user_string() == "euro_pricing_parity" and not bad.passed and "irs" in bad.description
+
+
+def test_the_euro_sensitivities_check_fails_on_a_tampered_file(tmp_path: Path) -> None:
+    from risk_dagster.assets.eba import euro_sensitivities, euro_sensitivities_consistent
+    from risk_dagster.resources import OutputDir
+
+    book = pd.read_parquet(EURO_BOOK_PATH)
+    small = book[book["instrument_type"] != "loan"].groupby("segment", group_keys=False).head(6).reset_index(drop=True)
+    path = tmp_path / "euro.csv"
+    small.to_csv(path, index=False)
+    resources = {"engine_settings": EngineSettings(euro_portfolio_path=str(path), device="cpu"),
+                 "output_dir": OutputDir(path=str(tmp_path / "out")),
+                 "io_manager": dg.FilesystemIOManager(base_dir=str(tmp_path / "storage"))}  # fmt: skip
+    assets = [euro_portfolio, euro_sensitivities, euro_sensitivities_consistent]
+    instance = dg.DagsterInstance.ephemeral()
+    first = dg.materialize(assets, resources=resources, instance=instance)
+    (good,) = [e for e in first.get_asset_check_evaluations() if e.asset_key == dg.AssetKey("euro_sensitivities")]
+    assert good.passed, good.description
+    parquet = tmp_path / "out" / "stress" / "euro_sensitivities.parquet"
+    frame = pd.read_parquet(parquet)
+    frame.loc[frame["factor_id"] == "rates.swap.eur.10y", "delta"] *= 1.5
+    frame.to_parquet(parquet)
+    again = dg.materialize(assets, resources=resources, instance=instance, raise_on_error=False,
+                           selection=dg.AssetSelection.checks(euro_sensitivities_consistent))  # fmt: skip
+    (bad,) = again.get_asset_check_evaluations()
+    assert not bad.passed and "rates.swap.eur.10y" in bad.description

@@ -48,6 +48,7 @@ FAILING_TESTS: dict[str, str] = {
     "conservativeness:supervisor_fixed_factors_reproduced": "tests.unit.assets.test_conservativeness_checks::test_the_fixed_factor_check_fails_on_any_moved_or_missing_fixed_factor",
     "euro_portfolio:contract_portfolio_positions": "tests.unit.assets.test_eba_assets::test_euro_portfolio_check_fails_on_a_broken_book",
     "euro_balance_sheet:contract_balance_sheet": "tests.unit.assets.test_eba_assets::test_euro_balance_sheet_check_fails_on_a_broken_file",
+    "euro_sensitivities:sensitivities_consistent": "tests.unit.assets.test_eba_assets::test_the_euro_sensitivities_check_fails_on_a_tampered_file",
     "euro_pricing_parity:engine_matches_quantlib": "tests.unit.assets.test_eba_assets::test_the_euro_parity_check_fails_on_a_tampered_file",
     "eba_capital_projection:eba_cet1_path_reconciles": "tests.unit.assets.test_eba_assets::test_the_cet1_path_check_recomputes_the_arithmetic",
     "eba_capital_projection:book_loans_match_stage_table": "tests.unit.assets.test_eba_assets::test_the_stage_table_check_fails_when_the_book_and_the_table_disagree",
