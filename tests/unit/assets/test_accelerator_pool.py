@@ -9,6 +9,7 @@ TORCH_STEPS = {
     "translator_stable", "translator_current", "translator_experimental", "plausibility_filter", "synthetic_tail",
     "translator_backtest", "calibration_backtest", "granular_shocks", "sensitivities", "pricing_parity",
     "stress_results", "capital_sensitivity", "conservativeness", "intraday_stress",
+    "euro_pricing_parity", "euro_sensitivities", "eba_stress_results", "eba_conservativeness",
 }  # fmt: skip
 
 
