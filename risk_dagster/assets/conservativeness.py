@@ -195,54 +195,95 @@ def build_conservativeness_assets(partitions: dg.PartitionsDefinition) -> list[d
         plausibility_filter: str,
     ) -> Iterator[dg.Output | dg.AssetCheckResult]:
         key = context.partition_key
-        folder = output_dir.subdir("conservativeness", key)
-        chosen = next((lane for lane, s in lane_shocks.items() if _same_set(s, granular_shocks)), None)
-        if chosen is None:
-            raise dg.Failure(f"{key}: the AI set used downstream is none of the lanes' sets {sorted(lane_shocks)}")
-        basis = traditional_basis(capital_projection["traditional"], traditional_shocks, sensitivities, calibration_backtest)
+        chosen = chosen_lane(key, lane_shocks, granular_shocks)
         evaluator = scenario_evaluator(
             key, portfolio, balance_sheet, stress_results, granular_shocks, nim_satellite, macro_scenarios,
             fed_history, capital_settings, revaluer=engine_revaluer(engine_settings),
         )  # fmt: skip
-        plausibility = PlausibilityFilter.load(Path(plausibility_filter))
-        assessment = assess_scenario(
-            key, lane_shocks, chosen, capital_projection["ai"], basis, sensitivities, calibration_backtest,
-            evaluator.evaluate, rules=plausibility.rules, history_levels=factor_history.levels,
-            seed=run_settings.seed, n_resamples=N_RESAMPLES, progress=context.log.info,
+        yield from assess_and_check(
+            context, output_dir, asset="conservativeness", chosen=chosen, capital=capital_projection,
+            lane_shocks=lane_shocks, traditional_shocks=traditional_shocks, sensitivities=sensitivities,
+            calibration=calibration_backtest, evaluate=evaluator.evaluate, macro_scenarios=macro_scenarios,
+            fed_history=fed_history, factor_history=factor_history, plausibility_filter=plausibility_filter,
+            seed=run_settings.seed, currency="USD",
         )  # fmt: skip
-        write_assessment(folder, assessment, basis, calibration_backtest.quarters, seed=run_settings.seed,
-                         n_resamples=N_RESAMPLES)  # fmt: skip
-        if assessment.overlay_status == "applied":
-            assessment.submitted.shocks.save_npz(output_dir.subdir("shocks", key) / "ai_overlay.npz")
-        report = assessment.report()
-
-        # the checks: every statistic recomputed from the files just written, and the fixed factors
-        yield from statistic_checks(folder, report.table, report.raw_table, assessment.multiplier)
-        yield fixed_factor_check(assessment.submitted.shocks, traditional_shocks, to_canonical(macro_scenarios, fed_history), fed_history)
-
-        table, raw = report.table, report.raw_table
-        png = conservativeness_bounds_png(table, title=f"{key}: 95% lower bounds of d against -tolerance")
-        write_bytes(folder / "bounds.png", png)
-        summary = report.summary
-        yield dg.Output(
-            report,
-            metadata={
-                "statistics": dg.MetadataValue.md(statistics_markdown(table, raw if assessment.multiplier != 1.0 else None)),
-                "bounds_chart": dg.MetadataValue.md(png_markdown(png, "bounds against tolerances")),
-                "passed": dg.MetadataValue.int(report.passed),
-                "total": dg.MetadataValue.int(len(STATISTICS)),
-                "verdict": summary["verdict"],
-                "failed": dg.MetadataValue.json(sorted(table.index[~table["passed"]])),
-                "lanes": dg.MetadataValue.md(report.lanes.round(4).to_markdown()),
-                "chosen_lane": chosen,
-                "most_conservative_lane": summary["most_conservative_lane"],
-                "overlay_multiplier": dg.MetadataValue.float(float(assessment.multiplier)),
-                "overlay": dg.MetadataValue.json({k: summary[k] for k in ("overlay_status", "overlay_reason", "overlay_cap", "overlay_trials", "screening")}),
-                "output_path": dg.MetadataValue.path(str(folder)),
-            },
-        )
 
     return [conservativeness]
+
+
+def chosen_lane(key: str, lane_shocks: dict[str, ShockSet], granular_shocks: ShockSet) -> str:
+    """The registry lane whose set is the AI set used downstream (a failure when none is)."""
+    chosen = next((lane for lane, s in lane_shocks.items() if _same_set(s, granular_shocks)), None)
+    if chosen is None:
+        raise dg.Failure(f"{key}: the AI set used downstream is none of the lanes' sets {sorted(lane_shocks)}")
+    return chosen
+
+
+def assess_and_check(
+    context: dg.AssetExecutionContext,
+    output_dir: OutputDir,
+    *,
+    asset: str,
+    chosen: str,
+    capital: dict[str, Any],
+    lane_shocks: dict[str, ShockSet],
+    traditional_shocks: ShockSet,
+    sensitivities: pd.DataFrame,
+    calibration: CalibrationDraws,
+    evaluate: Any,
+    macro_scenarios: MacroScenario,
+    fed_history: MacroScenario,
+    factor_history: FactorHistory,
+    plausibility_filter: str,
+    seed: int,
+    currency: str,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """The 25-statistic test of a scenario and its checks, for the Fed's asset and the EBA's alike.
+
+    ``capital`` holds the ``ai`` and ``traditional`` projections (anything with the
+    :class:`~risk_dagster.conservativeness.statistics.CapitalOutcomes` reading); ``evaluate`` runs the
+    engine and capital on one more set (the other lanes, the overlay's scaled sets). Writes the
+    assessment under ``conservativeness/<key>/``, yields the 25 statistic checks and the fixed-factor
+    check (recomputed from the files just written) and the asset's output.
+    """
+    key = context.partition_key
+    folder = output_dir.subdir("conservativeness", key)
+    basis = traditional_basis(capital["traditional"], traditional_shocks, sensitivities, calibration)
+    plausibility = PlausibilityFilter.load(Path(plausibility_filter))
+    assessment = assess_scenario(
+        key, lane_shocks, chosen, capital["ai"], basis, sensitivities, calibration, evaluate,
+        rules=plausibility.rules, history_levels=factor_history.levels, seed=seed, n_resamples=N_RESAMPLES,
+        progress=context.log.info,
+    )  # fmt: skip
+    write_assessment(folder, assessment, basis, calibration.quarters, seed=seed, n_resamples=N_RESAMPLES)
+    if assessment.overlay_status == "applied":
+        assessment.submitted.shocks.save_npz(output_dir.subdir("shocks", key) / "ai_overlay.npz")
+    report = assessment.report()
+    # the checks: every statistic recomputed from the files just written, and the fixed factors
+    yield from statistic_checks(folder, report.table, report.raw_table, assessment.multiplier, asset=asset)
+    yield fixed_factor_check(assessment.submitted.shocks, traditional_shocks, to_canonical(macro_scenarios, fed_history),
+                             fed_history, asset=asset)  # fmt: skip
+    table, raw = report.table, report.raw_table
+    png = conservativeness_bounds_png(table, title=f"{key}: 95% lower bounds of d against -tolerance")
+    write_bytes(folder / "bounds.png", png)
+    summary = report.summary
+    yield dg.Output(
+        report,
+        metadata={
+            "statistics": dg.MetadataValue.md(statistics_markdown(table, raw if assessment.multiplier != 1.0 else None, currency)),
+            "bounds_chart": dg.MetadataValue.md(png_markdown(png, "bounds against tolerances")),
+            "passed": dg.MetadataValue.int(report.passed),
+            "total": dg.MetadataValue.int(len(STATISTICS)),
+            "verdict": summary["verdict"],
+            "failed": dg.MetadataValue.json(sorted(table.index[~table["passed"]])),
+            "lanes": dg.MetadataValue.md(report.lanes.round(4).to_markdown()),
+            "chosen_lane": chosen,
+            "most_conservative_lane": summary["most_conservative_lane"],
+            "overlay_multiplier": dg.MetadataValue.float(float(assessment.multiplier)),
+            "overlay": dg.MetadataValue.json({k: summary[k] for k in ("overlay_status", "overlay_reason", "overlay_cap", "overlay_trials", "screening")}),
+            "output_path": dg.MetadataValue.path(str(folder)),
+        },
+    )
 
 
 def statistic_checks(
@@ -324,8 +365,10 @@ def statistics_markdown(table: pd.DataFrame, raw: pd.DataFrame | None, currency:
 
 __all__ = [
     "FIXED_CHECK",
+    "assess_and_check",
     "build_conservativeness_assets",
     "calibration_backtest",
+    "chosen_lane",
     "fixed_factor_check",
     "statistic_check_name",
     "statistic_check_specs",

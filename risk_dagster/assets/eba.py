@@ -16,7 +16,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
-from risk_dagster.assets.conservativeness import fixed_factor_check, statistic_check_specs, statistic_checks, statistics_markdown
+from risk_dagster.assets.conservativeness import assess_and_check, chosen_lane, statistic_check_specs
 from risk_dagster.assets.contract_checks import contract_check_name, contract_check_specs, validate_and_check
 from risk_dagster.assets.retries import retry_transient
 from risk_dagster.assets.stress import (
@@ -32,10 +32,7 @@ from risk_dagster.capital.balance_sheet import BalanceSheet, load_balance_sheet
 from risk_dagster.capital.eba_capital import EBA_2025_PUBLISHED, eba_capital_run, euro_balance_sheet_path, load_stage_table
 from risk_dagster.capital.eba_set_capital import EbaMarketLosses, EbaSetCapital, eba_market_losses, eba_set_capital
 from risk_dagster.capital.loan_losses import FittedLossRates
-from risk_dagster.conservativeness.assessment import assess_scenario, traditional_basis
 from risk_dagster.conservativeness.calibration import CalibrationDraws
-from risk_dagster.conservativeness.registry import STATISTICS
-from risk_dagster.conservativeness.saved import write_assessment
 from risk_dagster.engine.parity import book_parity
 from risk_dagster.engine.sensitivities import book_sensitivities, segment_summary, top_factors
 from risk_dagster.engine.service import engine_policy
@@ -44,13 +41,11 @@ from risk_dagster.market.history import FactorHistory
 from risk_dagster.portfolio.euro_book import EURO_BOOK_AS_OF, load_euro_book
 from risk_dagster.portfolio.positions import PortfolioContractError, load_portfolio
 from risk_dagster.portfolio.sample_book import composition
-from risk_dagster.report.charts import capital_path_png, conservativeness_bounds_png, png_markdown
+from risk_dagster.report.charts import capital_path_png, png_markdown
 from risk_dagster.resources import ACCELERATOR_POOL, CapitalSettings, EngineSettings, OutputDir, RunSettings
 from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.scenarios.registry import is_eba_scenario
 from risk_dagster.storage import write_bytes, write_csv, write_json, write_npz, write_parquet
-from risk_dagster.translate.conditioning import to_canonical
-from risk_dagster.translate.plausibility import PlausibilityFilter
 from risk_dagster.translate.shockset import ShockSet
 
 EBA_JOB = "eba_job"
@@ -361,11 +356,7 @@ def build_eba_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefin
         plausibility_filter: str,
     ) -> Iterator[dg.Output | dg.AssetCheckResult]:
         require_eba(macro_scenarios, "eba_conservativeness")
-        key = context.partition_key
-        folder = output_dir.subdir("conservativeness", key)
-        chosen = next((lane for lane, s in lane_shocks.items() if _same_set(s, granular_shocks)), None)
-        if chosen is None:
-            raise dg.Failure(f"{key}: the AI set used downstream is none of the lanes' sets {sorted(lane_shocks)}")
+        chosen = chosen_lane(context.partition_key, lane_shocks, granular_shocks)
         ai_capital = eba_capital_projection["ai"]
         revaluer = engine_revaluer(engine_settings)
 
@@ -373,38 +364,15 @@ def build_eba_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefin
             return eba_set_capital(label, ai_capital.base, shocks, euro_portfolio, euro_balance_sheet, revaluer,
                                    kind=macro_scenarios.kind, payout_ratio=capital_settings.eba_payout_ratio)  # fmt: skip
 
-        basis = traditional_basis(eba_capital_projection["traditional"], traditional_shocks, euro_sensitivities, calibration_backtest)
-        plausibility = PlausibilityFilter.load(Path(plausibility_filter))
-        assessment = assess_scenario(
-            key, lane_shocks, chosen, ai_capital, basis, euro_sensitivities, calibration_backtest, evaluate,
-            rules=plausibility.rules, history_levels=factor_history.levels, seed=run_settings.seed,
-            n_resamples=N_RESAMPLES, progress=context.log.info,
+        yield from assess_and_check(
+            context, output_dir, asset="eba_conservativeness", chosen=chosen, capital=eba_capital_projection,
+            lane_shocks=lane_shocks, traditional_shocks=traditional_shocks, sensitivities=euro_sensitivities,
+            calibration=calibration_backtest, evaluate=evaluate, macro_scenarios=macro_scenarios,
+            fed_history=fed_history, factor_history=factor_history, plausibility_filter=plausibility_filter,
+            seed=run_settings.seed, currency=euro_balance_sheet.currency,
         )  # fmt: skip
-        write_assessment(folder, assessment, basis, calibration_backtest.quarters, seed=run_settings.seed, n_resamples=N_RESAMPLES)
-        if assessment.overlay_status == "applied":
-            assessment.submitted.shocks.save_npz(output_dir.subdir("shocks", key) / "ai_overlay.npz")
-        report = assessment.report()
-        yield from statistic_checks(folder, report.table, report.raw_table, assessment.multiplier, asset="eba_conservativeness")
-        yield fixed_factor_check(assessment.submitted.shocks, traditional_shocks, to_canonical(macro_scenarios, fed_history),
-                                 fed_history, asset="eba_conservativeness")  # fmt: skip
-        png = conservativeness_bounds_png(report.table, title=f"{key}: 95% lower bounds of d against -tolerance")
-        write_bytes(folder / "bounds.png", png)
-        summary = report.summary
-        yield dg.Output(report, metadata={
-            "statistics": dg.MetadataValue.md(statistics_markdown(report.table, report.raw_table if assessment.multiplier != 1.0 else None, "EUR")),
-            "bounds_chart": dg.MetadataValue.md(png_markdown(png, "bounds against tolerances")),
-            "passed": dg.MetadataValue.int(report.passed), "total": dg.MetadataValue.int(len(STATISTICS)),
-            "verdict": summary["verdict"], "chosen_lane": chosen,
-            "failed": dg.MetadataValue.json(sorted(report.table.index[~report.table["passed"]])),
-            "overlay_multiplier": dg.MetadataValue.float(float(assessment.multiplier)),
-            "output_path": dg.MetadataValue.path(str(folder)),
-        })  # fmt: skip
 
     return [eba_stress_results, eba_capital_projection, eba_conservativeness]
-
-
-def _same_set(a: ShockSet, b: ShockSet) -> bool:
-    return a.model_version == b.model_version and a.shocks.shape == b.shocks.shape and np.array_equal(a.shocks, b.shocks, equal_nan=True)
 
 
 # ----------------------------------------------------------------------------- checks
