@@ -7,26 +7,14 @@ import pandas as pd
 import pytest
 
 from risk_dagster.market.catalog import load_risk_factor_catalog
-from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.consistency import jump_off_frame
 from risk_dagster.translate.curve_knots import add_curve_knots, curve_knot_factors, tenor_years
 from risk_dagster.translate.shockset import ShockSet
+from translate._support import tiny_eba_scenario, tiny_history  # tests/unit is on sys.path
 
 Q = lambda s: pd.Period(s, freq="Q-DEC")  # noqa: E731
 KNOTS_WITH_HISTORY = ["rates.swap.eur.1m", "rates.swap.eur.3m", "rates.swap.eur.6m", "rates.swap.eur.1y",
                       "rates.swap.eur.10y", "rates.swap.eur.20y", "rates.swap.eur.30y"]  # fmt: skip
-
-
-def _history() -> MacroScenario:
-    index = pd.period_range("2024Q1", "2024Q4", freq="Q-DEC", name="quarter")
-    return MacroScenario.from_wide("h", pd.DataFrame({"treasury_10y": [4.0, 4.1, 4.2, 4.3]}, index=index),
-                                   source="fed", kind="historic", name="h")  # fmt: skip
-
-
-def _scenario(given: dict[str, list[float]]) -> MacroScenario:
-    index = pd.period_range("2024Q4", "2025Q2", freq="Q-DEC", name="quarter")
-    return MacroScenario.from_wide("s", pd.DataFrame(given, index=index), source="eba", kind="adverse", name="s",
-                                   jump_off=Q("2024Q4"))  # fmt: skip
 
 
 def _set(factor_ids: list[str], fixed: list[str] | None = None) -> ShockSet:
@@ -52,7 +40,7 @@ def test_the_catalog_derives_the_four_unquoted_eur_knots() -> None:
 
 def test_without_a_fixing_the_knots_are_linear_in_maturity_between_1y_and_10y() -> None:
     base = _set(KNOTS_WITH_HISTORY)
-    out = add_curve_knots(base, _scenario({"treasury_10y": [np.nan, 4.5, 4.6]}), _history())
+    out = add_curve_knots(base, tiny_eba_scenario({"treasury_10y": [np.nan, 4.5, 4.6]}), tiny_history())
     one, ten = base.factor("rates.swap.eur.1y"), base.factor("rates.swap.eur.10y")
     np.testing.assert_allclose(out.factor("rates.swap.eur.5y"), (5 / 9) * one + (4 / 9) * ten)
     np.testing.assert_allclose(out.factor("rates.swap.eur.2y"), (8 / 9) * one + (1 / 9) * ten)
@@ -64,8 +52,8 @@ def test_without_a_fixing_the_knots_are_linear_in_maturity_between_1y_and_10y() 
 
 
 def test_a_scenario_that_gives_a_knot_fixes_it_from_its_own_start() -> None:
-    scenario = _scenario({"eur_swap_5y": [2.15, 2.65, 3.15]})  # start 2.15 at the jump-off, then +50, +100 bp
-    out = add_curve_knots(_set(KNOTS_WITH_HISTORY), scenario, _history())
+    scenario = tiny_eba_scenario({"eur_swap_5y": [2.15, 2.65, 3.15]})  # start 2.15 at the jump-off, then +50, +100 bp
+    out = add_curve_knots(_set(KNOTS_WITH_HISTORY), scenario, tiny_history())
     np.testing.assert_allclose(out.factor("rates.swap.eur.5y"), np.broadcast_to([50.0, 100.0], (5, 2)), atol=1e-9)
     assert out.jump_off[out.factor_index("rates.swap.eur.5y")] == pytest.approx(2.15)
     assert out.metadata["jump_off_basis"]["rates.swap.eur.5y"] == "scenario"
@@ -74,7 +62,7 @@ def test_a_scenario_that_gives_a_knot_fixes_it_from_its_own_start() -> None:
 
 def test_an_open_knot_between_fixed_ones_is_pinned_to_them() -> None:
     base = _set(KNOTS_WITH_HISTORY, fixed=["rates.swap.eur.3m", "rates.swap.eur.1y"])
-    out = add_curve_knots(base, _scenario({"treasury_10y": [np.nan, 4.5, 4.6]}), _history())
+    out = add_curve_knots(base, tiny_eba_scenario({"treasury_10y": [np.nan, 4.5, 4.6]}), tiny_history())
     three, one = base.factor("rates.swap.eur.3m"), base.factor("rates.swap.eur.1y")
     np.testing.assert_allclose(out.factor("rates.swap.eur.6m"), (2 / 3) * three + (1 / 3) * one)
     assert out.metadata["curve_knots"]["knots"]["rates.swap.eur.6m"]["rule"] == "pinned between fixed knots"
@@ -83,13 +71,13 @@ def test_an_open_knot_between_fixed_ones_is_pinned_to_them() -> None:
 
 
 def test_a_stale_open_jump_off_is_made_coherent_with_current_ones() -> None:
-    scenario = _scenario({"eur_swap_3m": [2.8, 3.0, 3.1], "eur_swap_1y": [2.4, 2.6, 2.7], "gov_10y_de": [2.2, 2.5, 2.6]})
+    scenario = tiny_eba_scenario({"eur_swap_3m": [2.8, 3.0, 3.1], "eur_swap_1y": [2.4, 2.6, 2.7], "gov_10y_de": [2.2, 2.5, 2.6]})
     index = pd.period_range("2022Q4", "2024Q4", freq="Q-DEC", name="quarter")
     levels = pd.DataFrame(np.nan, index=index, columns=["rates.swap.eur.6m", "rates.eur.aaa.10y", "rates.gov.de.10y"])
     levels.loc[Q("2022Q4"), "rates.swap.eur.6m"] = 2.69  # the shipped 6m Euribor ends in 2022
     levels.loc[Q("2023Q3"), ["rates.eur.aaa.10y", "rates.gov.de.10y"]] = [2.82, 2.66]  # the AAA 10y ends in 2023Q3
     ids = ["rates.swap.eur.3m", "rates.swap.eur.6m", "rates.swap.eur.1y", "rates.gov.de.10y", "rates.eur.aaa.10y"]
-    frame = jump_off_frame(scenario, _history(), levels, ids)
+    frame = jump_off_frame(scenario, tiny_history(), levels, ids)
     assert frame.loc["rates.swap.eur.6m", "basis"] == "interpolated"
     assert frame.loc["rates.swap.eur.6m", "level"] == pytest.approx((2 / 3) * 2.8 + (1 / 3) * 2.4)
     assert frame.loc["rates.eur.aaa.10y", "basis"] == "anchored"
@@ -105,12 +93,12 @@ def test_without_a_fixing_the_itraxx_indices_move_with_their_rating_bucket() -> 
     ids = ["credit.spread.rating.a", "credit.spread.rating.bbb", "credit.spread.rating.bb"]
     base = _set(ids)
     base.jump_off[:] = [0.8, 1.1, 2.5]
-    out = add_itraxx(base, _scenario({"treasury_10y": [np.nan, 4.5, 4.6]}), _history())
+    out = add_itraxx(base, tiny_eba_scenario({"treasury_10y": [np.nan, 4.5, 4.6]}), tiny_history())
     assert out.factor_ids[len(ids):] == list(ANCHORS)
     a = base.factor("credit.spread.rating.a")
     expected = (start["credit.itraxx.main_5y"] * (0.8 + a / 100) / 0.8 - start["credit.itraxx.main_5y"]) * 100
     np.testing.assert_allclose(out.factor("credit.itraxx.main_5y"), expected)
     assert out.metadata["jump_off_basis"]["credit.itraxx.crossover_5y"] == "eba_2024"
     assert not set(ANCHORS) & set(out.metadata["fixed_factors"])
-    assert add_itraxx(_set(["rates.swap.eur.1y"]), _scenario({"treasury_10y": [np.nan, 4.5, 4.6]}), _history()).factor_ids == [
+    assert add_itraxx(_set(["rates.swap.eur.1y"]), tiny_eba_scenario({"treasury_10y": [np.nan, 4.5, 4.6]}), tiny_history()).factor_ids == [
         "rates.swap.eur.1y"]  # no anchor, nothing appended

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from risk_dagster.scenarios.model import MacroScenario
 from risk_dagster.translate.shockset import ShockSet
+from translate._support import tiny_eba_scenario, tiny_history  # tests/unit is on sys.path
 from risk_dagster.translate.sovereign import (
     SOVEREIGN_MODULE,
     add_sovereign_factors,
@@ -18,18 +18,6 @@ from risk_dagster.translate.sovereign import (
 
 Q = lambda s: pd.Period(s, freq="Q-DEC")  # noqa: E731
 INPUTS = ["rates.gov.de.10y", "rates.gov.fr.10y", "rates.gov.ea.10y", "rates.swap.eur.10y"]
-
-
-def _history() -> MacroScenario:
-    index = pd.period_range("2024Q1", "2024Q4", freq="Q-DEC", name="quarter")
-    return MacroScenario.from_wide("h", pd.DataFrame({"treasury_10y": [4.0, 4.1, 4.2, 4.3]}, index=index),
-                                   source="fed", kind="historic", name="h")  # fmt: skip
-
-
-def _scenario(given: dict[str, list[float]]) -> MacroScenario:
-    index = pd.period_range("2024Q4", "2025Q2", freq="Q-DEC", name="quarter")
-    return MacroScenario.from_wide("s", pd.DataFrame(given, index=index), source="eba", kind="adverse", name="s",
-                                   jump_off=Q("2024Q4"))  # fmt: skip
 
 
 def _set() -> ShockSet:
@@ -45,7 +33,7 @@ def _set() -> ShockSet:
 
 def test_spreads_are_yield_minus_swap_and_unfixed_yields_move_with_the_euro_area() -> None:
     base = _set()
-    out = add_sovereign_factors(base, _scenario({"treasury_10y": [np.nan, 4.5, 4.6]}), _history())
+    out = add_sovereign_factors(base, tiny_eba_scenario({"treasury_10y": [np.nan, 4.5, 4.6]}), tiny_history())
     for cc in ("de", "fr"):
         np.testing.assert_allclose(out.factor(sovereign_spread_factor(cc)),
                                    base.factor(f"rates.gov.{cc}.10y") - base.factor("rates.swap.eur.10y"))  # fmt: skip
@@ -60,8 +48,8 @@ def test_spreads_are_yield_minus_swap_and_unfixed_yields_move_with_the_euro_area
 def test_the_eba_fixes_italy_and_the_spread_follows_exactly() -> None:
     base = _set()
     base.metadata["fixed_factors"] = ["rates.swap.eur.10y"]
-    scenario = _scenario({"treasury_10y": [np.nan, 4.5, 4.6], "gov_10y_it": [3.369, 4.5, 5.0]})
-    out = add_sovereign_factors(base, scenario, _history())
+    scenario = tiny_eba_scenario({"treasury_10y": [np.nan, 4.5, 4.6], "gov_10y_it": [3.369, 4.5, 5.0]})
+    out = add_sovereign_factors(base, scenario, tiny_history())
     it = out.factor("rates.gov.it.10y")
     np.testing.assert_allclose(it, np.broadcast_to([(4.5 - 3.369) * 100, (5.0 - 3.369) * 100], it.shape), atol=1e-9)
     assert "rates.gov.it.10y" in out.metadata["fixed_factors"]
@@ -79,7 +67,7 @@ def test_no_swap_no_spread_and_the_catalog_lists_six() -> None:
     no_swap = ShockSet(shocks=base.shocks[:, :, :3], jump_off=base.jump_off[:3], factor_ids=INPUTS[:3],
                        shock_types=["absolute_bp"] * 3, quarters=base.quarters, scenario_id="s", model_id="m",
                        model_version="1", seed=0, metadata=dict(base.metadata))  # fmt: skip
-    out = add_sovereign_factors(no_swap, _scenario({"treasury_10y": [np.nan, 4.5, 4.6]}), _history())
+    out = add_sovereign_factors(no_swap, tiny_eba_scenario({"treasury_10y": [np.nan, 4.5, 4.6]}), tiny_history())
     assert not any(f.startswith("credit.sovereign.") for f in out.factor_ids)
     with pytest.raises(ValueError, match="no sovereign spread"):
         sovereign_base_spread_bp("credit.sovereign.pt.10y")
