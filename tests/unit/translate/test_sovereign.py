@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from risk_dagster.translate.shockset import ShockSet
@@ -16,7 +15,6 @@ from risk_dagster.translate.sovereign import (
     starting_point_yields,
 )
 
-Q = lambda s: pd.Period(s, freq="Q-DEC")  # noqa: E731
 INPUTS = ["rates.gov.de.10y", "rates.gov.fr.10y", "rates.gov.ea.10y", "rates.swap.eur.10y"]
 
 
