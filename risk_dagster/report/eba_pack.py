@@ -204,7 +204,9 @@ def _capital(out: Path, sid: str, capital: dict[str, Any], charts: dict[str, str
     elasticities = [{"segment": seg.replace("_", " "), "satellite": SEGMENT_SATELLITES.get(seg, "").replace("_", " "),
                      **{f"PD multiplier {y}": r(v, 3) for y, v in zip(labels[1:], mult, strict=False)}}
                     for seg, mult in multipliers.items()]  # fmt: skip
-    impairment_rows = [{"segment": seg.replace("_", " "), **{str(y): r(v, 3) for y, v in row.items()}} for seg, row in impair.iterrows()]
+    calendar = dict(zip(sorted(impair.columns), labels[1:], strict=False))  # projection year 1, 2, 3 -> 2025, 2026, 2027
+    impairment_rows = [{"segment": seg.replace("_", " "), **{calendar.get(y, str(y)): r(v, 3) for y, v in row.items()}}
+                       for seg, row in impair.iterrows()]  # fmt: skip
     return {
         "years_ai": records(years["ai"], 2, index="line"),
         "years_traditional": records(years["traditional"], 2, index="line"),
