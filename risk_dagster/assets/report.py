@@ -237,7 +237,8 @@ def _render_scenario_pack(context: dg.AssetExecutionContext, output_dir: OutputD
     ai_path = out / "shocks" / key / "ai.npz"
     if not ai_path.is_file():
         raise dg.Failure(f"{ai_path}: missing (written by the granular_shocks asset; materialize it first)")
-    fixed = sorted(fixed_factor_gaps(ShockSet.load_npz(ai_path), to_canonical(macro_scenarios, fed_history), fed_history))
+    gaps = fixed_factor_gaps(ShockSet.load_npz(ai_path), to_canonical(macro_scenarios, fed_history), fed_history)
+    fixed = sorted(gaps)
     ctx = PackContext(
         scenario=macro_scenarios,
         run_id=context.run_id,
@@ -247,6 +248,7 @@ def _render_scenario_pack(context: dg.AssetExecutionContext, output_dir: OutputD
         checks=scenario_run_checks(context.instance, key, context.run_id),
         history_levels=factor_history.levels,
         lineage=pack_lineage(out, context.instance, key, macro_scenarios),
+        fixed_factor_gaps=gaps,
     )  # fmt: skip
     try:
         pack = build(out, ctx)

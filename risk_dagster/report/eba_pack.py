@@ -173,8 +173,22 @@ def _scenario(ctx: PackContext, ai_set: ShockSet) -> dict[str, Any]:
     open_ = [f for f in ai_set.factor_ids if f not in set(fixed)]
     classes = pd.Series([f.split(".")[0] for f in open_]).value_counts().sort_index()
     euro = [f for f in fixed if f.startswith(("rates.swap.eur", "rates.gov", "rates.eur", "equity.eurostoxx", "credit.itraxx", "credit.sovereign", "fx.eur"))]
+    levels = ai_set.levels  # [samples, quarters, factors]
+    year_ends = [q for q in ai_set.quarters if q.endswith("Q4")]
+    reproduced = []
+    for f in euro:
+        j = ai_set.factor_index(f)
+        row: dict[str, Any] = {"factor": f, "jump_off": r(ai_set.jump_off[j], 4)}
+        for q in year_ends:
+            k = ai_set.quarters.index(q)
+            col = levels[:, k, j]
+            row[f"{q} min"] = r(float(col.min()), 4)
+            row[f"{q} max"] = r(float(col.max()), 4)
+        gap = ctx.fixed_factor_gaps.get(f)
+        row["max gap to the EBA path"] = None if gap is None else r(float(gap), 12)
+        reproduced.append(row)
     return {"years": years, "variables": rows, "n_variables": len(ctx.scenario.variables), "fixed_factors": fixed,
-            "euro_fixed": euro, "open_factors_by_class": [{"class": k, "factors": int(v)} for k, v in classes.items()],
+            "euro_fixed": euro, "reproduced": reproduced, "open_factors_by_class": [{"class": k, "factors": int(v)} for k, v in classes.items()],
             "n_open": len(open_), "files": [Path(f).name for f in ctx.scenario.files]}  # fmt: skip
 
 

@@ -97,6 +97,8 @@ class PackContext:
         none or the scenario is the baseline.
     fixed_factors
         The factors the scenario fixes (every sample reproduces them).
+    fixed_factor_gaps
+        Each fixed factor's largest gap to the scenario's path, recomputed from the AI set.
     checks
         Every asset check of the scenario's run: ``asset``, ``check``, ``passed``, ``description``.
     history_levels
@@ -111,6 +113,8 @@ class PackContext:
     checks: Sequence[Mapping[str, Any]] = ()
     history_levels: pd.DataFrame | None = None
     lineage: Mapping[str, Any] = field(default_factory=dict)
+    fixed_factor_gaps: Mapping[str, float] = field(default_factory=dict)
+    """Fixed factor -> largest gap of the submitted set to the supervisor's path (shock units; 0 = exact)."""
 
 
 @dataclass
