@@ -314,6 +314,8 @@ def build_eba_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefin
             "beside_published": dg.MetadataValue.md(published.round(1).to_markdown() + "\n\n" + EBA_2025_PUBLISHED["source"]),
             "by_year_ai": dg.MetadataValue.md(ai.year_table().round(2).to_markdown() + "\n\nEUR bn, median over samples "
                                               "per line; the ratio in percent."),
+            "cet1_walk_ai": dg.MetadataValue.md(ai.cet1_walk().round(1).to_markdown() + "\n\nbp of RWA over 2025-2027; the "
+                                                "central sample's lines add up to its change of the CET1 ratio."),
             "impairments_by_segment": dg.MetadataValue.md(credit.to_markdown() + "\n\nEUR bn per year, IFRS 9 (change of "
                                                           "the stage-weighted ECL)."),
             "pd_multipliers": dg.MetadataValue.json({k: [round(v, 3) for v in p] for k, p in base.multipliers.items()}),

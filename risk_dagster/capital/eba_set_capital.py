@@ -215,6 +215,36 @@ class EbaSetCapital:
             "ppnr": self.ppnr.sum(axis=1) if n else np.zeros(0),
         }
 
+    def cet1_walk(self) -> pd.DataFrame:
+        """The CET1 ratio from the start to the end of the horizon by line, in bp of RWA (RWA is static).
+
+        Per sample, each line's three-year sum over RWA: NII (after the cap), fees less expenses, credit
+        impairments, the market-risk loss, operational losses, taxes, dividends and the FVOCI OCI; they
+        add up to the end ratio less the start exactly. Columns: the median over samples, and the lines
+        of the sample whose end ratio is the median one (which add up).
+        """
+        table = self.base.capital.table.iloc[1:]
+        fees = float((table["noninterest_income"] - table["noninterest_expense"]).sum())
+        ops = float(table["operational_losses"].sum())
+        taxes = self.pre_tax_profit - self.net_profit
+        lines = {
+            "net interest income (after the EBA cap)": self.net_interest_income.sum(axis=1),
+            "fees less expenses": np.full(self.samples, fees),
+            "credit impairments (IFRS 9)": np.full(self.samples, -float(self.impairments.sum())),
+            "market-risk loss (trading)": -self.market.trading,
+            "operational losses": np.full(self.samples, -ops),
+            "taxes": -taxes.sum(axis=1),
+            "dividends": -self.dividends.sum(axis=1),
+            "FVOCI revaluation (OCI)": self.oci.sum(axis=1),
+        }
+        bp = {k: 1e4 * v / self.rwa for k, v in lines.items()}
+        total = 1e4 * (self.cet1_ratio[:, -1] - self.cet1_ratio[:, 0])
+        central = int(np.argsort(total)[len(total) // 2]) if len(total) else 0
+        frame = pd.DataFrame({"median (bp)": {k: float(np.median(v)) for k, v in bp.items()},
+                              "central sample (bp)": {k: float(v[central]) for k, v in bp.items()}})  # fmt: skip
+        frame.loc["change of the CET1 ratio"] = [float(np.median(total)), float(total[central])]
+        return frame
+
     def year_table(self) -> pd.DataFrame:
         """Median over samples of each year's lines (currency bn; the ratio in percent)."""
         idx = [self.years[0] - 1, *self.years]
@@ -260,6 +290,7 @@ class EbaSetCapital:
             "market_risk_loss_bn_median": round(float(np.median(self.market.trading)) / 1e9, 3),
             "fvoci_loss_bn_median": round(float(np.median(self.market.fvoci)) / 1e9, 3),
             "nii_bn_median": [round(float(x) / 1e9, 3) for x in np.median(self.net_interest_income, axis=0)],
+            "cet1_walk_bp": {k: round(float(v), 1) for k, v in self.cet1_walk()["central sample (bp)"].items()},
             "eba_2025_published": EBA_2025_PUBLISHED,
             "not_modelled": list(NOT_MODELLED),
         }
@@ -337,5 +368,9 @@ def eba_capital_text(summary: dict[str, Any]) -> str:
     lines += ["", f"losses, {cur} bn (median): credit impairments (IFRS 9, 3 years) {summary['impairments_bn']:.2f}; "
               f"market risk (year 1) {summary['market_risk_loss_bn_median']:.2f}; FVOCI (year 1) {summary['fvoci_loss_bn_median']:.2f}",
               f"NII by year, {cur} bn (median, after the EBA cap): " + ", ".join(f"{x:.2f}" for x in summary["nii_bn_median"]),
-              "", "taken as given:", *[f"  - {x}" for x in summary["not_modelled"]]]
+              ""]
+    if summary.get("cet1_walk_bp"):
+        lines += ["CET1 ratio walk 2024-2027, bp of RWA (the median sample):",
+                  *[f"  {k:<42} {v:8.1f}" for k, v in summary["cet1_walk_bp"].items()], ""]
+    lines += ["taken as given:", *[f"  - {x}" for x in summary["not_modelled"]]]
     return "\n".join(lines)

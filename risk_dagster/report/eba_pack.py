@@ -221,7 +221,9 @@ def _capital(out: Path, sid: str, capital: dict[str, Any], charts: dict[str, str
     calendar = dict(zip(sorted(impair.columns), labels[1:], strict=False))  # projection year 1, 2, 3 -> 2025, 2026, 2027
     impairment_rows = [{"segment": seg.replace("_", " "), **{calendar.get(y, str(y)): r(v, 3) for y, v in row.items()}}
                        for seg, row in impair.iterrows()]  # fmt: skip
+    walk = [{"line": k, "bp_of_rwa": r(v, 1)} for k, v in (ai.get("cet1_walk_bp") or {}).items()]
     return {
+        "walk": walk,
         "years_ai": records(years["ai"], 2, index="line"),
         "years_traditional": records(years["traditional"], 2, index="line"),
         "impairments": impairment_rows,

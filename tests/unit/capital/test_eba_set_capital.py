@@ -104,5 +104,9 @@ def test_cet1_paths_per_sample_follow_the_eba_method(book, sheet, base) -> None:
     assert s["cet1_depletion_bp_median"] == pytest.approx(1e4 * np.median(c.depletion), abs=0.05)
     assert s["eba_2025_published"]["cet1_depletion_bp"] == 370
     assert c.year_table().loc["CET1 ratio (%)"].iloc[0] == pytest.approx(100 * sheet.cet1_ratio)
+    walk = c.cet1_walk()
+    parts = walk.drop(index="change of the CET1 ratio")["central sample (bp)"]
+    assert parts.sum() == pytest.approx(walk.loc["change of the CET1 ratio", "central sample (bp)"], abs=1e-6)
+    assert walk.loc["credit impairments (IFRS 9)", "median (bp)"] == pytest.approx(-1e4 * c.impairments.sum() / sheet.rwa)
     text = eba_capital_text(s)
     assert "EBA 2025 published: 370 bp for 64 banks" in text and "EBA method, EUR" in text and "2027" in text
