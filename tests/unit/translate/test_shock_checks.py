@@ -102,6 +102,26 @@ def test_an_open_spread_drifting_from_its_fixed_sibling_fails(accepted, severely
     assert check.metadata["quarters_outside"].value == len(drifted.quarters) - 4
 
 
+def test_a_pair_whose_sibling_is_open_is_shown_not_checked(accepted, factor_history):
+    # the EBA's scenario fixes the U.S. 10y, not the 3m: fed funds against the 3m bill is then a pair of two
+    # open factors, outside the check's definition (an open factor against a fixed one)
+    from risk_dagster.translate.pair_envelope import pair_table, pairs_outside_history
+
+    drifted = accepted.select(np.arange(accepted.n_samples))
+    j = drifted.factor_index("rates.fedfunds")
+    for q in range(len(drifted.quarters)):
+        for k in range(drifted.n_samples):
+            with_level(drifted, k, "rates.fedfunds", q, float(drifted.levels[k, q, drifted.factor_index("rates.ust.3m")]) - 3.0)
+    assert float(np.median(drifted.levels[:, 0, j])) < 1.0
+    table = pair_table(drifted, factor_history.levels)
+    assert len(pairs_outside_history(table)) > 0  # 3m fixed, as the Fed's scenario fixes it: a failure
+    drifted.metadata["fixed_factors"] = [f for f in drifted.metadata["fixed_factors"] if f != "rates.ust.3m"]
+    table = pair_table(drifted, factor_history.levels)
+    pair = table[table["pair"] == "rates.fedfunds - rates.ust.3m"]
+    assert len(pair) and not pair["sibling_fixed"].any() and not pair["median_inside"].all()
+    assert pairs_outside_history(table).empty
+
+
 def test_rating_spreads_out_of_order_or_below_floor_fail(accepted, severely_adverse, fed_history_2026, filt, factor_history):
     def check(ss: ShockSet):
         return _results(ss, severely_adverse, fed_history_2026, filt, factor_history.levels)["rating_spreads_ordered_above_floor"]
