@@ -16,8 +16,8 @@ Each projected year ``y`` (1, 2, 3), per scenario sample:
 * ``A_y``: the assets that reprice within ``y`` years (the static balance sheet replaces what
   matures at the new rates): central-bank reserves (``cash_and_reserves``) fully; loans to
   corporates, SMEs and commercial real estate fully (taken as floating, Euribor-indexed: the
-  euro-area norm for business lending, a stated simplification); residential mortgages, consumer
-  loans and bonds by the share that matures, ``min(1, y / remaining life)`` per position; the
+  euro-area norm for business lending, a stated simplification) and floating-rate notes held fully;
+  residential mortgages, consumer loans and fixed-rate bonds held by the share that matures, ``min(1, y / remaining life)`` per position; the
   swaps' floating legs (a payer receives floating: ``-direction x notional``);
 * ``beta_dep``, ``beta_fund``: the balance sheet's deposit and wholesale-funding pass-through
   (``deposit_beta``, ``funding_beta``; illustrative values stated there);
@@ -81,8 +81,9 @@ def repricing_assets(book: pd.DataFrame, sheet: BalanceSheet, years: int) -> np.
     life = np.maximum(np.nan_to_num(book["maturity_years"].to_numpy(dtype=np.float64), nan=0.0), 1e-9)
     direction = book["direction"].to_numpy(dtype=np.float64)
     loans = itype == "loan"
-    floating = loans & np.isin(segment, FLOATING_LOAN_SEGMENTS)
-    fixed_assets = (loans & ~floating) | np.isin(itype, ["fixed_bond", "frn"]) & (direction > 0)
+    held = direction > 0
+    floating = (loans & np.isin(segment, FLOATING_LOAN_SEGMENTS)) | ((itype == "frn") & held)
+    fixed_assets = (loans & ~np.isin(segment, FLOATING_LOAN_SEGMENTS)) | ((itype == "fixed_bond") & held)
     swaps = itype == "irs"
     out = np.zeros(years)
     for y in range(1, years + 1):
