@@ -30,6 +30,8 @@ from risk_dagster.assets.stress import (
 from risk_dagster.assets.capital import BALANCE_SHEET_CONTRACT
 from risk_dagster.capital.balance_sheet import BalanceSheet, load_balance_sheet
 from risk_dagster.capital.eba_capital import EBA_2025_PUBLISHED, eba_capital_run, euro_balance_sheet_path, load_stage_table
+from risk_dagster.capital import eba_sensitivity
+from risk_dagster.capital.eba_sensitivity import AS_CONFIGURED
 from risk_dagster.capital.eba_set_capital import EbaMarketLosses, EbaSetCapital, eba_market_losses, eba_set_capital
 from risk_dagster.capital.loan_losses import FittedLossRates
 from risk_dagster.conservativeness.calibration import CalibrationDraws
@@ -54,6 +56,8 @@ EURO_SENSITIVITIES_FILE = "euro_sensitivities.parquet"
 EBA_CAPITAL_FILE = "eba_capital.json"
 EBA_PATHS_FILE = "eba_cet1_paths.npz"
 RECONCILES_CHECK = "eba_cet1_path_reconciles"
+SENSITIVITY_CHECK = "eba_sensitivity_reruns_the_run"
+EBA_SENSITIVITY_FILE = "eba_sensitivity.csv"
 STAGES_CHECK = "book_loans_match_stage_table"
 N_RESAMPLES = 1000
 STAGE_TOLERANCE = 1e-9
@@ -327,6 +331,46 @@ def build_eba_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefin
         })  # fmt: skip
 
     @dg.asset(
+        group_name="capital",
+        partitions_def=partitions,
+        kinds={"numpy"},
+        check_specs=[
+            dg.AssetCheckSpec(SENSITIVITY_CHECK, asset="eba_capital_sensitivity",
+                              description="Recomputed from eba_sensitivity.csv and the capital asset's saved paths: the "
+                              "'as configured' row is the run's median depletion, every delta is its row less that one, "
+                              "halving the PD stress never deepens the depletion and doubling it never lessens it, and "
+                              "paying no dividend never deepens it."),
+        ],  # fmt: skip
+        description="How the EBA depletion moves with the method's key assumptions (the AI set, the same market losses): "
+        "the residential mortgages' PD stress halved (the largest transfer of the chain: the U.S. first-lien "
+        "elasticity), every segment's halved or doubled, no payout, the FVOCI revaluation outside CET1, no adverse "
+        "NII cap.",
+    )
+    def eba_capital_sensitivity(
+        context: dg.AssetExecutionContext,
+        output_dir: OutputDir,
+        capital_settings: CapitalSettings,
+        engine_settings: EngineSettings,
+        euro_portfolio: pd.DataFrame,
+        euro_balance_sheet: BalanceSheet,
+        macro_scenarios: MacroScenario,
+        granular_shocks: ShockSet,
+        eba_capital_projection: dict[str, EbaSetCapital],
+    ) -> Iterator[dg.Output | dg.AssetCheckResult]:
+        require_eba(macro_scenarios, "eba_capital_sensitivity")
+        folder = output_dir.subdir("capital", context.partition_key)
+        table = eba_sensitivity.eba_capital_sensitivity(eba_capital_projection["ai"], granular_shocks, euro_portfolio, euro_balance_sheet,
+                                        engine_revaluer(engine_settings), kind=macro_scenarios.kind,
+                                        payout_ratio=capital_settings.eba_payout_ratio)  # fmt: skip
+        path = write_csv(folder / EBA_SENSITIVITY_FILE, table)
+        yield sensitivity_check(path, folder / EBA_PATHS_FILE)
+        yield dg.Output(table, metadata={
+            "sensitivity": dg.MetadataValue.md(table.round(2).to_markdown(index=False) + "\n\nMedian over the AI set's "
+                                               "samples; depletion = start less the minimum CET1 ratio, bp of RWA."),
+            "output_path": dg.MetadataValue.path(str(path)),
+        })  # fmt: skip
+
+    @dg.asset(
         group_name="conservativeness",
         partitions_def=partitions,
         kinds={"numpy", "torch"},
@@ -374,7 +418,7 @@ def build_eba_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefin
             seed=run_settings.seed, currency=euro_balance_sheet.currency,
         )  # fmt: skip
 
-    return [eba_stress_results, eba_capital_projection, eba_conservativeness]
+    return [eba_stress_results, eba_capital_projection, eba_capital_sensitivity, eba_conservativeness]
 
 
 # ----------------------------------------------------------------------------- checks
@@ -419,6 +463,33 @@ def reconcile_check(path: Path) -> dg.AssetCheckResult:
     )  # fmt: skip
 
 
+def sensitivity_check(path: Path, paths_file: Path) -> dg.AssetCheckResult:
+    """The sensitivity table read back and set against the capital asset's saved AI paths (see the check)."""
+    table = pd.read_csv(path).set_index("assumption")
+    problems: list[str] = []
+    with np.load(paths_file) as z:
+        run = 1e4 * float(np.median(z["ai__depletion"]))
+    first = float(table.loc[AS_CONFIGURED, "depletion_bp_median"])
+    if not abs(first - run) <= 1e-6:
+        problems.append(f"'as configured' depletion {first:.6g} bp is not the run's {run:.6g} bp")
+    deltas = table["depletion_bp_median"] - first
+    if not np.allclose(deltas.to_numpy(), table["delta_depletion_bp"].to_numpy(), rtol=0, atol=1e-6):
+        problems.append("a delta is not its row's depletion less the 'as configured' one")
+    order = [("pd_stress_halved", "<="), ("pd_stress_doubled", ">="), ("mortgage_pd_stress_halved", "<="), ("no_payout", "<=")]
+    for name, op in order:
+        if name in table.index:
+            value = float(table.loc[name, "depletion_bp_median"])
+            ok = value <= first + 1e-6 if op == "<=" else value >= first - 1e-6
+            if not ok:
+                problems.append(f"{name}: depletion {value:.1f} bp should be {op} the run's {first:.1f} bp")
+    return dg.AssetCheckResult(
+        check_name=SENSITIVITY_CHECK, asset_key=dg.AssetKey("eba_capital_sensitivity"), passed=not problems,
+        description="; ".join(problems)[:2000] or None,
+        metadata={"run_depletion_bp": dg.MetadataValue.float(run), "rows": dg.MetadataValue.int(len(table)),
+                  "file": dg.MetadataValue.path(str(path))},
+    )  # fmt: skip
+
+
 def stage_table_check(book: pd.DataFrame, stages: list) -> dg.AssetCheckResult:
     """The book's loan EAD by segment against the stage table's (relative :data:`STAGE_TOLERANCE`)."""
     loans = book[book["instrument_type"].astype(str) == "loan"]
@@ -446,6 +517,7 @@ __all__ = [
     "euro_sensitivities_path",
     "reconcile_check",
     "require_eba",
+    "sensitivity_check",
     "stage_table_check",
     "write_eba_paths",
 ]

@@ -46,7 +46,7 @@ HISTORY_UPSTREAM: tuple[str, ...] = (
 )  # fmt: skip
 """Unpartitioned assets whose files the pack reads, or whose versions it names."""
 EBA_SCENARIO_UPSTREAM: tuple[str, ...] = (
-    "eba_capital_projection", "eba_stress_results", "granular_shocks", "traditional_shocks", "lane_shocks",
+    "eba_capital_projection", "eba_capital_sensitivity", "eba_stress_results", "granular_shocks", "traditional_shocks", "lane_shocks",
     "eba_conservativeness",
 )  # fmt: skip
 """Partitioned assets whose files an EBA scenario's pack reads."""

@@ -8,11 +8,11 @@
    (:mod:`risk_dagster.capital.ifrs9`);
 3. the CET1 path under the EBA's method (:mod:`risk_dagster.capital.eba_projection`).
 
-What it does not compute, and takes as given: the trading book's instantaneous market-risk loss
-and the FVOCI revaluation (the engine cannot price a euro book yet: it has no EUR discount curve
-for bonds, swaps and loans), and the NII projection (held at the starting run-rate, which the
-adverse cap leaves unchanged; a euro repricing model is not built). The result says so in
-:attr:`EbaCapitalRun.not_modelled`.
+This is the run of the scenario's own macro path: its credit losses are every scenario sample's
+(:mod:`risk_dagster.capital.eba_set_capital` takes them, and adds each sample's market-risk and FVOCI
+losses from the engine and its NII from :mod:`risk_dagster.capital.euro_nii`). Called alone it books
+the market-risk loss and the NII it is given (none, and the starting run-rate, by default) and says
+so in :attr:`EbaCapitalRun.not_modelled`.
 
 :data:`EBA_2025_PUBLISHED` holds the EBA's own aggregate result of the 2025 exercise, to set a
 bank's depletion beside.
@@ -127,6 +127,8 @@ class EbaCapitalRun:
     credit: Ifrs9Projection
     capital: EbaCapitalProjection
     not_modelled: list[str] = field(default_factory=list)
+    stages: tuple[StageExposure, ...] = ()
+    """The stage table the credit projection started from (for re-projections: the sensitivities)."""
 
     def summary(self) -> dict[str, Any]:
         """Plain-JSON summary beside the EBA's published aggregate."""
@@ -187,14 +189,14 @@ def eba_capital_run(
     impairments = credit.impairments().sum(axis=1).reindex(range(1, len(years) + 1)).to_numpy()
     not_modelled: list[str] = []
     if market_risk_loss is None:
-        not_modelled.append("market-risk loss: none booked (the engine cannot price a euro trading book yet)")
+        not_modelled.append("market-risk loss: none booked in this run (per sample: capital.eba_set_capital)")
     if net_interest_income is None:
-        not_modelled.append("NII: the starting run-rate held flat (no euro repricing model yet); the adverse cap leaves it")
-    not_modelled.append("FVOCI revaluation: none (no euro securities book priced yet)")
+        not_modelled.append("NII: the starting run-rate held flat in this run (per sample: capital.euro_nii)")
+    not_modelled.append("FVOCI revaluation: none in this run (per sample: capital.eba_set_capital)")
     not_modelled.append("RWA: static at the starting point (IRB credit RWA would rise with the PDs)")
     nii = list(net_interest_income) if net_interest_income is not None else [4.0 * sheet.net_interest_income] * len(years)
     capital = project_eba_capital(
         sheet, years=years, kind="adverse" if scenario.kind == "adverse" else "baseline", net_interest_income=nii,
         impairments=impairments, market_risk_loss=float(market_risk_loss or 0.0), payout_ratio=payout_ratio,
     )  # fmt: skip
-    return EbaCapitalRun(scenario.scenario_id, area, multipliers, credit, capital, not_modelled)
+    return EbaCapitalRun(scenario.scenario_id, area, multipliers, credit, capital, not_modelled, tuple(table))

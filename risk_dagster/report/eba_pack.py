@@ -222,8 +222,17 @@ def _capital(out: Path, sid: str, capital: dict[str, Any], charts: dict[str, str
     impairment_rows = [{"segment": seg.replace("_", " "), **{calendar.get(y, str(y)): r(v, 3) for y, v in row.items()}}
                        for seg, row in impair.iterrows()]  # fmt: skip
     walk = [{"line": k, "bp_of_rwa": r(v, 1)} for k, v in (ai.get("cet1_walk_bp") or {}).items()]
+    sensitivity_path = out / "capital" / sid / "eba_sensitivity.csv"
+    sensitivity = []
+    if sensitivity_path.is_file():  # eba_capital_sensitivity's table (absent when that asset did not run)
+        frame = pd.read_csv(sensitivity_path)
+        attachments["eba_sensitivity"] = frame
+        sensitivity = [{"assumption": row.assumption.replace("_", " "), "setting": row.setting,
+                        "cet1_min_median_pct": r(row.cet1_min_median_pct), "depletion_bp": r(row.depletion_bp_median, 1),
+                        "change_bp": r(row.delta_depletion_bp, 1)} for row in frame.itertuples()]  # fmt: skip
     return {
         "walk": walk,
+        "sensitivity": sensitivity,
         "years_ai": records(years["ai"], 2, index="line"),
         "years_traditional": records(years["traditional"], 2, index="line"),
         "impairments": impairment_rows,

@@ -152,3 +152,24 @@ def test_the_euro_sensitivities_check_fails_on_a_tampered_file(tmp_path: Path) -
                            selection=dg.AssetSelection.checks(euro_sensitivities_consistent))  # fmt: skip
     (bad,) = again.get_asset_check_evaluations()
     assert not bad.passed and "rates.swap.eur.10y" in bad.description
+
+
+def test_the_sensitivity_check_recomputes_the_run_and_the_orderings(tmp_path: Path, paths_file: Path) -> None:
+    from risk_dagster.assets.eba import SENSITIVITY_CHECK, sensitivity_check
+
+    with np.load(paths_file) as z:
+        run = 1e4 * float(np.median(z["ai__depletion"]))
+    rows = {"as_configured": run, "mortgage_pd_stress_halved": run - 50, "pd_stress_halved": run - 90,
+            "pd_stress_doubled": run + 200, "no_payout": run, "aoci_filter": run - 30}  # fmt: skip
+    frame = pd.DataFrame({"assumption": list(rows), "setting": "", "depletion_bp_median": list(rows.values())})
+    frame["delta_depletion_bp"] = frame["depletion_bp_median"] - run
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    good = sensitivity_check(tmp_path / "s.csv", paths_file)
+    assert good.check_name == SENSITIVITY_CHECK and good.passed, good.description
+    frame.loc[frame["assumption"] == "pd_stress_doubled", ["depletion_bp_median", "delta_depletion_bp"]] = [run - 10, -10]
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    bad = sensitivity_check(tmp_path / "bad.csv", paths_file)
+    assert not bad.passed and "pd_stress_doubled" in bad.description
+    frame.loc[0, "depletion_bp_median"] = run + 1
+    frame.to_csv(tmp_path / "moved.csv", index=False)
+    assert "is not the run's" in sensitivity_check(tmp_path / "moved.csv", paths_file).description

@@ -50,6 +50,7 @@ FAILING_TESTS: dict[str, str] = {
     "euro_balance_sheet:contract_balance_sheet": "tests.unit.assets.test_eba_assets::test_euro_balance_sheet_check_fails_on_a_broken_file",
     "euro_sensitivities:sensitivities_consistent": "tests.unit.assets.test_eba_assets::test_the_euro_sensitivities_check_fails_on_a_tampered_file",
     "euro_pricing_parity:engine_matches_quantlib": "tests.unit.assets.test_eba_assets::test_the_euro_parity_check_fails_on_a_tampered_file",
+    "eba_capital_sensitivity:eba_sensitivity_reruns_the_run": "tests.unit.assets.test_eba_assets::test_the_sensitivity_check_recomputes_the_run_and_the_orderings",
     "eba_capital_projection:eba_cet1_path_reconciles": "tests.unit.assets.test_eba_assets::test_the_cet1_path_check_recomputes_the_arithmetic",
     "eba_capital_projection:book_loans_match_stage_table": "tests.unit.assets.test_eba_assets::test_the_stage_table_check_fails_when_the_book_and_the_table_disagree",
     "eba_conservativeness:supervisor_fixed_factors_reproduced": "tests.unit.assets.test_conservativeness_checks::test_the_eba_asset_runs_the_same_checks_on_its_own_key",

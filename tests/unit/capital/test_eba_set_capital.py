@@ -110,3 +110,19 @@ def test_cet1_paths_per_sample_follow_the_eba_method(book, sheet, base) -> None:
     assert walk.loc["credit impairments (IFRS 9)", "median (bp)"] == pytest.approx(-1e4 * c.impairments.sum() / sheet.rwa)
     text = eba_capital_text(s)
     assert "EBA 2025 published: 370 bp for 64 banks" in text and "EBA method, EUR" in text and "2027" in text
+
+
+def test_the_depletion_moves_with_the_assumptions_the_way_it_must(book, sheet, base) -> None:
+    from risk_dagster.capital.eba_sensitivity import AS_CONFIGURED, eba_capital_sensitivity, scaled_multipliers
+
+    assert scaled_multipliers({"a": [1.0, 3.0], "b": [2.0]}, 0.5, {"a"}) == {"a": [1.0, 2.0], "b": [2.0]}
+    rates = np.zeros((3, 12))
+    rates[:, :4] = [[20.0], [60.0], [120.0]]
+    run = eba_set_capital("ai", base, _shocks(rates, spread_bp=rates[:, 0]), book, sheet, _revaluer, kind="adverse")
+    table = eba_capital_sensitivity(run, _shocks(rates, spread_bp=rates[:, 0]), book, sheet, _revaluer, kind="adverse",
+                                    payout_ratio=0.5).set_index("assumption")  # fmt: skip
+    d = table["depletion_bp_median"]
+    assert d[AS_CONFIGURED] == pytest.approx(1e4 * np.median(run.depletion))
+    assert d["pd_stress_halved"] < d["mortgage_pd_stress_halved"] < d[AS_CONFIGURED] < d["pd_stress_doubled"]
+    assert d["aoci_filter"] < d[AS_CONFIGURED] and d["no_payout"] <= d[AS_CONFIGURED] + 1e-9
+    assert table.loc["pd_stress_halved", "impairments_bn"] < table.loc[AS_CONFIGURED, "impairments_bn"]
