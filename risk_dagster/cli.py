@@ -44,20 +44,37 @@ def run_command(
         "", "--as-of", help="Check the contracts' freshness SLAs against this date (YYYY-MM-DD, or 'today')."
     ),
     seed: int = typer.Option(20260101, "--seed", help="Seed of every random draw; same inputs and seed, same numbers."),
+    portfolio: Path | None = typer.Option(None, "--portfolio", help="Your U.S. bank's book (CSV/parquet, portfolio contract) "
+                                          "for the Fed's scenarios; default: the shipped sample book."),
+    balance_sheet: Path | None = typer.Option(None, "--balance-sheet", help="Its balance sheet (YAML/JSON, balance_sheet "
+                                              "contract); default: the shipped sample bank's."),
+    euro_portfolio: Path | None = typer.Option(None, "--euro-portfolio", help="Your euro-area bank's book (EUR) for the EBA's "
+                                               "scenarios; default: the shipped euro sample book."),
+    euro_balance_sheet: Path | None = typer.Option(None, "--euro-balance-sheet", help="Its balance sheet (EUR); default: the "
+                                                   "shipped euro sample bank's."),
+    euro_stages: Path | None = typer.Option(None, "--euro-stages", help="Its IFRS 9 stage table (YAML); default: the shipped one "
+                                            "(its exposures must equal the book's loans by segment)."),
 ) -> None:
     """Materialize the whole asset graph in process and write OUTPUT/run_summary.json."""
     from rich.console import Console
 
     from risk_dagster.errors import InputFileError
+    from risk_dagster.resources import CapitalSettings, EngineSettings
     from risk_dagster.runner import RunFailed, run_pipeline
 
+    def path(p: Path | None) -> str:
+        return str(p.resolve()) if p is not None else ""
+
+    engine = EngineSettings(portfolio_path=path(portfolio), euro_portfolio_path=path(euro_portfolio))
+    capital = CapitalSettings(balance_sheet_path=path(balance_sheet), euro_balance_sheet_path=path(euro_balance_sheet),
+                              euro_stage_table_path=path(euro_stages))  # fmt: skip
     console = Console(stderr=True)
     try:
         with _step_display(console) as on_step:
             summary = run_pipeline(
                 output, scenario, scenario_file, progress=lambda line: console.print(line, markup=False, highlight=False),
                 as_of=_as_of(as_of), seed=seed,
-                on_step=on_step,
+                on_step=on_step, engine=engine, capital=capital,
             )
     except (InputFileError, RunFailed, KeyError, OSError) as error:
         typer.echo(f"error: {_one_line(error)}", err=True)

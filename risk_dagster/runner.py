@@ -21,7 +21,7 @@ import dagster as dg
 from risk_dagster.assets.scenarios import SCENARIO_PARTITIONS
 from risk_dagster.assets.eba import EBA_JOB
 from risk_dagster.definitions import EBA_PACK_JOB, HISTORY_JOB, PACK_JOB, RUN_PACK_JOB, SCENARIO_JOB, build_definitions
-from risk_dagster.resources import TranslationSettings
+from risk_dagster.resources import CapitalSettings, EngineSettings, TranslationSettings
 from risk_dagster.scenarios.inbox import process
 from risk_dagster.scenarios.registry import is_eba_scenario
 from risk_dagster.step_progress import StepCallback, StepWatcher
@@ -81,6 +81,8 @@ def run_pipeline(
     seed: int | None = None,
     translation: TranslationSettings | None = None,
     on_step: StepCallback | None = None,
+    engine: EngineSettings | None = None,
+    capital: CapitalSettings | None = None,
 ) -> RunSummary:
     """Materialize every asset for the selected scenarios and write the run summary.
 
@@ -102,6 +104,10 @@ def run_pipeline(
         Sizes of the translation step.
     on_step
         Called at each step's start and end of every job the run makes (a progress bar).
+    engine, capital
+        The books and balance sheets (a bank's own files: ``portfolio_path``, ``euro_portfolio_path``,
+        ``balance_sheet_path``, ``euro_balance_sheet_path``, ``euro_stage_table_path``) and the engine's
+        and capital projection's settings; the shipped banks' by default.
     """
     say = progress or (lambda _msg: None)
     out = Path(output_dir).resolve()
@@ -111,8 +117,9 @@ def run_pipeline(
     files = [str(Path(f).resolve()) for f in scenario_files]
 
     defs = build_definitions(
-        extra_scenario_files=files, output_dir=str(out), as_of=as_of, seed=seed, translation=translation
-    )
+        extra_scenario_files=files, output_dir=str(out), as_of=as_of, seed=seed, translation=translation,
+        engine=engine, capital=capital,
+    )  # fmt: skip
     library = defs.resources["scenario_library"]
     known = library.partition_ids()
     own = library.run_scenario_ids()

@@ -48,3 +48,33 @@ def test_failed_checks_are_split_by_severity(tmp_path) -> None:
     ]  # fmt: skip
     assert [c["name"] for c in summary.failed_checks("WARN")] == ["euribor:contract_euribor"]
     assert [c["name"] for c in summary.failed_checks()] == ["stress_results:engine_parity", "old:record_without_severity"]
+
+
+def test_the_run_command_takes_a_banks_own_books_and_balance_sheets(tmp_path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    import risk_dagster.runner as runner
+    from risk_dagster.cli import app
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(**kwargs):
+        seen.update(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(runner, "build_definitions", capture)
+    files = {name: tmp_path / name for name in ("us.csv", "us.yaml", "eu.parquet", "eu.yaml", "stages.yaml")}
+    args = ["run", "--output", str(tmp_path / "out"), "--portfolio", str(files["us.csv"]), "--balance-sheet", str(files["us.yaml"]),
+            "--euro-portfolio", str(files["eu.parquet"]), "--euro-balance-sheet", str(files["eu.yaml"]),
+            "--euro-stages", str(files["stages.yaml"])]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, Stop)
+    engine, capital = seen["engine"], seen["capital"]
+    assert (engine.portfolio_path, engine.euro_portfolio_path) == (str(files["us.csv"]), str(files["eu.parquet"]))
+    assert (capital.balance_sheet_path, capital.euro_balance_sheet_path, capital.euro_stage_table_path) == (
+        str(files["us.yaml"]), str(files["eu.yaml"]), str(files["stages.yaml"]))
+    CliRunner().invoke(app, ["run", "--output", str(tmp_path / "out")])
+    assert seen["engine"].euro_portfolio_path == "" and seen["capital"].euro_stage_table_path == ""  # the shipped banks
