@@ -186,7 +186,7 @@ def eba_capital_run(
                          f"as of {sheet.as_of}")  # fmt: skip
     multipliers = euro_pd_multipliers(scenario, satellite, key=area, segments={s.segment: SEGMENT_SATELLITES[s.segment] for s in table})
     credit = project_ifrs9(table, multipliers)
-    impairments = credit.impairments().sum(axis=1).reindex(range(1, len(years) + 1)).to_numpy()
+    impairments = credit.yearly_impairments(len(years))
     not_modelled: list[str] = []
     if market_risk_loss is None:
         not_modelled.append("market-risk loss: none booked in this run (per sample: capital.eba_set_capital)")

@@ -28,7 +28,8 @@ import pandas as pd
 
 from risk_dagster.capital.balance_sheet import BalanceSheet
 from risk_dagster.capital.eba_capital import EbaCapitalRun
-from risk_dagster.capital.eba_set_capital import EbaSetCapital, Revaluer, eba_set_capital
+from risk_dagster.capital.eba_set_capital import EbaSetCapital, eba_set_capital
+from risk_dagster.capital.market_lines import Revaluer
 from risk_dagster.capital.ifrs9 import project_ifrs9
 from risk_dagster.translate.shockset import ShockSet
 

@@ -22,7 +22,6 @@ Money in the balance sheet's currency (EUR); losses positive.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +32,7 @@ from risk_dagster.capital.balance_sheet import BalanceSheet
 from risk_dagster.capital.eba_capital import EBA_2025_PUBLISHED, EbaCapitalRun
 from risk_dagster.capital.eba_projection import project_eba_capital
 from risk_dagster.capital.euro_nii import EuroNii, euro_nii_projection
+from risk_dagster.capital.market_lines import Revaluer
 from risk_dagster.engine.revalue import StressResult
 from risk_dagster.translate.shockset import ShockSet
 
@@ -58,7 +58,6 @@ NOT_MODELLED: tuple[str, ...] = (
 MARKET_RISK_QUARTERS = 4
 """The first year's quarters whose instantaneous revaluation the market-risk and FVOCI losses take the worst of."""
 
-Revaluer = Callable[[pd.DataFrame, ShockSet, Sequence[int], bool], StressResult]
 
 
 @dataclass(frozen=True)
@@ -187,7 +186,7 @@ class EbaSetCapital:
     @property
     def impairments(self) -> np.ndarray:
         """``[Y]`` IFRS 9 impairment charges (the same for every sample)."""
-        return self.base.credit.impairments().sum(axis=1).reindex(range(1, len(self.years) + 1)).to_numpy()
+        return self.base.credit.yearly_impairments(len(self.years))
 
     @property
     def min_ratio(self) -> np.ndarray:
@@ -325,7 +324,7 @@ def eba_set_capital(
     if market.samples != shocks.n_samples:
         raise ValueError(f"{label}: {market.samples} market-loss samples for {shocks.n_samples} scenario samples")
     nii = euro_nii_projection(sheet, book, shocks, base.credit, years=len(years))
-    impairments = base.credit.impairments().sum(axis=1).reindex(range(1, len(years) + 1)).to_numpy()
+    impairments = base.credit.yearly_impairments(len(years))
     n, y = shocks.n_samples, len(years)
     ratio, capital = np.zeros((n, y + 1)), np.zeros((n, y + 1))
     pre_tax, ppnr, nii_capped, dividends, net, oci_counted = (np.zeros((n, y)) for _ in range(6))

@@ -132,6 +132,10 @@ class Ifrs9Projection:
         rows = self.table[self.table["year"] > 0]
         return rows.pivot(index="year", columns="segment", values="impairment")
 
+    def yearly_impairments(self, years: int) -> np.ndarray:
+        """``[years]`` the charge of every segment together in projection years 1..``years`` (0 where none)."""
+        return self.impairments().sum(axis=1).reindex(range(1, years + 1)).fillna(0.0).to_numpy(dtype=np.float64)
+
     def total_impairment(self) -> float:
         """Cumulative impairment charge of every segment over the horizon."""
         return float(self.table["impairment"].sum())

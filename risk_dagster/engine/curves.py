@@ -52,7 +52,6 @@ __all__ = [
     "DAYS_PER_YEAR",
     "FAR_KNOT_YEARS",
     "RATE_FACTORS",
-    "PRICING_CURVE_PREFIX",
     "RATING_SPREAD_BP",
     "TENOR_MONTHS",
     "ParBootstrap",
@@ -64,6 +63,7 @@ __all__ = [
     "implied_par_yields",
     "interpolation_matrix",
     "knot_factor_ids",
+    "swap_knot_factor_ids",
     "tenor_months",
     "to_days",
     "treasury_zero_curve",
@@ -88,11 +88,6 @@ TENOR_MONTHS: dict[str, int] = {
 RATE_FACTORS: tuple[str, ...] = tuple(TENOR_MONTHS)
 """The U.S. dollar curve's knot factors (the Treasury par curve)."""
 
-PRICING_CURVE_PREFIX: dict[str, str] = {"USD": "rates.ust"}
-"""Knot factor prefix of each currency's pricing (discount) curve; a currency not listed is priced
-on its interest-rate swap curve, ``rates.swap.<ccy>`` (the EUR book on the EUR swap curve, the
-euro-area banks' own discounting benchmark)."""
-
 
 def tenor_months(factor_id: str) -> int:
     """Calendar months of a knot factor's tenor from its last id part: ``rates.swap.eur.10y`` -> 120."""
@@ -103,10 +98,15 @@ def tenor_months(factor_id: str) -> int:
     return int(n) * (12 if unit == "y" else 1)
 
 
+def swap_knot_factor_ids(currency: str) -> tuple[str, ...]:
+    """The knot factors of ``currency``'s interest-rate swap curve on the Treasury tenors: ``rates.swap.eur.1m`` ..."""
+    return tuple(f"rates.swap.{currency.lower()}.{f.rsplit('.', 1)[1]}" for f in RATE_FACTORS)
+
+
 def knot_factor_ids(currency: str = "USD") -> tuple[str, ...]:
-    """The knot factors of ``currency``'s pricing curve, on the Treasury tenors (1m ... 30y)."""
-    prefix = PRICING_CURVE_PREFIX.get(currency.upper(), f"rates.swap.{currency.lower()}")
-    return tuple(f"{prefix}.{f.rsplit('.', 1)[1]}" for f in RATE_FACTORS)
+    """The knot factors of ``currency``'s pricing curve: the Treasury's for USD, else its swap curve's."""
+    return RATE_FACTORS if currency.upper() == "USD" else swap_knot_factor_ids(currency)
+
 
 _TREASURY_COLUMN: dict[str, str] = {
     "rates.ust.1m": "1 Mo", "rates.ust.3m": "3 Mo", "rates.ust.6m": "6 Mo", "rates.ust.1y": "1 Yr",
@@ -196,12 +196,10 @@ class ZeroCurve:
 
     @property
     def currency(self) -> str:
-        """The currency whose pricing curve this is, read from its knot factors (:data:`PRICING_CURVE_PREFIX`)."""
-        prefix = self.factor_ids[0].rsplit(".", 1)[0]
-        for ccy, known in PRICING_CURVE_PREFIX.items():
-            if prefix == known:
-                return ccy
-        return prefix.rsplit(".", 1)[-1].upper()
+        """The currency whose pricing curve this is, read from its knot factors (:func:`knot_factor_ids`)."""
+        if tuple(self.factor_ids) == RATE_FACTORS:
+            return "USD"
+        return self.factor_ids[0].split(".")[2].upper()  # rates.swap.<ccy>.<tenor>
 
     @property
     def knot_times(self) -> FloatArray:

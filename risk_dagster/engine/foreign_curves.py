@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from risk_dagster.engine.curves import RATE_FACTORS, ZeroCurve, bootstrap_par_curve, knot_factor_ids
+from risk_dagster.engine.curves import RATE_FACTORS, ZeroCurve, bootstrap_par_curve, knot_factor_ids, swap_knot_factor_ids
 from risk_dagster.paths import data_dir
 
 __all__ = [
@@ -59,7 +59,7 @@ _EBA_TENOR = {"1M": "1m", "3M": "3m", "1Y": "1y", "2Y": "2y", "3Y": "3y", "5Y": 
 
 def foreign_factor_ids(currency: str) -> list[str]:
     """Shock factors of a currency's swap curve, one per Treasury knot: ``rates.swap.eur.10y`` ..."""
-    return [f"rates.swap.{currency.lower()}.{f.rsplit('.', 1)[1]}" for f in RATE_FACTORS]
+    return list(swap_knot_factor_ids(currency))
 
 
 def swap_zero_curve(currency: str, valuation_date: dt.date | str | None = None, path: str | Path | None = None) -> ZeroCurve:

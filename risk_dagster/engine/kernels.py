@@ -576,13 +576,12 @@ def prepare_book(positions: pd.DataFrame, curve: ZeroCurve, *, min_block: int = 
     rating_bp = {r: base_spread_bp(r) for r in {x for x in rating[is_bond]}}
     base_spread = np.where(is_bond & (segment != "ust"), pd.Series(rating).map(rating_bp).fillna(0.0).to_numpy(), 0.0)
     # a euro sovereign's bond: its own spread over the EUR swap curve at the EBA starting point, not a rating's
+    base_spread = base_spread.astype(np.float64)
     sovereign = is_bond & np.array([str(c).startswith(SOVEREIGN_CURVE_PREFIX) for c in credit], dtype=bool)
     if sovereign.any():
         from risk_dagster.translate.sovereign import sovereign_base_spread_bp
 
-        base_spread = np.where(sovereign, pd.Series(credit).map(
-            lambda c: sovereign_base_spread_bp(c) if str(c).startswith(SOVEREIGN_CURVE_PREFIX) else 0.0).to_numpy(), base_spread)
-    base_spread = base_spread.astype(np.float64)
+        base_spread[sovereign] = [sovereign_base_spread_bp(str(c)) for c in credit[sovereign]]
     spread = base_spread / 1e4
 
     legs = _Legs()

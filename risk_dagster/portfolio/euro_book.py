@@ -71,11 +71,11 @@ def _stage_table() -> list:
 
 def _swap_par(maturity: np.ndarray) -> np.ndarray:
     """EUR swap par rate (decimal) at each maturity, from the EBA 2024 starting point (linear in tenor)."""
+    from risk_dagster.engine.curves import tenor_months
     from risk_dagster.engine.foreign_curves import swap_par_yields
 
     par = swap_par_yields("EUR")
-    months = {"1m": 1, "3m": 3, "6m": 6, "1y": 12, "2y": 24, "3y": 36, "5y": 60, "7y": 84, "10y": 120, "20y": 240, "30y": 360}
-    pts = sorted((months[f.rsplit(".", 1)[1]] / 12.0, v) for f, v in par.items() if np.isfinite(v))
+    pts = sorted((tenor_months(f) / 12.0, v) for f, v in par.items() if np.isfinite(v))
     return np.interp(maturity, [p[0] for p in pts], [p[1] for p in pts]) / 100.0
 
 
